@@ -1,0 +1,148 @@
+package io.wscluster;
+
+import io.wscluster.spi.Transport;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import org.redisson.Redisson;
+import org.redisson.api.RTopic;
+import org.redisson.api.RedissonClient;
+import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.config.Config;
+import org.redisson.config.SingleServerConfig;
+
+/**
+ * Redis pub/sub through Redisson topics, frames as raw bytes ({@link ByteArrayCodec}: no Java
+ * serialization, no Redisson default codec). Creates and owns its Redisson client.
+ *
+ * <p>Listeners run on Redisson's threads and only hand frames to the receiver.
+ */
+final class RedisTransport implements Transport {
+  private final WsClusterConfig config;
+  private final int extraSubscriptions;
+  private final Map<String, RTopic> topics = new ConcurrentHashMap<>();
+  private final List<Runnable> unsubscribes = new ArrayList<>();
+  private volatile RedissonClient redisson;
+  private Receiver receiver;
+
+  /** @param extraSubscriptions test hook: register each listener this many more times */
+  RedisTransport(WsClusterConfig config, int extraSubscriptions) {
+    this.config = config;
+    this.extraSubscriptions = extraSubscriptions;
+  }
+
+  @Override
+  public synchronized void start(Receiver receiver) throws Exception {
+    if (redisson != null) {
+      throw new IllegalStateException("already started");
+    }
+    this.receiver = receiver;
+    Config c = redissonConfig(config);
+    try {
+      redisson = Redisson.create(c);
+    } catch (RuntimeException e) {
+      throw new WsClusterException("wscluster cannot connect to Redis at " + where(config)
+          + ": " + e.getMessage() + " (set " + WsClusterConfig.REDIS_ADDRESS + ", or "
+          + WsClusterConfig.ENABLED + "=false to run single-node)", e);
+    }
+  }
+
+  static String where(WsClusterConfig config) {
+    return config.redisConfig() != null ? "the servers of " + config.redisConfig()
+        : config.redisAddress().toString();
+  }
+
+  static Config redissonConfig(WsClusterConfig config) throws java.io.IOException {
+    Config c;
+    if (config.redisConfig() != null) {
+      c = Config.fromYAML(config.redisConfig().toFile());
+    } else {
+      c = new Config();
+      SingleServerConfig single = c.useSingleServer()
+          .setAddress(config.redisAddress().toString())
+          .setConnectionPoolSize(config.redisConnections())
+          .setConnectionMinimumIdleSize(1)
+          .setSubscriptionConnectionPoolSize(1)
+          .setSubscriptionConnectionMinimumIdleSize(1)
+          .setSubscriptionsPerConnection(50)
+          .setTimeout(5000)
+          .setConnectTimeout(5000)
+          .setRetryAttempts(2)
+          .setClientName("wscluster-" + config.nodeName());
+      if (!config.redisUsername().isEmpty()) {
+        single.setUsername(config.redisUsername());
+      }
+      if (!config.redisPassword().isEmpty()) {
+        single.setPassword(config.redisPassword());
+      }
+      c.setThreads(2);
+      c.setNettyThreads(4);
+    }
+    // envelopes are bytes of our own codec; nothing else is ever written through this client
+    c.setCodec(ByteArrayCodec.INSTANCE);
+    return c;
+  }
+
+  @Override
+  public synchronized CompletionStage<Void> subscribe(String channel) {
+    RedissonClient client = redisson;
+    if (client == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("not started"));
+    }
+    RTopic topic = topic(channel);
+    Receiver r = receiver;
+    CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+    for (int i = 0; i <= extraSubscriptions; i++) {
+      CompletableFuture<Void> one = topic.addListenerAsync(byte[].class,
+          (ch, frame) -> r.onFrame(ch.toString(), frame))
+          .toCompletableFuture()
+          .thenAccept(id -> {
+            synchronized (this) {
+              unsubscribes.add(() -> topic.removeListener(id));
+            }
+          });
+      all = all.thenCombine(one, (a, b) -> null);
+    }
+    return all;
+  }
+
+  @Override
+  public CompletionStage<Long> publish(String channel, byte[] frame) {
+    RedissonClient client = redisson;
+    if (client == null) {
+      return CompletableFuture.failedFuture(new IllegalStateException("not started"));
+    }
+    try {
+      return topic(channel).publishAsync(frame);
+    } catch (RuntimeException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  private RTopic topic(String channel) {
+    return topics.computeIfAbsent(channel, ch -> redisson.getTopic(ch, ByteArrayCodec.INSTANCE));
+  }
+
+  @Override
+  public synchronized void stop() {
+    RedissonClient client = redisson;
+    if (client == null) {
+      return;
+    }
+    redisson = null;
+    for (Runnable unsubscribe : unsubscribes) {
+      try {
+        unsubscribe.run();
+      } catch (RuntimeException e) {
+        // the client shuts down next, which drops every subscription anyway
+      }
+    }
+    unsubscribes.clear();
+    topics.clear();
+    client.shutdown(0, config.shutdownTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+  }
+}

@@ -1,0 +1,194 @@
+package io.wscluster;
+
+import jakarta.websocket.Session;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Function;
+
+/**
+ * This node's sessions, indexed by id, room and user, so a target resolves to its local sessions
+ * without a scan (except {@link Target#all()}).
+ *
+ * <p>Thread-safe. Registration is idempotent and lazy: the container reports a session as opened
+ * only after the endpoint's {@code onOpen} ran, so app calls made from {@code onOpen} register it
+ * first. Membership changes of one session are serialized on that session's {@link LocalSession}.
+ */
+final class SessionRegistry {
+  private final Map<Session, LocalSession> bySession = new ConcurrentHashMap<>();
+  private final Map<String, LocalSession> byId = new ConcurrentHashMap<>();
+  private final Map<String, Set<LocalSession>> byRoom = new ConcurrentHashMap<>();
+  private final Map<String, Set<LocalSession>> byUser = new ConcurrentHashMap<>();
+  private final String nodeId;
+  private final Function<Session, Outbox> outboxes;
+
+  SessionRegistry(String nodeId, Function<Session, Outbox> outboxes) {
+    this.nodeId = nodeId;
+    this.outboxes = outboxes;
+  }
+
+  /** The entry of a session, created on first sight; null if the session is already closed. */
+  LocalSession register(Session session) {
+    LocalSession existing = bySession.get(session);
+    if (existing != null) {
+      return existing;
+    }
+    if (!session.isOpen()) {
+      return null;
+    }
+    LocalSession created = bySession.computeIfAbsent(session,
+        s -> new LocalSession(s, clusterId(s), outboxes.apply(s)));
+    synchronized (created) {
+      if (!created.closed && byId.putIfAbsent(created.id, created) == null) {
+        String user = created.user();
+        if (user != null) {
+          index(byUser, user, created);
+        }
+      }
+    }
+    if (!session.isOpen()) {
+      // closed while we registered; the close callback may have run before our put
+      unregister(session);
+      return null;
+    }
+    return created;
+  }
+
+  /** Forgets a session and clears its rooms; idempotent. */
+  void unregister(Session session) {
+    LocalSession ls = bySession.remove(session);
+    if (ls == null) {
+      return;
+    }
+    synchronized (ls) {
+      ls.closed = true;
+      byId.remove(ls.id, ls);
+      for (String room : ls.rooms) {
+        unindex(byRoom, room, ls);
+      }
+      ls.rooms.clear();
+      String user = ls.user();
+      if (user != null) {
+        unindex(byUser, user, ls);
+      }
+      ls.outbox.close();
+    }
+  }
+
+  /** The registered entry, without registering. */
+  LocalSession get(Session session) {
+    return bySession.get(session);
+  }
+
+  void join(LocalSession ls, String room) {
+    synchronized (ls) {
+      if (!ls.closed && ls.rooms.add(room)) {
+        index(byRoom, room, ls);
+      }
+    }
+  }
+
+  void leave(LocalSession ls, String room) {
+    synchronized (ls) {
+      if (ls.rooms.remove(room)) {
+        unindex(byRoom, room, ls);
+      }
+    }
+  }
+
+  void setUser(LocalSession ls, String user) {
+    synchronized (ls) {
+      String before = ls.user();
+      ls.assignedUser = user;
+      String after = ls.user();
+      if (ls.closed || java.util.Objects.equals(before, after)) {
+        return;
+      }
+      if (before != null) {
+        unindex(byUser, before, ls);
+      }
+      if (after != null) {
+        index(byUser, after, ls);
+      }
+    }
+  }
+
+  int size() {
+    return bySession.size();
+  }
+
+  Collection<LocalSession> all() {
+    return new ArrayList<>(bySession.values());
+  }
+
+  /**
+   * The local sessions a target matches, each once. A session that is in two targeted rooms, or in
+   * a room and the targeted user, appears once: this is where overlapping targets are made safe.
+   */
+  Collection<LocalSession> resolve(Target target) {
+    Set<LocalSession> out;
+    if (target.isAll()) {
+      out = new LinkedHashSet<>(bySession.values());
+    } else {
+      out = new LinkedHashSet<>();
+      for (String room : target.rooms()) {
+        addAll(out, byRoom.get(room));
+      }
+      for (String user : target.users()) {
+        addAll(out, byUser.get(user));
+      }
+      for (String id : target.sessions()) {
+        LocalSession ls = byId.get(id);
+        if (ls != null) {
+          out.add(ls);
+        }
+      }
+    }
+    if (!target.except().isEmpty() && !out.isEmpty()) {
+      out.removeIf(ls -> target.except().contains(ls.id));
+    }
+    return out;
+  }
+
+  private static void addAll(Set<LocalSession> out, Set<LocalSession> members) {
+    if (members != null) {
+      out.addAll(members);
+    }
+  }
+
+  private static void index(Map<String, Set<LocalSession>> map, String key, LocalSession ls) {
+    // add inside compute: a concurrent unindex may drop an emptied set from the map
+    map.compute(key, (k, set) -> {
+      Set<LocalSession> s = set == null ? ConcurrentHashMap.newKeySet() : set;
+      s.add(ls);
+      return s;
+    });
+  }
+
+  private static void unindex(Map<String, Set<LocalSession>> map, String key, LocalSession ls) {
+    map.computeIfPresent(key, (k, set) -> {
+      set.remove(ls);
+      return set.isEmpty() ? null : set;
+    });
+  }
+
+  /**
+   * A cluster-wide id: the container's id when it is a UUID (Jetty's are), else this node's id
+   * plus the container's id, so ids of two nodes never collide.
+   */
+  private String clusterId(Session session) {
+    String id = session.getId();
+    try {
+      if (id != null && id.length() == 36 && UUID.fromString(id).toString().equals(id)) {
+        return id;
+      }
+    } catch (IllegalArgumentException notAUuid) {
+      // fall through
+    }
+    return nodeId + "/" + id;
+  }
+}

@@ -1,0 +1,83 @@
+package io.wscluster;
+
+import jakarta.servlet.ServletContext;
+import jakarta.websocket.Session;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * The cluster as the application sees it: one per webapp (ServletContext), started by
+ * {@link WsClusterInitializer} when the webapp deploys and stopped when it undeploys.
+ *
+ * <p>Every method is thread-safe and never blocks on Redis: sends are written to matching sessions
+ * on this node at once and published to the other nodes asynchronously. Each intended session on
+ * every node receives a message exactly once, in the order its sending node sent it.
+ *
+ * <p>Sessions are those of every Jakarta WebSocket endpoint of the webapp, including endpoints the
+ * application wrote without knowing about wscluster. A session's rooms are cleared when it closes.
+ */
+public interface WsCluster {
+
+  /** The ServletContext attribute under which the running cluster is stored. */
+  String CONTEXT_ATTRIBUTE = WsCluster.class.getName();
+
+  /**
+   * The cluster of the webapp that owns {@code context}.
+   *
+   * @throws IllegalStateException when the plugin did not start in this webapp (not deployed as a
+   *     drop-in, startup failed, or the webapp is stopping)
+   */
+  static WsCluster of(ServletContext context) {
+    Object cluster = context.getAttribute(CONTEXT_ATTRIBUTE);
+    if (cluster instanceof WsCluster) {
+      return (WsCluster) cluster;
+    }
+    throw new IllegalStateException("wscluster is not running in webapp '" + context.getContextPath()
+        + "': is the wscluster jar in WEB-INF/lib and did startup succeed? (see the log)");
+  }
+
+  /** This node's origin id: its configured name plus a random part chosen at each start. */
+  String nodeId();
+
+  /**
+   * The cluster-wide id of a local session, usable in {@link Target#session} and
+   * {@link Target#except} on any node.
+   */
+  String sessionId(Session session);
+
+  /** Adds a local session to a room. Idempotent. */
+  void join(Session session, String room);
+
+  /** Removes a local session from a room. Idempotent. */
+  void leave(Session session, String room);
+
+  /** The rooms a local session is in (a snapshot). */
+  Set<String> rooms(Session session);
+
+  /**
+   * Assigns the user of a local session, replacing its handshake principal's name; {@code null}
+   * goes back to the principal.
+   */
+  void setUser(Session session, String userId);
+
+  /** The user of a local session: the assigned id, else the principal's name, else null. */
+  String user(Session session);
+
+  /**
+   * Sends a text message to every session the target matches, on every node, exactly once each.
+   *
+   * @return completes when the message has been handed to this node's matching sessions and
+   *     published to the other nodes; fails with {@link WsClusterException} when it could not be
+   *     published (the local sessions have it regardless)
+   * @throws IllegalArgumentException the text exceeds {@code wscluster.message.max-bytes}
+   * @throws IllegalStateException the cluster is stopped
+   */
+  CompletionStage<Void> send(Target target, String text);
+
+  /** Binary counterpart of {@link #send(Target, String)}; the array is not copied: do not modify it. */
+  CompletionStage<Void> send(Target target, byte[] data);
+
+  /** Counters of this node since it started (name to value), for metrics and tests. */
+  Map<String, Long> stats();
+}

@@ -1,0 +1,43 @@
+package io.wscluster.spi;
+
+import java.util.concurrent.CompletionStage;
+
+/**
+ * A byte pipe between the nodes of a cluster. The protocol (ids, dedup, targets) lives in the core;
+ * a transport only moves opaque frames on named channels.
+ *
+ * <p>Lifecycle: {@link #start} once, then any number of {@link #subscribe} and {@link #publish}
+ * calls from any thread, then {@link #stop}. A transport stops only what it created.
+ */
+public interface Transport {
+
+  /** Starts the transport; frames of subscribed channels go to {@code receiver} from then on. */
+  void start(Receiver receiver) throws Exception;
+
+  /**
+   * Subscribes to a channel. Completes once frames published on it afterwards reach the receiver.
+   * Must not block the caller.
+   */
+  CompletionStage<Void> subscribe(String channel);
+
+  /**
+   * Publishes a frame to every subscriber of {@code channel}, this node's own subscription included.
+   * Must not block the caller. Completes with the number of subscriptions that received it (as
+   * Redis's PUBLISH reports it), or exceptionally when the frame was not published. The frame
+   * must not be modified afterwards.
+   */
+  CompletionStage<Long> publish(String channel, byte[] frame);
+
+  /** Stops the transport and what it created; idempotent; waits a bounded time. */
+  void stop() throws Exception;
+
+  /** Where a transport delivers frames. */
+  interface Receiver {
+    /**
+     * A frame arrived. Called from the transport's threads, possibly concurrently for different
+     * channels, in publish order for frames of one publisher on one channel. Must not block and
+     * must not throw; the core hands frames to its own threads.
+     */
+    void onFrame(String channel, byte[] frame);
+  }
+}

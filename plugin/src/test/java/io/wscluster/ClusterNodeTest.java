@@ -1,0 +1,843 @@
+package io.wscluster;
+
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.wscluster.spi.Transport;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BiConsumer;
+import java.util.function.Consumer;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Three nodes in one JVM on the in-memory transport: every targeting mode reaches exactly the
+ * intended sessions exactly once, per-origin order, the duplicate sources of DESIGN §2, garbage on
+ * the channel, and the lifecycle.
+ */
+class ClusterNodeTest {
+  private static final AtomicInteger PREFIXES = new AtomicInteger();
+  private static final Duration WAIT = Duration.ofSeconds(10);
+
+  private final ConcurrentHashMap<String, List<BiConsumer<String, byte[]>>> bus =
+      new ConcurrentHashMap<>();
+  private final String prefix = "test" + PREFIXES.incrementAndGet();
+  private final String channel = prefix + ":all";
+  private final List<ClusterNode> nodes = new ArrayList<>();
+  private Set<Thread> threadsBefore;
+
+  @BeforeEach
+  void rememberThreads() {
+    threadsBefore = wsclusterThreads();
+  }
+
+  @AfterEach
+  void stopNodes() {
+    nodes.forEach(ClusterNode::stop);
+  }
+
+  private WsClusterConfig config(String name, Consumer<WsClusterConfig.Builder> more) {
+    WsClusterConfig.Builder b = WsClusterConfig.builder()
+        .transport(WsClusterConfig.TransportType.MEMORY)
+        .channelPrefix(prefix)
+        .nodeName(name)
+        .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s");
+    more.accept(b);
+    return b.build();
+  }
+
+  private ClusterNode start(String name, ClusterNode.Hooks hooks, Transport transport,
+      Consumer<WsClusterConfig.Builder> more) throws Exception {
+    ClusterNode node = new ClusterNode(config(name, more), transport, hooks, System::nanoTime);
+    nodes.add(node);
+    node.start();
+    return node;
+  }
+
+  private ClusterNode start(String name) throws Exception {
+    return start(name, ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0), b -> { });
+  }
+
+  private static Set<Thread> wsclusterThreads() {
+    return Thread.getAllStackTraces().keySet().stream()
+        .filter(t -> t.getName().startsWith("wscluster-") && t.isAlive())
+        .collect(Collectors.toSet());
+  }
+
+  // ================================================================ the scenario
+
+  /**
+   * Nodes A, B, C with two sessions each:
+   * <pre>
+   *   a1 lobby            b1 lobby news          c1 (assigned user alice)
+   *   a2 lobby news       b2 (principal alice)   c2 news (principal bob)
+   * </pre>
+   */
+  private final class Cluster {
+    final ClusterNode a;
+    final ClusterNode b;
+    final ClusterNode c;
+    final FakeSession a1 = new FakeSession();
+    final FakeSession a2 = new FakeSession();
+    final FakeSession b1 = new FakeSession();
+    final FakeSession b2 = FakeSession.withPrincipal("alice");
+    final FakeSession c1 = new FakeSession();
+    final FakeSession c2 = FakeSession.withPrincipal("bob");
+    final List<FakeSession> sessions = List.of(a1, a2, b1, b2, c1, c2);
+    final Ledger ledger = new Ledger(sessions);
+
+    Cluster(ClusterNode a, ClusterNode b, ClusterNode c) {
+      this.a = a;
+      this.b = b;
+      this.c = c;
+      for (FakeSession s : List.of(a1, a2)) {
+        a.onSessionOpened(s.session);
+      }
+      for (FakeSession s : List.of(b1, b2)) {
+        b.onSessionOpened(s.session);
+      }
+      for (FakeSession s : List.of(c1, c2)) {
+        c.onSessionOpened(s.session);
+      }
+      a.join(a1.session, "lobby");
+      a.join(a2.session, "lobby");
+      a.join(a2.session, "news");
+      b.join(b1.session, "lobby");
+      b.join(b1.session, "news");
+      c.setUser(c1.session, "alice");
+      c.join(c2.session, "news");
+    }
+
+    List<ClusterNode> nodes() {
+      return List.of(a, b, c);
+    }
+
+    void send(ClusterNode from, Target target, String text, FakeSession... to) {
+      ledger.expect(text, to);
+      from.send(target, text);
+    }
+
+    void sendBinary(ClusterNode from, Target target, String text, FakeSession... to) {
+      ledger.expect("bin:" + text, to);
+      from.send(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Every targeting mode, from every node. */
+    void sendEveryTargetingMode() {
+      for (ClusterNode from : nodes()) {
+        String n = from == a ? "A" : from == b ? "B" : "C";
+        send(from, Target.all(), n + " all", a1, a2, b1, b2, c1, c2);
+        send(from, Target.room("lobby"), n + " lobby", a1, a2, b1);
+        send(from, Target.rooms("lobby", "news"), n + " lobby+news", a1, a2, b1, c2);
+        send(from, Target.user("alice"), n + " alice", b2, c1);
+        send(from, Target.users("alice", "bob"), n + " alice+bob", b2, c1, c2);
+        send(from, Target.sessions(b2.id, c1.id, a1.id), n + " by id", a1, b2, c1);
+        send(from, Target.room("lobby").andUsers("alice").except(a1.id), n + " mixed",
+            a2, b1, b2, c1);
+        send(from, Target.all().except(a1.id, b2.id), n + " all but", a2, b1, c1, c2);
+        send(from, Target.room("news").andUsers("bob").andSessions(c2.id),
+            n + " overlap", a2, b1, c2);
+        send(from, Target.room("nobody-here"), n + " empty room");
+        send(from, Target.session("unknown-session"), n + " unknown id");
+        sendBinary(from, Target.room("news"), n + " binary news", a2, b1, c2);
+      }
+    }
+
+    /** Waits for every expected frame, then until nothing moves any more. */
+    void settle() {
+      await().atMost(WAIT).until(ledger::complete);
+      settleQuietly();
+    }
+
+    void settleQuietly() {
+      Object before = null;
+      long deadline = System.nanoTime() + WAIT.toNanos();
+      while (System.nanoTime() < deadline) {
+        Object now = List.of(nodes().stream().map(ClusterNode::stats).collect(Collectors.toList()),
+            sessions.stream().map(FakeSession::receivedCount).collect(Collectors.toList()));
+        if (now.equals(before)) {
+          return;
+        }
+        before = now;
+        sleep(150);
+      }
+      throw new AssertionError("the cluster never settled");
+    }
+  }
+
+  /**
+   * The exactly-once checker: for every message, every intended session must have received it
+   * once and every other session never.
+   */
+  static final class Ledger {
+    private final List<FakeSession> sessions;
+    private final Map<String, Set<FakeSession>> expected = new LinkedHashMap<>();
+
+    Ledger(List<FakeSession> sessions) {
+      this.sessions = sessions;
+    }
+
+    void expect(String frame, FakeSession... to) {
+      expected.put(frame, new HashSet<>(Arrays.asList(to)));
+    }
+
+    boolean complete() {
+      return expected.entrySet().stream()
+          .allMatch(e -> e.getValue().stream().allMatch(s -> s.count(e.getKey()) >= 1));
+    }
+
+    List<String> violations() {
+      List<String> out = new ArrayList<>();
+      for (Map.Entry<String, Set<FakeSession>> e : expected.entrySet()) {
+        for (int i = 0; i < sessions.size(); i++) {
+          FakeSession s = sessions.get(i);
+          int want = e.getValue().contains(s) ? 1 : 0;
+          int got = s.count(e.getKey());
+          if (got != want) {
+            out.add("session #" + i + " received '" + e.getKey() + "' " + got
+                + " times, expected " + want);
+          }
+        }
+      }
+      for (int i = 0; i < sessions.size(); i++) {
+        for (String frame : sessions.get(i).received()) {
+          if (!expected.containsKey(frame)) {
+            out.add("session #" + i + " received unexpected '" + frame + "'");
+          }
+        }
+      }
+      return out;
+    }
+  }
+
+  private Cluster threeNodes() throws Exception {
+    return new Cluster(start("a"), start("b"), start("c"));
+  }
+
+  // ================================================================ targeting, exactly once
+
+  @Test
+  void send_everyTargetingMode_reachesExactlyTheIntendedSessionsOnce() throws Exception {
+    Cluster cl = threeNodes();
+
+    cl.sendEveryTargetingMode();
+    cl.settle();
+
+    assertEquals(List.of(), cl.ledger.violations());
+    for (ClusterNode n : cl.nodes()) {
+      Map<String, Long> s = n.stats();
+      assertEquals(0, s.get("duplicates"), "no duplicate source in a healthy cluster");
+      assertEquals(0, s.get("rejected"));
+      assertEquals(12, s.get("published"));
+      assertEquals(12, s.get("ownEchoes"), "its own 12 envelopes came back and were dropped");
+    }
+  }
+
+  @Test
+  void send_localMatchingSessions_receiveBeforeSendReturns() throws Exception {
+    Cluster cl = threeNodes();
+
+    cl.a.send(Target.room("lobby"), "local first");
+
+    assertEquals(List.of("local first"), cl.a1.received());
+    assertEquals(List.of("local first"), cl.a2.received());
+  }
+
+  @Test
+  void send_returnedStage_completesOncePublished() throws Exception {
+    Cluster cl = threeNodes();
+
+    CompletionStage<Void> done = cl.a.send(Target.all(), "x");
+
+    done.toCompletableFuture().get(10, TimeUnit.SECONDS);
+    assertEquals(1, cl.a.stats().get("published"));
+  }
+
+  @Test
+  void send_perOriginOrder_isKeptFor1000MessagesFromTwoConcurrentSenders() throws Exception {
+    Cluster cl = threeNodes();
+    int n = 1_000;
+    ExecutorService senders = Executors.newFixedThreadPool(2);
+    try {
+      List<Future<?>> running = new ArrayList<>();
+      for (ClusterNode from : List.of(cl.a, cl.b)) {
+        String origin = from == cl.a ? "A-" : "B-";
+        for (int i = 0; i < n; i++) {
+          cl.ledger.expect(origin + i, cl.sessions.toArray(new FakeSession[0]));
+        }
+        running.add(senders.submit(() -> {
+          for (int i = 0; i < n; i++) {
+            from.send(Target.all(), origin + i);
+          }
+          return null;
+        }));
+      }
+      for (Future<?> f : running) {
+        f.get(30, TimeUnit.SECONDS);
+      }
+    } finally {
+      senders.shutdownNow();
+    }
+    cl.settle();
+
+    assertEquals(List.of(), cl.ledger.violations());
+    for (FakeSession s : cl.sessions) {
+      for (String origin : List.of("A-", "B-")) {
+        List<String> mine = s.received().stream().filter(f -> f.startsWith(origin))
+            .collect(Collectors.toList());
+        List<String> inOrder = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          inOrder.add(origin + i);
+        }
+        assertEquals(inOrder, mine, "order of " + origin + " at " + s);
+      }
+    }
+  }
+
+  // ================================================================ duplicate sources (DESIGN §2)
+
+  @Test
+  void send_nodeSubscribedTwice_stillDeliversExactlyOnceAndCountsDuplicates() throws Exception {
+    Cluster cl = new Cluster(start("a"),
+        start("b", ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 1), x -> { }),
+        start("c"));
+
+    cl.sendEveryTargetingMode();
+    cl.settle();
+
+    assertEquals(List.of(), cl.ledger.violations());
+    assertTrue(cl.b.stats().get("duplicates") > 0, "B saw every frame twice: " + cl.b.stats());
+    assertEquals(24, cl.b.stats().get("duplicates"), "one second copy per envelope from A and C");
+    assertEquals(0, cl.a.stats().get("duplicates"));
+  }
+
+  /** Proves the checker can fail: with dedup off, the origin's own echo is delivered again. */
+  @Test
+  void negativeControl_dedupOff_theExactlyOnceCheckerSeesDuplicates() throws Exception {
+    ClusterNode.Hooks off = new ClusterNode.Hooks(false, 1);
+    Cluster cl = new Cluster(
+        start("a", off, new InMemoryTransport(bus, 0), x -> { }),
+        start("b", off, new InMemoryTransport(bus, 0), x -> { }),
+        start("c", off, new InMemoryTransport(bus, 0), x -> { }));
+
+    cl.sendEveryTargetingMode();
+    await().atMost(WAIT).until(cl.ledger::complete);
+    cl.settleQuietly();
+
+    List<String> violations = cl.ledger.violations();
+    assertFalse(violations.isEmpty(), "the checker must report the duplicates");
+    assertTrue(violations.contains("session #0 received 'A all' 2 times, expected 1"),
+        violations.toString());
+    assertTrue(violations.stream().allMatch(v -> v.contains(" 2 times, expected 1")),
+        violations.toString());
+  }
+
+  @Test
+  void negativeControl_dedupOffAndSubscribedTwice_remoteSessionsSeeDuplicatesToo()
+      throws Exception {
+    ClusterNode.Hooks off = new ClusterNode.Hooks(false, 1);
+    Cluster cl = new Cluster(start("a"),
+        start("b", off, new InMemoryTransport(bus, 1), x -> { }), start("c"));
+
+    cl.send(cl.a, Target.all(), "once?", cl.sessions.toArray(new FakeSession[0]));
+    await().atMost(WAIT).until(cl.ledger::complete);
+    cl.settleQuietly();
+
+    assertEquals(List.of("session #2 received 'once?' 2 times, expected 1",
+        "session #3 received 'once?' 2 times, expected 1"), cl.ledger.violations());
+  }
+
+  @Test
+  void republishedFrames_areDroppedAsDuplicates() throws Exception {
+    List<byte[]> captured = new CopyOnWriteArrayList<>();
+    BiConsumer<String, byte[]> capturer = (ch, frame) -> captured.add(frame);
+    bus.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add(capturer);
+    Cluster cl = threeNodes();
+    cl.sendEveryTargetingMode();
+    cl.settle();
+    EnvelopeCodec codec = new EnvelopeCodec(WsClusterConfig.MAX_MESSAGE_BYTES);
+    int envelopes = 0;
+    for (byte[] frame : captured) {
+      envelopes += codec.decode(frame).size();
+    }
+    assertEquals(36, envelopes, "every envelope was captured");
+
+    for (byte[] frame : captured) { // a retry, a replay, a second publisher: all the same
+      for (BiConsumer<String, byte[]> s : List.copyOf(bus.get(channel))) {
+        if (s != capturer) {
+          s.accept(channel, frame);
+        }
+      }
+    }
+    await().atMost(WAIT).until(() -> cl.nodes().stream()
+        .mapToLong(n -> n.stats().get("duplicates")).sum() == 2L * 36);
+    cl.settleQuietly();
+
+    assertEquals(List.of(), cl.ledger.violations());
+    for (ClusterNode n : cl.nodes()) {
+      assertEquals(24, n.stats().get("duplicates"), "the 24 envelopes of the two other nodes");
+      assertEquals(2 * 12, n.stats().get("ownEchoes"), "its own 12, echoed twice");
+    }
+  }
+
+  @Test
+  void garbageFrames_areCountedAsRejectedAndNeverReachASession() throws Exception {
+    Cluster cl = threeNodes();
+    EnvelopeCodec codec = new EnvelopeCodec(WsClusterConfig.MAX_MESSAGE_BYTES);
+    Random random = new Random(42);
+    List<byte[]> garbage = new ArrayList<>();
+    garbage.add(new byte[0]);
+    garbage.add(new byte[] {2, 0, 1});
+    garbage.add("{\"type\":\"message\",\"text\":\"hi\"}".getBytes(StandardCharsets.UTF_8));
+    while (garbage.size() < 300) {
+      byte[] b = new byte[random.nextInt(200)];
+      random.nextBytes(b);
+      if (b.length > 0 && random.nextBoolean()) {
+        b[0] = EnvelopeCodec.VERSION;
+      }
+      try {
+        codec.decode(b);
+      } catch (EnvelopeCodec.Rejection expected) {
+        garbage.add(b);
+      }
+    }
+
+    Map<String, Long> byReason = new java.util.TreeMap<>();
+    for (byte[] g : garbage) {
+      try {
+        codec.decode(g);
+      } catch (EnvelopeCodec.Rejection r) {
+        byReason.merge("rejected." + r.reason.name().toLowerCase(), 1L, Long::sum);
+      }
+    }
+
+    for (byte[] g : garbage) { // straight onto the bus, as a forger with Redis access would
+      for (BiConsumer<String, byte[]> s : List.copyOf(bus.get(channel))) {
+        s.accept(channel, g);
+      }
+    }
+    await().atMost(WAIT).until(() -> cl.nodes().stream()
+        .allMatch(n -> n.stats().get("rejected") == garbage.size()));
+
+    for (FakeSession s : cl.sessions) {
+      assertEquals(List.of(), s.received());
+    }
+    for (ClusterNode n : cl.nodes()) {
+      byReason.forEach((reason, count) -> assertEquals(count, n.stats().get(reason), reason));
+      assertEquals(0, n.stats().get("envelopesReceived") == null ? 0
+          : n.stats().get("envelopesReceived"));
+    }
+    // the nodes still work
+    cl.send(cl.b, Target.all(), "after garbage", cl.sessions.toArray(new FakeSession[0]));
+    cl.settle();
+    assertEquals(List.of(), cl.ledger.violations());
+  }
+
+  /**
+   * A target the wire cannot carry must not poison the frame it is batched into: the messages
+   * around it still reach the other nodes.
+   */
+  @Test
+  void send_targetTooLargeForTheWire_doesNotLoseTheMessagesBatchedWithIt() throws Exception {
+    GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
+    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, gate, x -> { });
+    ClusterNode b = start("b");
+    FakeSession b1 = new FakeSession();
+    b.onSessionOpened(b1.session);
+    b.join(b1.session, "room-0");
+    List<String> rooms = new ArrayList<>();
+    for (int i = 0; i < EnvelopeCodec.MAX_SET_SIZE + 1; i++) {
+      rooms.add("room-" + i);
+    }
+
+    gate.hold();
+    a.send(Target.all(), "before"); // published, completion held: the next sends queue up
+    await().atMost(WAIT).until(() -> gate.heldCount() == 1);
+    boolean refused = false;
+    try {
+      a.send(Target.rooms(rooms), "big target");
+    } catch (IllegalArgumentException e) {
+      refused = true;
+    }
+    a.send(Target.all(), "after-1");
+    a.send(Target.all(), "after-2");
+    gate.release(); // the queued sends go out as one frame
+
+    List<String> expected = refused ? List.of("before", "after-1", "after-2")
+        : List.of("before", "big target", "after-1", "after-2");
+    await().atMost(WAIT).until(() -> b1.receivedCount() >= expected.size()
+        || b.stats().get("rejected") > 0);
+    sleep(200);
+    assertEquals(expected, b1.received(), "stats of b: " + b.stats());
+  }
+
+  // ================================================================ failures and limits
+
+  @Test
+  void send_publishFails_localSessionsStillReceiveAndTheStageFails() throws Exception {
+    Transport failing = new GatedTransport(new InMemoryTransport(bus, 0)) {
+      @Override
+      public CompletionStage<Long> publish(String ch, byte[] frame) {
+        return CompletableFuture.failedFuture(new IllegalStateException("redis is down"));
+      }
+    };
+    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, failing, x -> { });
+    FakeSession a1 = new FakeSession();
+    a.onSessionOpened(a1.session);
+
+    CompletionStage<Void> done = a.send(Target.all(), "still local");
+
+    assertEquals(List.of("still local"), a1.received());
+    ExecutionException e = assertThrows(ExecutionException.class,
+        () -> done.toCompletableFuture().get(10, TimeUnit.SECONDS));
+    assertInstanceOf(WsClusterException.class, e.getCause());
+    assertTrue(e.getCause().getMessage().startsWith("wscluster node " + a.nodeId()
+        + " could not publish the message to the other nodes: "), e.getCause().getMessage());
+    assertTrue(e.getCause().getMessage().contains("redis is down"), e.getCause().getMessage());
+    assertEquals(1, a.stats().get("publishFailed"));
+  }
+
+  @Test
+  void send_payloadOverMessageMaxBytes_isRefusedNamingTheKey() throws Exception {
+    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0),
+        b -> b.set(WsClusterConfig.MESSAGE_MAX_BYTES, "1024"));
+    FakeSession a1 = new FakeSession();
+    a.onSessionOpened(a1.session);
+
+    IllegalArgumentException binary = assertThrows(IllegalArgumentException.class,
+        () -> a.send(Target.all(), new byte[1025]));
+    IllegalArgumentException text = assertThrows(IllegalArgumentException.class,
+        () -> a.send(Target.all(), "é".repeat(513))); // 513 chars, 1026 bytes of UTF-8
+
+    assertEquals("message of 1025 bytes exceeds wscluster.message.max-bytes=1024",
+        binary.getMessage());
+    assertEquals("message of 1026 bytes exceeds wscluster.message.max-bytes=1024",
+        text.getMessage());
+    assertEquals(List.of(), a1.received(), "nothing delivered locally");
+    assertEquals(0, a.stats().get("published"));
+    a.send(Target.all(), new byte[1024]); // exactly the limit is fine
+  }
+
+  @Test
+  void send_afterStop_isRefusedWithAClearMessage() throws Exception {
+    ClusterNode a = start("a");
+    a.stop();
+
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> a.send(Target.all(), "late"));
+
+    assertEquals("wscluster node " + a.nodeId() + " is stopped: nothing was sent", e.getMessage());
+  }
+
+  @Test
+  void send_beforeStart_isRefused() {
+    ClusterNode a = new ClusterNode(config("a", b -> { }), new InMemoryTransport(bus, 0),
+        ClusterNode.Hooks.DEFAULT, System::nanoTime);
+
+    IllegalStateException e = assertThrows(IllegalStateException.class,
+        () -> a.send(Target.all(), "early"));
+
+    assertTrue(e.getMessage().startsWith("wscluster node " + a.nodeId() + " is "),
+        e.getMessage());
+    assertTrue(e.getMessage().endsWith(": nothing was sent"), e.getMessage());
+  }
+
+  @Test
+  void send_nullArguments_areRefusedNamingThem() throws Exception {
+    ClusterNode a = start("a");
+    assertEquals("target", assertThrows(NullPointerException.class,
+        () -> a.send(null, "x")).getMessage());
+    assertEquals("text", assertThrows(NullPointerException.class,
+        () -> a.send(Target.all(), (String) null)).getMessage());
+    assertEquals("data", assertThrows(NullPointerException.class,
+        () -> a.send(Target.all(), (byte[]) null)).getMessage());
+  }
+
+  // ================================================================ sessions through the facade
+
+  @Test
+  void sessionMethods_reflectJoinLeaveAndUser() throws Exception {
+    ClusterNode a = start("a");
+    FakeSession s = FakeSession.withPrincipal("alice");
+    a.onSessionOpened(s.session);
+
+    a.join(s.session, "lobby");
+    a.join(s.session, "news");
+    a.leave(s.session, "lobby");
+    a.setUser(s.session, "carol");
+
+    assertEquals(Set.of("news"), a.rooms(s.session));
+    assertEquals("carol", a.user(s.session));
+    assertEquals(s.id, a.sessionId(s.session));
+    assertEquals(1L, a.stats().get("sessions"));
+    a.onSessionClosed(s.session);
+    assertEquals(Set.of(), a.rooms(s.session));
+    assertEquals(0L, a.stats().get("sessions"));
+  }
+
+  @Test
+  void join_closedSession_isRefused() throws Exception {
+    ClusterNode a = start("a");
+    FakeSession s = new FakeSession();
+    s.markClosed();
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> a.join(s.session, "lobby"));
+    assertEquals("session " + s.id + " is closed", e.getMessage());
+  }
+
+  @Test
+  void join_badRoomName_isRefused() throws Exception {
+    ClusterNode a = start("a");
+    FakeSession s = new FakeSession();
+    a.onSessionOpened(s.session);
+
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        () -> a.join(s.session, ""));
+    assertEquals("room '' must be 1 to 256 characters long, was 0", e.getMessage());
+  }
+
+  @Test
+  void nodeId_sameNameTwice_givesDifferentIds() throws Exception {
+    ClusterNode one = start("same");
+    ClusterNode two = start("same");
+    assertNotEquals(one.nodeId(), two.nodeId());
+    assertTrue(one.nodeId().startsWith("same-"), one.nodeId());
+
+    FakeSession s = new FakeSession();
+    two.onSessionOpened(s.session);
+    one.send(Target.all(), "from one");
+    await().atMost(WAIT).until(() -> s.count("from one") == 1);
+  }
+
+  // ================================================================ lifecycle
+
+  @Test
+  void start_twice_isRefused() throws Exception {
+    ClusterNode a = start("a");
+    IllegalStateException e = assertThrows(IllegalStateException.class, a::start);
+    assertEquals("node " + a.nodeId() + " was already started", e.getMessage());
+  }
+
+  @Test
+  void stop_isIdempotentAndStopsEveryWsclusterThread() throws Exception {
+    Cluster cl = threeNodes();
+    cl.send(cl.a, Target.all(), "hello", cl.sessions.toArray(new FakeSession[0]));
+    cl.settle();
+    assertFalse(newThreads().isEmpty(), "the nodes run wscluster- threads");
+
+    for (ClusterNode n : cl.nodes()) {
+      n.stop();
+      n.stop();
+    }
+    cl.a.stop();
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> newThreads().isEmpty());
+    assertEquals(List.of(), bus.get(channel), "every subscription left the bus");
+  }
+
+  @Test
+  void stop_neverStarted_isHarmless() {
+    ClusterNode a = new ClusterNode(config("a", b -> { }), new InMemoryTransport(bus, 0),
+        ClusterNode.Hooks.DEFAULT, System::nanoTime);
+    a.stop();
+    a.stop();
+    assertEquals(Set.of(), newThreads());
+  }
+
+  @Test
+  void stop_stoppedNodeReceivesNothingAndOthersCarryOn() throws Exception {
+    Cluster cl = threeNodes();
+    cl.c.stop();
+
+    cl.send(cl.a, Target.all(), "after c stopped", cl.a1, cl.a2, cl.b1, cl.b2);
+    cl.settle();
+
+    assertEquals(List.of(), cl.ledger.violations());
+  }
+
+  @Test
+  void stop_unregistersSessionsAndIgnoresLaterOpens() throws Exception {
+    ClusterNode a = start("a");
+    FakeSession s = new FakeSession();
+    a.onSessionOpened(s.session);
+
+    a.stop();
+    a.onSessionOpened(new FakeSession().session);
+
+    assertEquals(0L, a.stats().get("sessions"));
+  }
+
+  @Test
+  void stop_whilePublishIsInFlight_failsThatSendsStage() throws Exception {
+    GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
+    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, gate, x -> { });
+    gate.hold();
+    CompletableFuture<Void> inFlight = a.send(Target.all(), "held").toCompletableFuture();
+    await().atMost(WAIT).until(() -> gate.heldCount() == 1);
+    CompletableFuture<Void> queued = a.send(Target.all(), "queued").toCompletableFuture();
+
+    assertTimeoutPreemptively(Duration.ofSeconds(10), a::stop);
+
+    // every stage the node handed out completes once stop returns: failed, naming the node
+    for (CompletableFuture<Void> stage : List.of(inFlight, queued)) {
+      ExecutionException e = assertThrows(ExecutionException.class,
+          () -> stage.get(5, TimeUnit.SECONDS));
+      assertInstanceOf(WsClusterException.class, e.getCause());
+      assertTrue(e.getCause().getMessage().startsWith("wscluster node " + a.nodeId() + " "),
+          e.getCause().getMessage());
+    }
+  }
+
+  /**
+   * The shutdown wait is bounded in real time: the injected clock is for dedup and may be a
+   * test's frozen clock, yet stop must still return once wscluster.shutdown.timeout has passed.
+   */
+  @Test
+  void stop_publishNeverCompletesAndTheInjectedClockIsFrozen_stillReturnsInBoundedTime()
+      throws Exception {
+    GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
+    ClusterNode a = new ClusterNode(config("a", b -> { }), gate, ClusterNode.Hooks.DEFAULT,
+        () -> 42L);
+    nodes.add(a);
+    a.start();
+    gate.hold();
+    a.send(Target.all(), "held forever");
+    await().atMost(WAIT).until(() -> gate.heldCount() == 1);
+
+    assertTimeoutPreemptively(Duration.ofSeconds(3), a::stop,
+        "stop with wscluster.shutdown.timeout=1s did not return within 3 s");
+  }
+
+  @Test
+  void startStop_100Times_leaksNoThreadAndNoSubscription() throws Exception {
+    for (int i = 0; i < 100; i++) {
+      ClusterNode n = new ClusterNode(config("r", b -> { }), new InMemoryTransport(bus, 0),
+          ClusterNode.Hooks.DEFAULT, System::nanoTime);
+      n.start();
+      n.send(Target.all(), "x" + i);
+      n.stop();
+    }
+
+    await().atMost(Duration.ofSeconds(5)).until(() -> newThreads().isEmpty());
+    assertEquals(List.of(), bus.get(channel));
+  }
+
+  // ================================================================ helpers
+
+  private Set<Thread> newThreads() {
+    Set<Thread> now = wsclusterThreads();
+    now.removeAll(threadsBefore);
+    return now;
+  }
+
+  private static void sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
+   * A transport whose publish completions can be held back: frames still go out at once, but the
+   * node sees them "in flight" until {@link #release}, so later sends queue up into one frame.
+   * Its stop fails held completions, as Redisson's shutdown does.
+   */
+  static class GatedTransport implements Transport {
+    private final Transport delegate;
+    private final List<CompletableFuture<Long>> held = new ArrayList<>();
+    private boolean holding;
+    private boolean stopped;
+
+    GatedTransport(Transport delegate) {
+      this.delegate = delegate;
+    }
+
+    synchronized void hold() {
+      holding = true;
+    }
+
+    synchronized int heldCount() {
+      return held.size();
+    }
+
+    void release() {
+      List<CompletableFuture<Long>> toComplete;
+      synchronized (this) {
+        holding = false;
+        toComplete = new ArrayList<>(held);
+        held.clear();
+      }
+      toComplete.forEach(f -> f.complete(1L));
+    }
+
+    @Override
+    public void start(Receiver receiver) throws Exception {
+      delegate.start(receiver);
+    }
+
+    @Override
+    public CompletionStage<Void> subscribe(String ch) {
+      return delegate.subscribe(ch);
+    }
+
+    @Override
+    public CompletionStage<Long> publish(String ch, byte[] frame) {
+      synchronized (this) {
+        if (stopped) {
+          return CompletableFuture.failedFuture(new IllegalStateException("not started"));
+        }
+      }
+      CompletionStage<Long> sent = delegate.publish(ch, frame);
+      synchronized (this) {
+        if (!holding) {
+          return sent;
+        }
+        CompletableFuture<Long> later = new CompletableFuture<>();
+        held.add(later);
+        return later;
+      }
+    }
+
+    @Override
+    public void stop() throws Exception {
+      List<CompletableFuture<Long>> toFail;
+      synchronized (this) {
+        stopped = true;
+        toFail = new ArrayList<>(held);
+        held.clear();
+      }
+      toFail.forEach(f -> f.completeExceptionally(new IllegalStateException("transport stopped")));
+      delegate.stop();
+    }
+  }
+}

@@ -1,0 +1,354 @@
+package io.wscluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.wscluster.FakeSession.Completion;
+import io.wscluster.WsClusterConfig.Overflow;
+import jakarta.websocket.CloseReason;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.Test;
+
+/** One session's bounded queue: one write in flight, FIFO, overflow policies, failures. */
+class OutboxTest {
+  private static final String NODE = "node-a-12345678";
+
+  private final Stats stats = new Stats();
+  private final FakeSession fake = new FakeSession().completion(Completion.MANUAL);
+
+  private Outbox outbox(int maxFrames, Overflow overflow) {
+    return new Outbox(fake.session, maxFrames, overflow, stats, NODE);
+  }
+
+  private static List<String> texts(String prefix, int from, int toExclusive) {
+    List<String> out = new ArrayList<>();
+    for (int i = from; i < toExclusive; i++) {
+      out.add(prefix + i);
+    }
+    return out;
+  }
+
+  // ================================================================ ordering and flow
+
+  @Test
+  void offer_severalFrames_writesOneAtATimeInFifoOrder() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+
+    for (int i = 0; i < 5; i++) {
+      box.offer("m" + i);
+    }
+
+    assertEquals(List.of("m0"), fake.received(), "only the first write is started");
+    assertEquals(4, box.size());
+    for (int i = 1; i < 5; i++) {
+      assertTrue(fake.completeNext());
+      assertEquals(texts("m", 0, i + 1), fake.received());
+      assertEquals(1, fake.pendingWrites(), "never two writes in flight");
+    }
+    assertTrue(fake.completeNext());
+    assertFalse(fake.completeNext(), "nothing left");
+    assertEquals(0, box.size());
+    assertEquals(1, fake.maxInFlight());
+    assertEquals(5, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void offer_afterTheQueueDrained_startsWritingAgain() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+    box.offer("a");
+    fake.completeNext();
+
+    box.offer("b");
+
+    assertEquals(List.of("a", "b"), fake.received());
+  }
+
+  @Test
+  void offer_binaryFrame_eachWriteGetsItsOwnView() {
+    FakeSession other = new FakeSession();
+    Outbox first = outbox(16, Overflow.CLOSE);
+    Outbox second = new Outbox(other.session, 16, Overflow.CLOSE, stats, NODE);
+    ByteBuffer shared = ByteBuffer.wrap("payload".getBytes(StandardCharsets.UTF_8))
+        .asReadOnlyBuffer();
+
+    first.offer(shared);
+    second.offer(shared);
+    first.offer(shared);
+    fake.completeNext();
+
+    assertEquals(List.of("bin:payload", "bin:payload"), fake.received());
+    assertEquals(List.of("bin:payload"), other.received());
+    assertEquals(7, shared.remaining(), "the shared buffer is never consumed");
+  }
+
+  @Test
+  void offer_100kFramesCompletedInline_neitherRecursesNorLosesOrder() {
+    int n = 100_000;
+    Outbox box = outbox(n, Overflow.CLOSE);
+    box.offer("m0"); // in flight, held
+    for (int i = 1; i <= n; i++) {
+      box.offer("m" + i);
+    }
+    assertEquals(n, box.size());
+
+    fake.completion(Completion.INLINE);
+    fake.completeNext(); // every further write completes inside sendText
+
+    assertEquals(n + 1, fake.receivedCount());
+    assertEquals(texts("m", 0, n + 1), fake.received());
+    assertEquals(0, box.size());
+    assertEquals(n + 1, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void offer_inlineCompletionFromTheStart_deliversEverything() {
+    fake.completion(Completion.INLINE);
+    Outbox box = outbox(4, Overflow.CLOSE);
+
+    for (int i = 0; i < 1_000; i++) {
+      box.offer("m" + i);
+    }
+
+    assertEquals(texts("m", 0, 1_000), fake.received());
+    assertEquals(0, stats.get(Stats.OVERFLOW_CLOSED), "inline writes never fill the queue");
+  }
+
+  @Test
+  void offer_concurrentProducersWithCompletionsOnAnotherThread_keepOneInFlightAndEachOrder()
+      throws Exception {
+    int producers = 4;
+    int perProducer = 5_000;
+    Outbox box = outbox(producers * perProducer, Overflow.CLOSE);
+    ExecutorService pool = Executors.newFixedThreadPool(producers);
+    AtomicBoolean done = new AtomicBoolean();
+    Thread completer = new Thread(() -> {
+      while (!done.get() || fake.pendingWrites() > 0) {
+        if (!fake.completeNext()) {
+          Thread.onSpinWait();
+        }
+      }
+    }, "test-completer");
+    completer.start();
+    try {
+      CountDownLatch go = new CountDownLatch(1);
+      List<Future<?>> futures = new ArrayList<>();
+      for (int p = 0; p < producers; p++) {
+        String prefix = "p" + p + "-";
+        futures.add(pool.submit(() -> {
+          go.await();
+          for (int i = 0; i < perProducer; i++) {
+            box.offer(prefix + i);
+          }
+          return null;
+        }));
+      }
+      go.countDown();
+      for (Future<?> f : futures) {
+        f.get(20, TimeUnit.SECONDS);
+      }
+      Awaitility.await().atMost(Duration.ofSeconds(20))
+          .until(() -> fake.receivedCount() == producers * perProducer);
+    } finally {
+      done.set(true);
+      completer.join(10_000);
+      pool.shutdownNow();
+    }
+
+    assertEquals(1, fake.maxInFlight(), "one write in flight at a time");
+    List<String> got = fake.received();
+    for (int p = 0; p < producers; p++) {
+      String prefix = "p" + p + "-";
+      List<String> mine = new ArrayList<>();
+      for (String s : got) {
+        if (s.startsWith(prefix)) {
+          mine.add(s);
+        }
+      }
+      assertEquals(texts(prefix, 0, perProducer), mine, "order of producer " + p);
+    }
+  }
+
+  // ================================================================ overflow policies
+
+  @Test
+  void offer_overflowWithClosePolicy_closesWith1013AndCounts() {
+    Outbox box = outbox(3, Overflow.CLOSE);
+    box.offer("in-flight");
+    for (int i = 0; i < 3; i++) {
+      box.offer("q" + i);
+    }
+    assertEquals(0, stats.get(Stats.OVERFLOW_CLOSED));
+
+    box.offer("one too many");
+
+    assertEquals(1, fake.closeCalls());
+    CloseReason reason = fake.closeReason();
+    assertEquals(CloseReason.CloseCodes.TRY_AGAIN_LATER, reason.getCloseCode());
+    assertEquals(1013, reason.getCloseCode().getCode());
+    assertEquals("wscluster: client too slow, outbox full", reason.getReasonPhrase());
+    assertEquals(1, stats.get(Stats.OVERFLOW_CLOSED));
+    assertEquals(0, box.size(), "the queue is dropped");
+  }
+
+  @Test
+  void offer_afterOverflowClose_isIgnoredAndClosesOnlyOnce() {
+    Outbox box = outbox(1, Overflow.CLOSE);
+    box.offer("in-flight");
+    box.offer("queued");
+    box.offer("overflow");
+
+    box.offer("late-1");
+    box.offer("late-2");
+    fake.completeNext();
+
+    assertEquals(1, fake.closeCalls());
+    assertEquals(1, stats.get(Stats.OVERFLOW_CLOSED));
+    assertEquals(List.of("in-flight"), fake.received(), "nothing written after the close");
+  }
+
+  @Test
+  void offer_overflowWithDropNewest_keepsTheOldestAndCounts() {
+    int max = 5;
+    Outbox box = outbox(max, Overflow.DROP_NEWEST);
+    for (int i = 0; i < 20; i++) {
+      box.offer("m" + i);
+      assertTrue(box.size() <= max, "size " + box.size());
+    }
+
+    assertEquals(max, box.size());
+    assertEquals(20 - 1 - max, stats.get(Stats.OVERFLOW_DROPPED));
+    while (fake.completeNext()) {
+      // drain
+    }
+    assertEquals(texts("m", 0, 1 + max), fake.received());
+    assertEquals(0, fake.closeCalls());
+    assertEquals(0, stats.get(Stats.OVERFLOW_CLOSED));
+  }
+
+  @Test
+  void offer_overflowWithDropOldest_keepsTheNewestAndCounts() {
+    int max = 5;
+    Outbox box = outbox(max, Overflow.DROP_OLDEST);
+    for (int i = 0; i < 20; i++) {
+      box.offer("m" + i);
+      assertTrue(box.size() <= max, "size " + box.size());
+    }
+
+    assertEquals(max, box.size());
+    assertEquals(20 - 1 - max, stats.get(Stats.OVERFLOW_DROPPED));
+    while (fake.completeNext()) {
+      // drain
+    }
+    List<String> expected = new ArrayList<>(List.of("m0")); // was already in flight
+    expected.addAll(texts("m", 20 - max, 20));
+    assertEquals(expected, fake.received());
+    assertEquals(0, fake.closeCalls());
+  }
+
+  @Test
+  void offer_dropPolicies_keepWorkingAfterTheClientCatchesUp() {
+    Outbox box = outbox(2, Overflow.DROP_NEWEST);
+    for (int i = 0; i < 10; i++) {
+      box.offer("a" + i);
+    }
+    while (fake.completeNext()) {
+      // the client catches up
+    }
+
+    box.offer("b0");
+    box.offer("b1");
+    box.offer("b2");
+    while (fake.completeNext()) {
+      // drain
+    }
+
+    assertEquals(List.of("a0", "a1", "a2", "b0", "b1", "b2"), fake.received());
+  }
+
+  // ================================================================ failures
+
+  @Test
+  void onResult_failedWrite_isCountedAndTheNextFrameIsWritten() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+    box.offer("m0");
+    box.offer("m1");
+    box.offer("m2");
+
+    fake.failNext();
+    fake.completeNext();
+    fake.completeNext();
+
+    assertEquals(List.of("m0", "m1", "m2"), fake.received());
+    assertEquals(1, stats.get(Stats.SEND_FAILED));
+    assertEquals(2, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void onResult_failedInlineWrites_areCountedAndTheDrainContinues() {
+    fake.completion(Completion.INLINE).failInlineWrites(3);
+    Outbox box = outbox(16, Overflow.CLOSE);
+
+    for (int i = 0; i < 6; i++) {
+      box.offer("m" + i);
+    }
+
+    assertEquals(texts("m", 0, 6), fake.received());
+    assertEquals(3, stats.get(Stats.SEND_FAILED));
+    assertEquals(3, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void offer_sendThatThrows_isCountedAsFailedAndTheOutboxKeepsWorking() {
+    fake.completion(Completion.INLINE).throwOnSend(new IllegalStateException("socket closed"));
+    Outbox box = outbox(16, Overflow.CLOSE);
+
+    box.offer("lost-1");
+    box.offer("lost-2");
+    fake.throwOnSend(null);
+    box.offer("ok");
+
+    assertEquals(2, stats.get(Stats.SEND_FAILED));
+    assertEquals(List.of("ok"), fake.received());
+    assertEquals(1, stats.get(Stats.DELIVERED));
+  }
+
+  // ================================================================ close
+
+  @Test
+  void close_dropsTheQueueAndRefusesMore() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+    box.offer("m0");
+    box.offer("m1");
+
+    box.close();
+    box.offer("m2");
+    fake.completeNext();
+
+    assertEquals(List.of("m0"), fake.received());
+    assertEquals(0, box.size());
+    assertFalse(fake.completeNext());
+    assertNull(fake.closeReason(), "closing the outbox does not close the session");
+  }
+
+  @Test
+  void overflowClose_reasonPhrase_fitsTheWebSocketLimit() {
+    // a close frame's reason may hold at most 123 bytes of UTF-8
+    assertTrue(Outbox.OVERFLOW_CLOSE.getReasonPhrase().getBytes(StandardCharsets.UTF_8).length
+        <= 123);
+    assertSame(CloseReason.CloseCodes.TRY_AGAIN_LATER, Outbox.OVERFLOW_CLOSE.getCloseCode());
+  }
+}

@@ -1,0 +1,432 @@
+package io.wscluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.wscluster.WsClusterConfig.Overflow;
+import io.wscluster.WsClusterConfig.TransportType;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The one config object: defaults, one bad value per key with the exact message
+ * {@code <key> value was set to '<value>' (<source>), must be <expectation>}, masking, unknown keys.
+ */
+class WsClusterConfigTest {
+
+  @TempDir
+  Path dir;
+
+  // ================================================================ defaults
+
+  @Test
+  void build_nothingSet_givesTheDocumentedDefaults() {
+    WsClusterConfig c = WsClusterConfig.builder().build();
+
+    assertTrue(c.enabled());
+    assertEquals(TransportType.REDIS, c.transport());
+    assertEquals(URI.create("redis://127.0.0.1:6379"), c.redisAddress());
+    assertEquals("", c.redisUsername());
+    assertEquals("", c.redisPassword());
+    assertNull(c.redisConfig());
+    assertEquals(4, c.redisConnections());
+    assertEquals("wscluster", c.channelPrefix());
+    assertTrue(c.nodeName().matches("[A-Za-z0-9._-]{1,64}"), c.nodeName());
+    assertEquals(1024, c.outboxMaxFrames());
+    assertEquals(Overflow.CLOSE, c.outboxOverflow());
+    assertEquals(1_048_576, c.messageMaxBytes());
+    assertEquals(8192, c.dedupWindow());
+    assertEquals(Duration.ofMinutes(10), c.dedupOriginTtl());
+    assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
+  }
+
+  @Test
+  void keys_everyKey_hasADefaultAndADescription() {
+    assertEquals(16, WsClusterConfig.KEYS.size());
+    WsClusterConfig.KEYS.forEach((key, v) -> {
+      assertTrue(key.startsWith("wscluster."), key);
+      assertEquals(2, v.length, key);
+      assertFalse(v[1].isBlank(), key + " has a description");
+    });
+  }
+
+  // ================================================================ accepted values
+
+  @Test
+  void build_everyKeySetToAGoodValue_isAccepted() throws Exception {
+    Path yaml = Files.writeString(dir.resolve("redisson.yaml"), "singleServerConfig: {}\n");
+    WsClusterConfig c = WsClusterConfig.builder()
+        .set(WsClusterConfig.ENABLED, " FALSE ")
+        .set(WsClusterConfig.TRANSPORT, "Memory")
+        .set(WsClusterConfig.REDIS_USERNAME, "app")
+        .set(WsClusterConfig.REDIS_PASSWORD, "hunter2")
+        .set(WsClusterConfig.REDIS_CONFIG, yaml.toString())
+        .set(WsClusterConfig.REDIS_CONNECTIONS, "64")
+        .set(WsClusterConfig.CHANNEL_PREFIX, "app:v2.chat_1-x")
+        .set(WsClusterConfig.NODE_NAME, "node-1.eu_west")
+        .set(WsClusterConfig.OUTBOX_MAX_FRAMES, "1000000")
+        .set(WsClusterConfig.OUTBOX_OVERFLOW, "drop-oldest")
+        .set(WsClusterConfig.MESSAGE_MAX_BYTES, String.valueOf(64 * 1024 * 1024))
+        .set(WsClusterConfig.DEDUP_WINDOW, "64")
+        .set(WsClusterConfig.DEDUP_ORIGIN_TTL, "1s")
+        .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "0s")
+        .build();
+
+    assertFalse(c.enabled());
+    assertEquals(TransportType.MEMORY, c.transport());
+    assertEquals("app", c.redisUsername());
+    assertEquals("hunter2", c.redisPassword());
+    assertEquals(yaml, c.redisConfig());
+    assertEquals(64, c.redisConnections());
+    assertEquals("app:v2.chat_1-x", c.channelPrefix());
+    assertEquals("node-1.eu_west", c.nodeName());
+    assertEquals(1_000_000, c.outboxMaxFrames());
+    assertEquals(Overflow.DROP_OLDEST, c.outboxOverflow());
+    assertEquals(64 * 1024 * 1024, c.messageMaxBytes());
+    assertEquals(64, c.dedupWindow());
+    assertEquals(Duration.ofSeconds(1), c.dedupOriginTtl());
+    assertEquals(Duration.ZERO, c.shutdownTimeout());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"1500ms, PT1.5S", "30s, PT30S", "2m, PT2M", "1h, PT1H", "5M, PT5M", "' 7s ', PT7S"})
+  void dedupOriginTtl_everyUnit_isAccepted(String value, Duration expected) {
+    assertEquals(expected, WsClusterConfig.builder()
+        .set(WsClusterConfig.DEDUP_ORIGIN_TTL, value).build().dedupOriginTtl());
+  }
+
+  @Test
+  void dedupOriginTtl_upperBoundWrittenInHours_isAccepted() {
+    assertEquals(Duration.ofDays(7), WsClusterConfig.builder()
+        .set(WsClusterConfig.DEDUP_ORIGIN_TTL, "168h").build().dedupOriginTtl());
+  }
+
+  /** The expectation text says "from 1s to 7d": the upper bound it names must be writable. */
+  @Test
+  void dedupOriginTtl_sevenDaysWrittenAsTheMessageAdvertises_isAccepted() {
+    assertEquals(Duration.ofDays(7), WsClusterConfig.builder()
+        .set(WsClusterConfig.DEDUP_ORIGIN_TTL, "7d").build().dedupOriginTtl());
+  }
+
+  @Test
+  void builder_typedSetters_setTheSameKeysAsSet() {
+    WsClusterConfig c = WsClusterConfig.builder()
+        .enabled(false)
+        .transport(TransportType.MEMORY)
+        .redisAddress("rediss://cache.example:6380")
+        .channelPrefix("chat")
+        .nodeName("n1")
+        .build();
+
+    assertFalse(c.enabled());
+    assertEquals(TransportType.MEMORY, c.transport());
+    assertEquals(URI.create("rediss://cache.example:6380"), c.redisAddress());
+    assertEquals("chat", c.channelPrefix());
+    assertEquals("n1", c.nodeName());
+  }
+
+  @Test
+  void build_laterBuilderChanges_doNotAffectABuiltConfig() {
+    WsClusterConfig.Builder b = WsClusterConfig.builder().nodeName("first");
+    WsClusterConfig c = b.build();
+
+    b.nodeName("second");
+
+    assertEquals("first", c.nodeName());
+    assertEquals("second", b.build().nodeName());
+  }
+
+  // ================================================================ one bad value per key
+
+  @Test
+  void enabled_notABoolean_isRefused() {
+    assertRefused(WsClusterConfig.ENABLED, "yes", "true or false");
+  }
+
+  @Test
+  void transport_unknown_isRefused() {
+    assertRefused(WsClusterConfig.TRANSPORT, "kafka", "one of redis memory");
+  }
+
+  @Test
+  void redisAddress_wrongScheme_isRefused() {
+    assertRefused(WsClusterConfig.REDIS_ADDRESS, "http://127.0.0.1:6379",
+        "a URL redis://host:port or rediss://host:port (scheme 'http' is not redis or rediss)");
+  }
+
+  @Test
+  void redisAddress_noHost_isRefused() {
+    assertRefused(WsClusterConfig.REDIS_ADDRESS, "redis://:6379",
+        "a URL redis://host:port or rediss://host:port (no host)");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"redis://127.0.0.1:0", "redis://127.0.0.1:65536"})
+  void redisAddress_portOutOfRange_isRefused(String address) {
+    assertRefused(WsClusterConfig.REDIS_ADDRESS, address,
+        "a URL redis://host:port or rediss://host:port (port out of range)");
+  }
+
+  @Test
+  void redisAddress_notAUri_isRefused() {
+    assertRefused(WsClusterConfig.REDIS_ADDRESS, "redis://bad host:6379",
+        "a URL redis://host:port or rediss://host:port");
+  }
+
+  @Test
+  void redisUsername_controlCharacter_isRefused() {
+    assertRefused(WsClusterConfig.REDIS_USERNAME, "ad\u0007min",
+        "at most 1024 characters without control characters");
+  }
+
+  @Test
+  void redisUsername_longerThan1024_isRefused() {
+    assertRefused(WsClusterConfig.REDIS_USERNAME, "u".repeat(1025),
+        "at most 1024 characters without control characters");
+  }
+
+  @Test
+  void redisPassword_controlCharacter_isRefusedWithThePasswordMasked() {
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .set(WsClusterConfig.REDIS_PASSWORD, "hun\u0000ter2").build());
+
+    assertEquals("wscluster.redis.password value was set to '****' (builder), must be at most "
+        + "1024 characters without control characters", e.getMessage());
+  }
+
+  @Test
+  void redisConfig_noSuchFile_isRefused() {
+    String missing = dir.resolve("missing.yaml").toString();
+    assertRefused(WsClusterConfig.REDIS_CONFIG, missing, "the path of a readable file");
+  }
+
+  @Test
+  void redisConfig_aDirectory_isRefused() {
+    assertRefused(WsClusterConfig.REDIS_CONFIG, dir.toString(), "the path of a readable file");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"0", "65", "-1", "four", "4.0", "99999999999"})
+  void redisConnections_outOfRangeOrNotAnInteger_isRefused(String value) {
+    assertRefused(WsClusterConfig.REDIS_CONNECTIONS, value, "an integer from 1 to 64");
+  }
+
+  @ParameterizedTest(name = "''{0}''")
+  @ValueSource(strings = {"my app", "", "chat/room", "a{b}"})
+  void channelPrefix_badCharactersOrEmpty_isRefused(String value) {
+    assertRefused(WsClusterConfig.CHANNEL_PREFIX, value,
+        "1 to 64 characters from A-Z a-z 0-9 . _ : -");
+  }
+
+  @Test
+  void channelPrefix_longerThan64_isRefused() {
+    assertRefused(WsClusterConfig.CHANNEL_PREFIX, "p".repeat(65),
+        "1 to 64 characters from A-Z a-z 0-9 . _ : -");
+  }
+
+  @ParameterizedTest(name = "''{0}''")
+  @ValueSource(strings = {"node/1", "node:1", "", "nöde"})
+  void nodeName_badCharactersOrEmpty_isRefused(String value) {
+    assertRefused(WsClusterConfig.NODE_NAME, value, "1 to 64 characters from A-Z a-z 0-9 . _ -");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"-5", "0", "1000001", "lots"})
+  void outboxMaxFrames_notAPositiveIntegerInRange_isRefused(String value) {
+    assertRefused(WsClusterConfig.OUTBOX_MAX_FRAMES, value, "a positive integer up to 1000000");
+  }
+
+  @Test
+  void outboxOverflow_unknownPolicy_isRefused() {
+    assertRefused(WsClusterConfig.OUTBOX_OVERFLOW, "block",
+        "one of close drop-newest drop-oldest");
+  }
+
+  @Test
+  void outboxOverflow_enumNameWithUnderscore_isRefused() {
+    // the documented spelling is drop-newest; DROP_NEWEST is the Java name only
+    assertRefused(WsClusterConfig.OUTBOX_OVERFLOW, "drop_newest",
+        "one of close drop-newest drop-oldest");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"0", "-1", "67108865", "1MB"})
+  void messageMaxBytes_notAPositiveIntegerUpTo64MiB_isRefused(String value) {
+    assertRefused(WsClusterConfig.MESSAGE_MAX_BYTES, value, "a positive integer up to 67108864");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"100", "0", "32", "1048640", "8k"})
+  void dedupWindow_notAMultipleOf64InRange_isRefused(String value) {
+    assertRefused(WsClusterConfig.DEDUP_WINDOW, value, "a multiple of 64 from 64 to 1048576");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"500ms", "0s", "169h", "10", "ten minutes", "-5m"})
+  void dedupOriginTtl_outOfRangeOrNotADuration_isRefused(String value) {
+    assertRefused(WsClusterConfig.DEDUP_ORIGIN_TTL, value,
+        "a duration from 1s to 7d such as 10m");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"6m", "301s", "5", "1h"})
+  void shutdownTimeout_outOfRangeOrNotADuration_isRefused(String value) {
+    assertRefused(WsClusterConfig.SHUTDOWN_TIMEOUT, value, "a duration from 0s to 5m such as 5s");
+  }
+
+  @Test
+  void configFile_controlCharacter_isRefused() {
+    assertRefused(WsClusterConfig.CONFIG_FILE, "conf\u0001.properties",
+        "at most 1024 characters without control characters");
+  }
+
+  @Test
+  void error_valueAsGiven_isShownUntrimmed() {
+    assertRefused(WsClusterConfig.REDIS_CONNECTIONS, " 0 ", "an integer from 1 to 64");
+  }
+
+  // ================================================================ cross-key rules
+
+  @Test
+  void build_redisAddressAndRedisConfigBothSet_isRefused() throws Exception {
+    Path yaml = Files.writeString(dir.resolve("redisson.yaml"), "singleServerConfig: {}\n");
+
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .redisAddress("redis://127.0.0.1:6379")
+        .set(WsClusterConfig.REDIS_CONFIG, yaml.toString())
+        .build());
+
+    assertEquals("wscluster.redis.address and wscluster.redis.config are both set (builder, "
+        + "builder): set the address inside the Redisson YAML file, or remove "
+        + "wscluster.redis.config", e.getMessage());
+  }
+
+  @Test
+  void build_redisConfigAlone_replacesTheAddress() throws Exception {
+    Path yaml = Files.writeString(dir.resolve("redisson.yaml"), "singleServerConfig: {}\n");
+
+    WsClusterConfig c = WsClusterConfig.builder()
+        .set(WsClusterConfig.REDIS_CONFIG, yaml.toString()).build();
+
+    assertEquals(yaml, c.redisConfig());
+    assertTrue(c.toString().contains("wscluster.redis.address=(from wscluster.redis.config)"),
+        c.toString());
+  }
+
+  // ================================================================ secrets
+
+  @Test
+  void toString_password_isMasked() {
+    WsClusterConfig c = WsClusterConfig.builder()
+        .set(WsClusterConfig.REDIS_PASSWORD, "hunter2").build();
+
+    assertTrue(c.toString().contains("wscluster.redis.password=****"), c.toString());
+    assertFalse(c.toString().contains("hunter2"), c.toString());
+  }
+
+  @Test
+  void toString_noPassword_showsEmpty() {
+    assertTrue(WsClusterConfig.builder().build().toString()
+        .contains("wscluster.redis.password=,"));
+  }
+
+  @Test
+  void toString_listsEveryKeyButTheConfigFile() {
+    String shown = WsClusterConfig.builder().build().toString();
+    for (String key : WsClusterConfig.KEYS.keySet()) {
+      if (!key.equals(WsClusterConfig.CONFIG_FILE)) {
+        assertTrue(shown.contains(key + "="), key + " in " + shown);
+      }
+    }
+  }
+
+  /**
+   * Credentials belong in the username/password keys; an address carrying them is refused and the
+   * error must not print the password, however the password is written.
+   */
+  @ParameterizedTest(name = "{0}")
+  @CsvSource(delimiter = '|', value = {
+      "redis://app:Secret@127.0.0.1:6379   | Secret",
+      "rediss://app:Secret@cache.example:6380 | Secret",
+      "redis://:Secret@127.0.0.1:6379      | Secret",
+      "redis://app:Xy9@Secret@127.0.0.1:6379 | Secret",
+      "redis://app:Xy9/Secret@127.0.0.1:6379 | Secret"})
+  void redisAddress_withCredentials_isRefusedWithoutPrintingThePassword(String address,
+      String secret) {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> WsClusterConfig.builder().redisAddress(address).build());
+
+    assertTrue(e.getMessage().startsWith("wscluster.redis.address value was set to '"),
+        e.getMessage());
+    assertFalse(e.getMessage().contains(secret), "the password leaks: " + e.getMessage());
+    assertTrue(e.getMessage().contains("(builder), must be a URL redis://host:port or "
+        + "rediss://host:port"), e.getMessage());
+  }
+
+  @Test
+  void redisAddress_withCredentials_namesTheKeysToUseInstead() {
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .redisAddress("redis://app:Secret@127.0.0.1:6379").build());
+
+    assertEquals("wscluster.redis.address value was set to 'redis://****@127.0.0.1:6379' "
+        + "(builder), must be a URL redis://host:port or rediss://host:port without credentials "
+        + "(use wscluster.redis.username and wscluster.redis.password)", e.getMessage());
+  }
+
+  // ================================================================ unknown keys
+
+  @Test
+  void set_nearTypoOfAKey_isRefusedWithASuggestion() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> WsClusterConfig.builder().set("wscluster.redis.adress", "redis://h:1"));
+
+    assertEquals("Unknown configuration key 'wscluster.redis.adress' (builder). Did you mean "
+        + "'wscluster.redis.address'?", e.getMessage());
+  }
+
+  @Test
+  void set_keyInTheWrongCase_suggestsTheKey() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> WsClusterConfig.builder().set("WSCLUSTER.OUTBOX.MAX-FRAMES", "5"));
+
+    assertTrue(e.getMessage().endsWith("Did you mean 'wscluster.outbox.max-frames'?"),
+        e.getMessage());
+  }
+
+  @Test
+  void set_unrelatedKey_isRefusedWithTheListOfKeys() {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> WsClusterConfig.builder().set("wscluster.colour", "blue"));
+
+    assertTrue(e.getMessage().startsWith("Unknown configuration key 'wscluster.colour' (builder)."
+        + " Known keys: wscluster.enabled, wscluster.transport, "), e.getMessage());
+    assertTrue(e.getMessage().endsWith(", wscluster.config.file."), e.getMessage());
+  }
+
+  @Test
+  void set_nullValue_isRefusedNamingTheKey() {
+    NullPointerException e = assertThrows(NullPointerException.class,
+        () -> WsClusterConfig.builder().set(WsClusterConfig.ENABLED, null));
+    assertEquals("value of wscluster.enabled", e.getMessage());
+  }
+
+  // ================================================================ helpers
+
+  /** Builds with one bad value and checks the message names key, value, source and expectation. */
+  private static void assertRefused(String key, String value, String expectation) {
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> WsClusterConfig.builder().set(key, value).build());
+    assertEquals(key + " value was set to '" + value + "' (builder), must be " + expectation,
+        e.getMessage());
+  }
+}
