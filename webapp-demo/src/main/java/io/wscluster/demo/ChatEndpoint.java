@@ -1,0 +1,263 @@
+package io.wscluster.demo;
+
+import io.wscluster.Target;
+import io.wscluster.WsCluster;
+import jakarta.servlet.ServletContext;
+import jakarta.websocket.CloseReason;
+import jakarta.websocket.Endpoint;
+import jakarta.websocket.EndpointConfig;
+import jakarta.websocket.Session;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.Principal;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@code /chat/{room}?user=<nick>}: the browser chat, and the protocol the integration tests
+ * drive. One instance per connection.
+ *
+ * <p>On open the session takes the user from the {@code user} query parameter (else its
+ * principal), joins the room of its URL and receives a welcome frame, after the join: a client
+ * that has its welcome is in the room. It then sends JSON ops; every reply ({@code ack},
+ * {@code error}) goes to the sender only, every {@code msg} through the cluster:
+ *
+ * <pre>
+ * {"op":"say","text":T}                         msg to the URL room
+ * {"op":"join","room":R} / {"op":"leave",...}   ack {"type":"ack","op":"join","room":R}
+ * {"op":"dm","user":U,"text":T}                 msg to the user's sessions, then ack
+ * {"op":"send","all":b,"rooms":[..],"users":[..],"sessions":[..],"except":[..],
+ *  "exceptSelf":b,"binary":b,"text":T}          msg (or T's UTF-8 bytes) to the union, then ack
+ * </pre>
+ *
+ * <p>Threads: {@link #onOpen} and the message handler run on the container's threads, never
+ * concurrently for one session; acks run on whatever thread completes the plugin's
+ * CompletionStage. Replies are therefore written with the async remote, which never blocks.
+ */
+public final class ChatEndpoint extends Endpoint {
+  static final String PATH = "/chat/{room}";
+
+  private static final Logger LOG = LoggerFactory.getLogger(ChatEndpoint.class);
+
+  private final ServletContext context;
+  private WsCluster cluster;
+  private Session session;
+  private String room;
+
+  ChatEndpoint(ServletContext context) {
+    this.context = context;
+  }
+
+  @Override
+  public void onOpen(Session session, EndpointConfig config) {
+    this.session = session;
+    this.room = session.getPathParameters().get("room");
+    try {
+      cluster = WsCluster.of(context);
+    } catch (IllegalStateException e) {
+      refuse(CloseReason.CloseCodes.UNEXPECTED_CONDITION, e.getMessage());
+      return;
+    }
+    String user = queryParameter(session, "user");
+    if (user == null) {
+      Principal principal = session.getUserPrincipal();
+      user = principal == null ? null : principal.getName();
+    }
+    String welcome;
+    try {
+      if (user != null) {
+        cluster.setUser(session, user);
+      }
+      cluster.join(session, room);
+      welcome = "{\"type\":\"welcome\",\"node\":" + Json.quote(cluster.nodeId())
+          + ",\"session\":" + Json.quote(cluster.sessionId(session))
+          + ",\"room\":" + Json.quote(room)
+          + ",\"user\":" + Json.quote(user) + "}";
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // an invalid room or user name, or the cluster stopping under us
+      refuse(CloseReason.CloseCodes.VIOLATED_POLICY, e.getMessage());
+      return;
+    }
+    session.addMessageHandler(String.class, this::onText);
+    try {
+      // direct, not through the cluster: the welcome is for this connection only
+      session.getBasicRemote().sendText(welcome);
+    } catch (IOException e) {
+      LOG.debug("{} chat: welcome to {} failed", cluster.nodeId(), session.getId(), e);
+    }
+  }
+
+  @Override
+  public void onError(Session session, Throwable failure) {
+    LOG.debug("chat session {} failed", session.getId(), failure);
+  }
+
+  /** One client frame: parse, act, reply. Errors of the client's making become error replies. */
+  private void onText(String text) {
+    Map<String, Object> frame;
+    try {
+      frame = Json.parseObject(text);
+    } catch (IllegalArgumentException e) {
+      replyError(e.getMessage());
+      return;
+    }
+    try {
+      Object op = frame.get("op");
+      if (op == null) {
+        replyError("missing \"op\"");
+      } else if ("say".equals(op)) {
+        onSay(frame);
+      } else if ("join".equals(op) || "leave".equals(op)) {
+        onMembership((String) op, frame);
+      } else if ("dm".equals(op)) {
+        onDirectMessage(frame);
+      } else if ("send".equals(op)) {
+        onSend(frame);
+      } else {
+        replyError("unknown op " + (op instanceof String ? Json.quote((String) op) : String.valueOf(op))
+            + ", expected say, join, leave, dm or send");
+      }
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      // bad field types, invalid names, oversized text, or a stopped cluster
+      replyError(e.getMessage());
+    }
+  }
+
+  private void onSay(Map<String, Object> frame) {
+    String text = string(frame, "text");
+    CompletionStage<Void> sent = cluster.send(Target.room(room), message(text));
+    sent.whenComplete((ok, failure) -> {
+      if (failure != null) {
+        replyError("say failed: " + describe(failure));
+      }
+    });
+  }
+
+  private void onMembership(String op, Map<String, Object> frame) {
+    String target = string(frame, "room");
+    if (op.equals("join")) {
+      cluster.join(session, target);
+    } else {
+      cluster.leave(session, target);
+    }
+    reply("{\"type\":\"ack\",\"op\":\"" + op + "\",\"room\":" + Json.quote(target) + "}");
+  }
+
+  private void onDirectMessage(Map<String, Object> frame) {
+    String user = string(frame, "user");
+    String text = string(frame, "text");
+    ackWhenDone("dm", cluster.send(Target.user(user), message(text)));
+  }
+
+  private void onSend(Map<String, Object> frame) {
+    String text = string(frame, "text");
+    Target target = flag(frame, "all")
+        ? Target.all()
+        : Target.rooms(strings(frame, "rooms"));
+    target = target.andUsers(strings(frame, "users").toArray(String[]::new))
+        .andSessions(strings(frame, "sessions").toArray(String[]::new))
+        .except(strings(frame, "except"));
+    if (flag(frame, "exceptSelf")) {
+      target = target.except(cluster.sessionId(session));
+    }
+    CompletionStage<Void> sent = flag(frame, "binary")
+        ? cluster.send(target, text.getBytes(StandardCharsets.UTF_8))
+        : cluster.send(target, message(text));
+    ackWhenDone("send", sent);
+  }
+
+  /** The chat message every recipient gets, built once per send. */
+  private String message(String text) {
+    return "{\"type\":\"msg\",\"from\":" + Json.quote(cluster.user(session))
+        + ",\"node\":" + Json.quote(cluster.nodeId())
+        + ",\"room\":" + Json.quote(room)
+        + ",\"text\":" + Json.quote(text) + "}";
+  }
+
+  private void ackWhenDone(String op, CompletionStage<Void> sent) {
+    sent.whenComplete((ok, failure) -> {
+      if (failure == null) {
+        reply("{\"type\":\"ack\",\"op\":\"" + op + "\"}");
+      } else {
+        replyError(op + " failed: " + describe(failure));
+      }
+    });
+  }
+
+  private void replyError(String message) {
+    reply("{\"type\":\"error\",\"message\":" + Json.quote(message) + "}");
+  }
+
+  /** Writes to this connection only; never blocks, so it is safe on the plugin's threads. */
+  private void reply(String text) {
+    try {
+      session.getAsyncRemote().sendText(text, result -> {
+        if (!result.isOK()) {
+          LOG.debug("chat: reply to {} failed", session.getId(), result.getException());
+        }
+      });
+    } catch (RuntimeException e) {
+      // the session closed meanwhile: nobody is left to tell
+      LOG.debug("chat: reply to {} failed", session.getId(), e);
+    }
+  }
+
+  /** Tells the client why it cannot stay, then closes (the close reason is limited to 123 bytes). */
+  private void refuse(CloseReason.CloseCode code, String why) {
+    LOG.debug("chat: refusing session {}: {}", session.getId(), why);
+    try {
+      session.getBasicRemote().sendText("{\"type\":\"error\",\"message\":" + Json.quote(why) + "}");
+      session.close(new CloseReason(code, code == CloseReason.CloseCodes.VIOLATED_POLICY
+          ? "invalid room or user" : "cluster unavailable"));
+    } catch (IOException | RuntimeException e) {
+      LOG.debug("chat: closing session {} failed", session.getId(), e);
+    }
+  }
+
+  private static String queryParameter(Session session, String name) {
+    List<String> values = session.getRequestParameterMap().get(name);
+    if (values == null || values.isEmpty() || values.get(0) == null || values.get(0).isEmpty()) {
+      return null;
+    }
+    return values.get(0);
+  }
+
+  private static String string(Map<String, Object> frame, String key) {
+    Object v = frame.get(key);
+    if (v instanceof String) {
+      return (String) v;
+    }
+    throw new IllegalArgumentException(v == null ? "missing \"" + key + "\""
+        : "\"" + key + "\" must be a string");
+  }
+
+  private static boolean flag(Map<String, Object> frame, String key) {
+    Object v = frame.get(key);
+    if (v == null || v instanceof Boolean) {
+      return Boolean.TRUE.equals(v);
+    }
+    throw new IllegalArgumentException("\"" + key + "\" must be true or false");
+  }
+
+  @SuppressWarnings("unchecked")
+  private static List<String> strings(Map<String, Object> frame, String key) {
+    Object v = frame.get(key);
+    if (v == null) {
+      return List.of();
+    }
+    if (v instanceof List) {
+      return (List<String>) v; // the parser only makes lists of strings
+    }
+    throw new IllegalArgumentException("\"" + key + "\" must be an array of strings");
+  }
+
+  private static String describe(Throwable failure) {
+    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
+    return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+  }
+}

@@ -1,0 +1,63 @@
+package io.wscluster.demo;
+
+import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletContextEvent;
+import jakarta.servlet.ServletContextListener;
+import jakarta.servlet.annotation.WebListener;
+import jakarta.websocket.DeploymentException;
+import jakarta.websocket.server.ServerContainer;
+import jakarta.websocket.server.ServerEndpointConfig;
+import java.time.Duration;
+
+/**
+ * Deploys the demo's WebSocket endpoints, {@code /chat/{room}} and {@code /bench}.
+ *
+ * <p>They are registered here rather than through {@code @ServerEndpoint} because an annotated
+ * endpoint has no portable way to reach its ServletContext, which {@code WsCluster.of} needs.
+ * The endpoints themselves know nothing of the plugin's lifecycle: they look the cluster up when
+ * a connection opens, so it does not matter whether the plugin's listener runs before or after
+ * this one (the order of ServletContainerInitializers and listeners is not guaranteed).
+ *
+ * <p>Called by the servlet container once per deployment, on its deploying thread.
+ */
+@WebListener
+public final class DemoEndpoints implements ServletContextListener {
+
+  /**
+   * Connections idle this long are closed. The container's default (30 s in Jetty) would
+   * disconnect a quiet chat page or a test client waiting out a Redis outage.
+   */
+  static final Duration IDLE_TIMEOUT = Duration.ofHours(1);
+
+  /**
+   * Largest message accepted from a client; above the plugin's default message.max-bytes (1 MiB)
+   * so that the plugin's limit, with its error message, is the one a client meets first.
+   */
+  static final int MAX_MESSAGE_CHARS = 2 * 1024 * 1024;
+
+  @Override
+  public void contextInitialized(ServletContextEvent event) {
+    ServletContext context = event.getServletContext();
+    Object attribute = context.getAttribute(ServerContainer.class.getName());
+    if (!(attribute instanceof ServerContainer)) {
+      throw new IllegalStateException("No Jakarta WebSocket container in webapp '"
+          + context.getContextPath() + "' (attribute " + ServerContainer.class.getName() + " is "
+          + attribute + "): deploy the demo on a server with WebSocket support enabled");
+    }
+    ServerContainer container = (ServerContainer) attribute;
+    container.setDefaultMaxSessionIdleTimeout(IDLE_TIMEOUT.toMillis());
+    container.setDefaultMaxTextMessageBufferSize(MAX_MESSAGE_CHARS);
+    container.setDefaultMaxBinaryMessageBufferSize(MAX_MESSAGE_CHARS);
+    try {
+      container.addEndpoint(ServerEndpointConfig.Builder.create(ChatEndpoint.class, ChatEndpoint.PATH)
+          .configurator(new EndpointInstanceConfigurator(() -> new ChatEndpoint(context)))
+          .build());
+      container.addEndpoint(ServerEndpointConfig.Builder.create(BenchEndpoint.class, BenchEndpoint.PATH)
+          .configurator(new EndpointInstanceConfigurator(() -> new BenchEndpoint(context)))
+          .build());
+    } catch (DeploymentException e) {
+      throw new IllegalStateException("Could not deploy the demo's WebSocket endpoints: "
+          + e.getMessage(), e);
+    }
+  }
+}

@@ -1,0 +1,190 @@
+// wscluster demo chat: one WebSocket to /chat/{room}?user=<nick>, reconnecting with backoff.
+// Protocol (see ChatEndpoint.java): the server sends welcome / msg / ack / error frames; the page
+// sends {"op":"say"} and {"op":"dm"} ops.
+(function () {
+  'use strict';
+
+  var MAX_LOG_ENTRIES = 500;
+  var BACKOFF_FIRST_MS = 500;
+  var BACKOFF_MAX_MS = 15000;
+
+  var $ = function (id) { return document.getElementById(id); };
+  var els = {
+    status: $('status'), where: $('where'), log: $('log'),
+    join: $('join'), nick: $('nick'), room: $('room'), connect: $('connect'), disconnect: $('disconnect'),
+    say: $('say'), text: $('text'), dm: $('dm'), dmUser: $('dm-user'), dmText: $('dm-text')
+  };
+
+  var socket = null;        // the current WebSocket, or null
+  var wanted = false;       // whether the user asked to be connected
+  var attempt = 0;          // failed connects since the last welcome, for the backoff
+  var retryTimer = null;
+  var decoder = new TextDecoder();
+
+  // remembered between visits; a random guest name the first time
+  els.nick.value = localStorage.getItem('wscluster.nick') || 'guest-' + Math.random().toString(36).slice(2, 6);
+  els.room.value = localStorage.getItem('wscluster.room') || 'lobby';
+
+  function setStatus(state, text) {
+    els.status.className = 'status ' + state;
+    els.status.textContent = text || state;
+  }
+
+  function setChatEnabled(on) {
+    [els.text, els.dmUser, els.dmText].forEach(function (el) { el.disabled = !on; });
+    els.say.querySelector('button').disabled = !on;
+    els.dm.querySelector('button').disabled = !on;
+  }
+
+  function setFormLocked(locked) {
+    els.nick.disabled = locked;
+    els.room.disabled = locked;
+    els.connect.disabled = locked;
+    els.disconnect.disabled = !locked;
+  }
+
+  // Appends one line to the log; parts are [className, text] pairs, written as text (never HTML).
+  function log(kind, parts) {
+    var li = document.createElement('li');
+    if (kind) { li.className = kind; }
+    var meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = new Date().toLocaleTimeString();
+    li.appendChild(meta);
+    parts.forEach(function (part) {
+      var span = document.createElement('span');
+      if (part[0]) { span.className = part[0]; }
+      span.textContent = part[1];
+      li.appendChild(span);
+    });
+    var atBottom = els.log.scrollTop + els.log.clientHeight >= els.log.scrollHeight - 4;
+    els.log.appendChild(li);
+    while (els.log.children.length > MAX_LOG_ENTRIES) { els.log.removeChild(els.log.firstChild); }
+    if (atBottom) { els.log.scrollTop = els.log.scrollHeight; }
+  }
+
+  function system(text) { log('system', [['', text]]); }
+
+  function chatUrl(room, nick) {
+    var base = location.pathname.replace(/[^/]*$/, '');   // works under any context path
+    var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
+    return scheme + '//' + location.host + base + 'chat/' + encodeURIComponent(room) +
+        '?user=' + encodeURIComponent(nick);
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    var nick = els.nick.value.trim();
+    var room = els.room.value.trim();
+    setStatus(attempt === 0 ? 'connecting' : 'reconnecting', attempt === 0 ? 'connecting' : 'reconnecting (attempt ' + (attempt + 1) + ')');
+    var ws = new WebSocket(chatUrl(room, nick));
+    ws.binaryType = 'arraybuffer';
+    socket = ws;
+
+    ws.onmessage = function (event) {
+      if (ws !== socket) { return; }
+      if (typeof event.data !== 'string') {
+        log('', [['from', '[binary ' + event.data.byteLength + ' bytes]'], ['', decoder.decode(event.data)]]);
+        return;
+      }
+      var frame;
+      try { frame = JSON.parse(event.data); } catch (e) { log('', [['', event.data]]); return; }
+      onFrame(frame);
+    };
+
+    ws.onclose = function (event) {
+      if (ws !== socket) { return; }
+      socket = null;
+      setChatEnabled(false);
+      els.where.textContent = 'not connected';
+      if (event.code === 1008) {              // invalid room or user name: retrying cannot help
+        wanted = false;
+        setFormLocked(false);
+        setStatus('disconnected', 'refused: ' + (event.reason || 'policy violation'));
+        return;
+      }
+      if (!wanted) {
+        setStatus('disconnected');
+        return;
+      }
+      // exponential backoff with jitter, so that a restarted node is not hit by every tab at once
+      var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
+      delay = Math.round(delay / 2 + Math.random() * delay / 2);
+      attempt++;
+      setStatus('reconnecting', 'reconnecting in ' + (delay / 1000).toFixed(1) + ' s');
+      retryTimer = setTimeout(connect, delay);
+    };
+  }
+
+  function onFrame(frame) {
+    switch (frame.type) {
+      case 'welcome':
+        attempt = 0;
+        setStatus('connected');
+        setChatEnabled(true);
+        els.where.textContent = '';
+        els.where.append('connected to node ');
+        var code = document.createElement('code');
+        code.textContent = frame.node;
+        els.where.append(code, ' as ' + (frame.user || '(anonymous)') + ' in room ' + frame.room);
+        system('joined ' + frame.room + ' on ' + frame.node + ' (session ' + frame.session + ')');
+        break;
+      case 'msg':
+        log('', [['meta', '[' + frame.room + ' via ' + frame.node + ']'],
+          ['from', (frame.from || '(anonymous)') + ':'], ['', frame.text]]);
+        break;
+      case 'ack':
+        break;                                 // the page does not track acks
+      case 'error':
+        log('error', [['', 'error: ' + frame.message]]);
+        break;
+      default:
+        log('', [['', JSON.stringify(frame)]]);
+    }
+  }
+
+  function send(op) {
+    if (socket && socket.readyState === WebSocket.OPEN) {
+      socket.send(JSON.stringify(op));
+      return true;
+    }
+    log('error', [['', 'not connected; message not sent']]);
+    return false;
+  }
+
+  els.join.addEventListener('submit', function (event) {
+    event.preventDefault();
+    if (!els.nick.value.trim() || !els.room.value.trim()) { return; }
+    localStorage.setItem('wscluster.nick', els.nick.value.trim());
+    localStorage.setItem('wscluster.room', els.room.value.trim());
+    wanted = true;
+    attempt = 0;
+    setFormLocked(true);
+    connect();
+  });
+
+  els.disconnect.addEventListener('click', function () {
+    wanted = false;
+    clearTimeout(retryTimer);
+    setFormLocked(false);
+    if (socket) { socket.close(1000, 'bye'); } else { setStatus('disconnected'); }
+  });
+
+  els.say.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var text = els.text.value;
+    if (text && send({ op: 'say', text: text })) { els.text.value = ''; }
+  });
+
+  els.dm.addEventListener('submit', function (event) {
+    event.preventDefault();
+    var user = els.dmUser.value.trim();
+    var text = els.dmText.value;
+    if (!user || !text) { return; }
+    if (send({ op: 'dm', user: user, text: text })) {
+      log('direct', [['from', 'to ' + user + ':'], ['', text]]);
+      els.dmText.value = '';
+    }
+  });
+})();
