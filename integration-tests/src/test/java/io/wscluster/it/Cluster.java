@@ -1,0 +1,152 @@
+package io.wscluster.it;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The fixture of a multi-node test: a private redis-server, N Jetty nodes deploying the demo WAR against it with a
+ * channel prefix unique to this cluster, and one shared WebSocket client. Closing it closes everything it started,
+ * in reverse order.
+ */
+final class Cluster implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(Cluster.class);
+
+  private final String prefix;
+  private final RedisServer redis;
+  private final List<JettyNode> nodes = new ArrayList<>();
+  private final List<TestClient> clients = new ArrayList<>();
+  private final AtomicInteger fences = new AtomicInteger();
+  private WebSocketClient ws;
+
+  private Cluster(String prefix, RedisServer redis) {
+    this.prefix = prefix;
+    this.redis = redis;
+  }
+
+  /**
+   * Starts Redis and {@code nodeCount} nodes named n0, n1, ...; {@code attributes} maps a node index to the test
+   * hooks (context attributes) that node starts with.
+   */
+  static Cluster start(String testName, int nodeCount, Map<Integer, Map<String, Object>> attributes)
+      throws Exception {
+    String prefix = "it-" + testName + "-" + UUID.randomUUID().toString().substring(0, 8);
+    Cluster cluster = new Cluster(prefix, RedisServer.start());
+    try {
+      for (int i = 0; i < nodeCount; i++) {
+        cluster.addNode(attributes.getOrDefault(i, Map.of()));
+      }
+      cluster.ws = new WebSocketClient();
+      cluster.ws.setIdleTimeout(Duration.ofMinutes(5));
+      cluster.ws.start();
+      LOG.info("cluster {} up: redis port {}, nodes {}", prefix, cluster.redis.port(), cluster.nodes);
+      return cluster;
+    } catch (Throwable t) {
+      cluster.close();
+      throw t;
+    }
+  }
+
+  static Cluster start(String testName, int nodeCount) throws Exception {
+    return start(testName, nodeCount, Map.of());
+  }
+
+  private JettyNode addNode(Map<String, Object> attributes) throws Exception {
+    String name = "n" + nodes.size();
+    Map<String, String> params = new HashMap<>();
+    params.put("wscluster.redis.address", redis.address());
+    params.put("wscluster.node.name", name);
+    params.put("wscluster.channel.prefix", prefix);
+    JettyNode node = new JettyNode(name, JettyNode.demoWar(), params, attributes);
+    nodes.add(node);
+    node.start();
+    return node;
+  }
+
+  String prefix() {
+    return prefix;
+  }
+
+  /** The PUBSUB pattern matching every channel of this cluster. */
+  String channelPattern() {
+    return prefix + "*";
+  }
+
+  RedisServer redis() {
+    return redis;
+  }
+
+  JettyNode node(int i) {
+    return nodes.get(i);
+  }
+
+  List<JettyNode> nodes() {
+    return List.copyOf(nodes);
+  }
+
+  WebSocketClient ws() {
+    return ws;
+  }
+
+  /** Connects a chat client to node i; it is closed with the cluster. */
+  TestClient chat(int node, String room, String user) throws Exception {
+    TestClient client = TestClient.chat(ws, nodes.get(node), room, user);
+    synchronized (clients) {
+      clients.add(client);
+    }
+    return client;
+  }
+
+  /**
+   * Sends a fence message to everyone from {@code sender} and waits until every one of {@code everyone} has it.
+   * Deliveries from the same origin are ordered, so after the fence every earlier message of that origin has been
+   * delivered (or never will be). Returns the fence text (outside every test's message scope).
+   */
+  String fence(TestClient sender, Collection<TestClient> everyone) throws Exception {
+    String text = "fence:" + fences.incrementAndGet() + ":" + sender.label();
+    sender.send(TestClient.Send.text(text).all());
+    for (TestClient c : everyone) {
+      c.awaitDelivery(text);
+    }
+    return text;
+  }
+
+  /** Sums a /status counter over the running nodes. */
+  long sumStat(String counter) throws Exception {
+    long sum = 0;
+    for (JettyNode n : nodes) {
+      sum += n.stat(counter);
+    }
+    return sum;
+  }
+
+  @Override
+  public void close() {
+    synchronized (clients) {
+      for (TestClient c : clients) {
+        c.close();
+      }
+      clients.clear();
+    }
+    if (ws != null) {
+      try {
+        ws.stop();
+      } catch (Exception e) {
+        LOG.warn("websocket client did not stop cleanly", e);
+      }
+    }
+    for (int i = nodes.size() - 1; i >= 0; i--) {
+      nodes.get(i).stop();
+    }
+    redis.stop();
+  }
+}

@@ -1,0 +1,263 @@
+package io.wscluster.it;
+
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.eclipse.jetty.ee10.annotations.AnnotationConfiguration;
+import org.eclipse.jetty.ee10.webapp.Configuration;
+import org.eclipse.jetty.ee10.webapp.WebAppContext;
+import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketConfiguration;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.server.handler.ContextHandlerCollection;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One embedded Jetty 12 server on a free port of 127.0.0.1 deploying the demo WAR unchanged through an ee10
+ * {@link WebAppContext} at "/", with annotations and Jakarta WebSocket support, exactly like a Jetty distribution
+ * with the {@code ee10-annotations} and {@code ee10-websocket-jakarta} modules. The plugin is loaded from the WAR's
+ * WEB-INF/lib by the webapp class loader (Jetty hides {@code org.eclipse.jetty.*} from it).
+ *
+ * <p>Configuration goes in as context init-parameters; test hooks as context attributes set before start.
+ * {@link #undeploy()} / {@link #redeploy()} stop and start only the WebAppContext; the Server keeps running.
+ */
+final class JettyNode implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(JettyNode.class);
+
+  /** Context attribute: "off" disables all dedup on the node (own-echo drop and sequence window). */
+  static final String TEST_DEDUP = "io.wscluster.test.dedup";
+  /** Context attribute: Integer n makes the node register its Redis listener n extra times. */
+  static final String TEST_EXTRA_SUBSCRIPTIONS = "io.wscluster.test.extra-subscriptions";
+
+  private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+
+  private final String name;
+  private final Path war;
+  private final Map<String, String> initParameters;
+  private final Map<String, Object> attributes;
+  private Path tempDir;
+  private Server server;
+  private ServerConnector connector;
+  private ContextHandlerCollection contexts;
+  private WebAppContext webapp;
+
+  JettyNode(String name, Path war, Map<String, String> initParameters, Map<String, Object> attributes) {
+    this.name = name;
+    this.war = war;
+    this.initParameters = new LinkedHashMap<>(initParameters);
+    this.attributes = new LinkedHashMap<>(attributes);
+  }
+
+  /** The demo WAR copied by the build (system property {@code it.wscluster.war}), or target/wars in the IDE. */
+  static Path demoWar() {
+    String configured = System.getProperty("it.wscluster.war");
+    Path war = configured != null ? Path.of(configured) : Path.of("target", "wars", "wscluster-demo.war");
+    if (!Files.isRegularFile(war)) {
+      throw new IllegalStateException("demo WAR not found at " + war.toAbsolutePath()
+          + ": build it first (mvn -B verify -pl integration-tests -am copies it in pre-integration-test)");
+    }
+    return war;
+  }
+
+  String name() {
+    return name;
+  }
+
+  synchronized void start() throws Exception {
+    if (server != null) {
+      throw new IllegalStateException("node " + name + " already started");
+    }
+    tempDir = Files.createTempDirectory("wscluster-it-" + name + "-");
+    QueuedThreadPool threads = new QueuedThreadPool(64, 4);
+    threads.setName("it-jetty-" + name);
+    server = new Server(threads);
+    server.setStopTimeout(5_000);
+    connector = new ServerConnector(server, 1, 1);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+
+    // like a distribution: the webapp lives in a (dynamic) ContextHandlerCollection
+    contexts = new ContextHandlerCollection();
+    webapp = newWebapp();
+    contexts.addHandler(webapp);
+    server.setHandler(contexts);
+
+    long t0 = System.nanoTime();
+    server.start();
+    LOG.info("node {} started on port {} in {} ms (attributes {})", name, connector.getLocalPort(),
+        (System.nanoTime() - t0) / 1_000_000, attributes);
+  }
+
+  private WebAppContext newWebapp() {
+    WebAppContext webapp = new WebAppContext();
+    webapp.setContextPath("/");
+    webapp.setWar(war.toAbsolutePath().toString());
+    webapp.setExtractWAR(true);
+    webapp.setTempDirectory(tempDir.toFile());
+    webapp.setThrowUnavailableOnStartupException(true);
+    if (Boolean.parseBoolean(System.getProperty("it.wscluster.shared-slf4j", "true"))) {
+      // Make the webapp log through the server's SLF4J provider (as with Jetty's logging modules) so the plugin's
+      // log lines appear in the test output; without it a WAR shipping slf4j-api but no provider logs nothing.
+      webapp.getProtectedClassMatcher().add("org.slf4j.");
+    }
+    initParameters.forEach(webapp::setInitParameter);
+    attributes.forEach(webapp::setAttribute);
+    requireConfiguration(webapp, AnnotationConfiguration.class);
+    requireConfiguration(webapp, JakartaWebSocketConfiguration.class);
+    return webapp;
+  }
+
+  private static void requireConfiguration(WebAppContext webapp, Class<? extends Configuration> type) {
+    if (webapp.getConfiguration(type) == null) {
+      webapp.addConfiguration(newInstance(type));
+    }
+  }
+
+  private static Configuration newInstance(Class<? extends Configuration> type) {
+    try {
+      return type.getDeclaredConstructor().newInstance();
+    } catch (ReflectiveOperationException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  int port() {
+    return connector.getLocalPort();
+  }
+
+  URI wsUri(String pathAndQuery) {
+    return URI.create("ws://127.0.0.1:" + port() + pathAndQuery);
+  }
+
+  URI httpUri(String pathAndQuery) {
+    return URI.create("http://127.0.0.1:" + port() + pathAndQuery);
+  }
+
+  /** Stops the webapp only (the plugin's contextDestroyed runs); the server and its connector stay up. */
+  synchronized void undeploy() throws Exception {
+    long t0 = System.nanoTime();
+    webapp.stop();
+    LOG.info("node {} webapp undeployed in {} ms", name, (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /**
+   * Starts the same WebAppContext instance again (re-extracts the WAR, new class loader, re-runs initializers), as
+   * JMX, jetty-maven-plugin scans and IDE redeploys do.
+   */
+  synchronized void redeploy() throws Exception {
+    startWebapp(false);
+  }
+
+  /** Replaces the stopped WebAppContext with a new instance and starts it, as Jetty's deployer does. */
+  synchronized void redeployAsNewContext() throws Exception {
+    startWebapp(true);
+  }
+
+  private void startWebapp(boolean newContext) throws Exception {
+    long t0 = System.nanoTime();
+    if (newContext) {
+      WebAppContext fresh = newWebapp();
+      contexts.removeHandler(webapp);
+      contexts.addHandler(fresh);
+      webapp = fresh;
+    }
+    webapp.start();
+    Throwable unavailable = webapp.getUnavailableException();
+    if (unavailable != null || !webapp.isAvailable()) {
+      throw new IllegalStateException("node " + name + " webapp unavailable after redeploy", unavailable);
+    }
+    LOG.info("node {} webapp redeployed{} in {} ms", name, newContext ? " as a new context" : "",
+        (System.nanoTime() - t0) / 1_000_000);
+  }
+
+  /**
+   * The webapp's registered event listeners that come from the WAR (not Jetty's own), each with the identity of
+   * its class loader and whether that is the webapp's current class loader: a diagnostic for redeploy failures.
+   */
+  synchronized List<String> webappListeners() {
+    ClassLoader current = webapp.getClassLoader();
+    return webapp.getEventListeners().stream()
+        .filter(l -> !l.getClass().getName().startsWith("org.eclipse.jetty."))
+        .map(l -> l.getClass().getName() + " (class loader @" + Integer.toHexString(
+            System.identityHashCode(l.getClass().getClassLoader()))
+            + (l.getClass().getClassLoader() == current ? ", current" : ", NOT the webapp's current loader") + ")")
+        .toList();
+  }
+
+  boolean isWebappRunning() {
+    return webapp != null && webapp.isRunning();
+  }
+
+  /** GET /status as text. */
+  String statusText() throws IOException, InterruptedException {
+    HttpResponse<String> response = HTTP.send(
+        HttpRequest.newBuilder(httpUri("/status")).timeout(Duration.ofSeconds(10)).GET().build(),
+        HttpResponse.BodyHandlers.ofString());
+    if (response.statusCode() != 200) {
+      throw new IllegalStateException("GET /status on node " + name + " returned " + response.statusCode()
+          + ": " + response.body());
+    }
+    return response.body();
+  }
+
+  /** GET /status parsed: {@code {"node":"...","stats":{...}}}. */
+  Map<String, Object> statsJson() throws IOException, InterruptedException {
+    return Json.object(statusText());
+  }
+
+  /** The node id the running webapp reports in /status. */
+  String nodeId() throws IOException, InterruptedException {
+    return (String) statsJson().get("node");
+  }
+
+  /** One counter of /status "stats" (missing counters fail: the counter names are part of the WAR's protocol). */
+  long stat(String counter) throws IOException, InterruptedException {
+    Map<String, Object> json = statsJson();
+    Object stats = json.get("stats");
+    if (!(stats instanceof Map<?, ?> map) || !(map.get(counter) instanceof Number n)) {
+      throw new AssertionError("node " + name + " /status has no numeric stats." + counter + ": " + json);
+    }
+    return n.longValue();
+  }
+
+  synchronized void stop() {
+    if (server == null) {
+      return;
+    }
+    try {
+      // a context added to the running collection by a new-context redeploy is not managed by it: stop it first
+      webapp.stop();
+      server.stop();
+    } catch (Exception e) {
+      LOG.warn("node {} did not stop cleanly", name, e);
+    }
+    server = null;
+    RedisServer.deleteRecursively(tempDir);
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+
+  @Override
+  public String toString() {
+    return name + (connector != null ? "@" + connector.getLocalPort() : "");
+  }
+
+  static List<String> names(List<JettyNode> nodes) {
+    return nodes.stream().map(JettyNode::name).toList();
+  }
+}

@@ -1,0 +1,258 @@
+package io.wscluster.it;
+
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A private {@code redis-server} process for one test class, on a free port of 127.0.0.1, with persistence off.
+ * Never the shared Redis on 6379.
+ *
+ * <p>The binary is {@code redis-server} from PATH; failing that, the Linux binary shipped in the
+ * {@code com.github.codemonstur:embedded-redis} artifact (Redis 6.2) is extracted and run the same way; failing
+ * that, the test is aborted (skipped) with a message saying to install redis-server.
+ *
+ * <p>{@link #command} and the helpers share one RESP connection and are synchronized.
+ */
+final class RedisServer implements AutoCloseable {
+
+  private static final Logger LOG = LoggerFactory.getLogger(RedisServer.class);
+  private static final long STOP_GRACE_MILLIS = 5_000;
+
+  private final Path dir;
+  private final Path binary;
+  private Process process;
+  private int port;
+  private RespConnection connection;
+
+  private RedisServer(Path dir, Path binary) {
+    this.dir = dir;
+    this.binary = binary;
+  }
+
+  /** Starts a fresh server, or aborts the calling test if no Redis binary can be found. */
+  static RedisServer start() throws Exception {
+    Path dir = Files.createTempDirectory("wscluster-it-redis-");
+    Path binary = findBinary(dir);
+    RedisServer server = new RedisServer(dir, binary);
+    server.launch();
+    return server;
+  }
+
+  int port() {
+    return port;
+  }
+
+  /** The address the plugin's {@code wscluster.redis.address} takes. */
+  String address() {
+    return "redis://127.0.0.1:" + port;
+  }
+
+  /** Sends one command (arguments {@code String} or {@code byte[]}) and returns the reply; see {@link RespConnection}. */
+  synchronized Object command(Object... args) throws IOException {
+    if (connection == null) {
+      connection = new RespConnection("127.0.0.1", port, 2_000);
+      connection.setReadTimeout(10_000);
+    }
+    try {
+      return connection.command(args);
+    } catch (IOException e) {
+      connection.close();
+      connection = null;
+      throw e;
+    }
+  }
+
+  /** {@code PUBLISH channel payload}; returns the number of receivers. */
+  long publish(String channel, byte[] payload) throws IOException {
+    return (Long) command("PUBLISH", channel, payload);
+  }
+
+  /** {@code PUBSUB NUMSUB channel}. */
+  long numsub(String channel) throws IOException {
+    List<?> reply = (List<?>) command("PUBSUB", "NUMSUB", channel);
+    return (Long) reply.get(1);
+  }
+
+  /** {@code PUBSUB CHANNELS pattern}, sorted. */
+  List<String> channels(String pattern) throws IOException {
+    List<?> reply = (List<?>) command("PUBSUB", "CHANNELS", pattern);
+    List<String> names = new ArrayList<>();
+    for (Object o : reply) {
+      names.add(new String((byte[]) o, StandardCharsets.UTF_8));
+    }
+    names.sort(null);
+    return names;
+  }
+
+  /** Sum of {@code PUBSUB NUMSUB} over every channel matching the pattern (all subscriptions of a cluster). */
+  long totalSubscriptions(String pattern) throws IOException {
+    long total = 0;
+    for (String channel : channels(pattern)) {
+      total += numsub(channel);
+    }
+    return total;
+  }
+
+  /** {@code connected_clients} from {@code INFO clients} (includes this harness's own connection). */
+  long connectedClients() throws IOException {
+    String info = new String((byte[]) command("INFO", "clients"), StandardCharsets.UTF_8);
+    for (String line : info.split("\r\n")) {
+      if (line.startsWith("connected_clients:")) {
+        return Long.parseLong(line.substring("connected_clients:".length()).trim());
+      }
+    }
+    throw new IllegalStateException("no connected_clients in INFO clients: " + info);
+  }
+
+  /** Opens a separate connection that subscribes to channels matching a pattern and records their messages. */
+  RedisCapture capture(String pattern) throws IOException {
+    return RedisCapture.open(port, pattern);
+  }
+
+  private void launch() throws Exception {
+    Exception last = null;
+    for (int attempt = 1; attempt <= 3; attempt++) {
+      port = freePort();
+      Path log = dir.resolve("redis-" + port + ".log");
+      ProcessBuilder pb = new ProcessBuilder(binary.toString(),
+          "--port", Integer.toString(port),
+          "--bind", "127.0.0.1",
+          "--save", "",
+          "--appendonly", "no",
+          "--daemonize", "no",
+          "--dir", dir.toString())
+          .redirectErrorStream(true)
+          .redirectOutput(log.toFile());
+      process = pb.start();
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+      while (System.nanoTime() < deadline && process.isAlive()) {
+        try (RespConnection c = new RespConnection("127.0.0.1", port, 500)) {
+          c.setReadTimeout(2_000);
+          if ("PONG".equals(c.command("PING"))) {
+            LOG.info("redis-server {} started on 127.0.0.1:{} (pid {})", binary, port, process.pid());
+            return;
+          }
+        } catch (IOException e) {
+          last = e;
+          Thread.sleep(50);
+        }
+      }
+      String output = Files.exists(log) ? Files.readString(log) : "";
+      destroy();
+      LOG.warn("redis-server on port {} did not answer PING (attempt {}): {}", port, attempt, output);
+      last = new IllegalStateException("redis-server did not start on port " + port + "; output:\n" + output, last);
+    }
+    throw last;
+  }
+
+  private static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      s.setReuseAddress(true);
+      return s.getLocalPort();
+    }
+  }
+
+  private static Path findBinary(Path dir) throws IOException {
+    String path = System.getenv("PATH");
+    if (path != null) {
+      for (String entry : path.split(File.pathSeparator)) {
+        Path candidate = Path.of(entry, "redis-server");
+        if (Files.isRegularFile(candidate) && Files.isExecutable(candidate)) {
+          return candidate;
+        }
+      }
+    }
+    String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+    String arch = System.getProperty("os.arch", "").toLowerCase(Locale.ROOT);
+    String resource = null;
+    if (os.contains("linux")) {
+      if (arch.equals("amd64") || arch.equals("x86_64")) {
+        resource = "redis-server-6.2.6-v5-linux-amd64";
+      } else if (arch.equals("aarch64") || arch.equals("arm64")) {
+        resource = "redis-server-6.2.7-linux-arm64";
+      }
+    }
+    if (resource != null) {
+      try (InputStream in = RedisServer.class.getClassLoader().getResourceAsStream(resource)) {
+        if (in != null) {
+          Path target = dir.resolve("redis-server");
+          Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+          if (!target.toFile().setExecutable(true)) {
+            throw new IOException("cannot make " + target + " executable");
+          }
+          LOG.warn("redis-server is not on PATH: using the Redis 6.2 binary {} from the embedded-redis artifact; "
+              + "install redis-server (Redis 7) to test against the version the plugin targets", resource);
+          return target;
+        }
+      }
+    }
+    Assumptions.abort("No redis-server on PATH and no embedded-redis binary for " + os + "/" + arch
+        + ": install redis-server (Redis 7, e.g. `apt-get install redis-server`) to run the integration tests");
+    throw new AssertionError("unreachable");
+  }
+
+  /** Stops the process (SIGTERM, then SIGKILL after a bound) and deletes its directory. Idempotent. */
+  void stop() {
+    synchronized (this) {
+      if (connection != null) {
+        connection.close();
+        connection = null;
+      }
+    }
+    destroy();
+    deleteRecursively(dir);
+  }
+
+  private void destroy() {
+    Process p = process;
+    if (p == null) {
+      return;
+    }
+    p.destroy();
+    try {
+      if (!p.waitFor(STOP_GRACE_MILLIS, TimeUnit.MILLISECONDS)) {
+        LOG.warn("redis-server pid {} did not exit within {} ms; killing it", p.pid(), STOP_GRACE_MILLIS);
+        p.destroyForcibly();
+        p.waitFor(STOP_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+      }
+    } catch (InterruptedException e) {
+      p.destroyForcibly();
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  static void deleteRecursively(Path root) {
+    if (root == null || !Files.exists(root)) {
+      return;
+    }
+    try (var walk = Files.walk(root)) {
+      walk.sorted((a, b) -> b.getNameCount() - a.getNameCount()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException ignored) {
+          // best effort
+        }
+      });
+    } catch (IOException ignored) {
+      // best effort
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}

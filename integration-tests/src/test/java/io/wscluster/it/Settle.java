@@ -1,0 +1,36 @@
+package io.wscluster.it;
+
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import org.awaitility.Awaitility;
+
+/** Waiting helpers shared by the tests. */
+final class Settle {
+
+  private Settle() {
+  }
+
+  /**
+   * Waits until {@code value} returns the same number for {@code quiet} in a row (polled every 100 ms), at most
+   * {@code atMost}; returns that number. Used to let counters such as /status duplicates stop moving before the
+   * absence of extra deliveries is asserted.
+   */
+  static long stable(Callable<Long> value, Duration quiet, Duration atMost) {
+    long[] last = {Long.MIN_VALUE};
+    long[] since = {System.nanoTime()};
+    Awaitility.await("value to stay unchanged for " + quiet)
+        .atMost(atMost)
+        .pollInterval(Duration.ofMillis(100))
+        .until(() -> {
+          long v = value.call();
+          long now = System.nanoTime();
+          if (v != last[0]) {
+            last[0] = v;
+            since[0] = now;
+            return false;
+          }
+          return now - since[0] >= quiet.toNanos();
+        });
+    return last[0];
+  }
+}

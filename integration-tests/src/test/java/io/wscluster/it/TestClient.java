@@ -1,0 +1,449 @@
+package io.wscluster.it;
+
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+import org.eclipse.jetty.websocket.api.Callback;
+import org.eclipse.jetty.websocket.api.Session;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
+
+/**
+ * A real WebSocket client of the demo's {@code /chat/{room}?user=<nick>} endpoint. Records every frame it receives
+ * (thread-safe) and speaks the demo's JSON ops. Deliveries (a {@code "type":"msg"} text frame, or any binary frame)
+ * are counted by their text T, which tests make unique per message.
+ *
+ * <p>Jetty calls the listener methods one at a time per session; tests read from other threads.
+ */
+public final class TestClient implements Session.Listener.AutoDemanding {
+
+  static final Duration DEFAULT_WAIT = Duration.ofSeconds(20);
+
+  /** One received frame; {@code json} is null for binary frames and non-JSON text. */
+  record Frame(boolean binary, String text, Map<String, Object> json) {
+
+    String type() {
+      return json == null ? null : (String) json.get("type");
+    }
+
+    /** True for a delivered message: a {@code msg} text frame or a binary frame. */
+    boolean isDelivery() {
+      return binary || "msg".equals(type());
+    }
+
+    /** The delivered text T (the message id), or null if not a delivery. */
+    String deliveryText() {
+      if (binary) {
+        return text;
+      }
+      return "msg".equals(type()) ? (String) json.get("text") : null;
+    }
+  }
+
+  private final String label;
+  private final JettyNode node;
+  private final String room;
+  private final String user;
+  private final boolean parseJson;
+  private final List<Frame> frames = new ArrayList<>();
+  private final CompletableFuture<Integer> closed = new CompletableFuture<>();
+  private volatile Session session;
+  private volatile String closeReason;
+  private Map<String, Object> welcome;
+
+  private TestClient(String label, JettyNode node, String room, String user, boolean parseJson) {
+    this.label = label;
+    this.node = node;
+    this.room = room;
+    this.user = user;
+    this.parseJson = parseJson;
+  }
+
+  /** Connects to {@code /chat/{room}?user=<user>} and waits for the welcome frame. */
+  static TestClient chat(WebSocketClient ws, JettyNode node, String room, String user) throws Exception {
+    String label = user + "@" + node.name() + "/" + room;
+    TestClient client = new TestClient(label, node, room, user, true);
+    URI uri = node.wsUri("/chat/" + URLEncoder.encode(room, StandardCharsets.UTF_8)
+        + "?user=" + URLEncoder.encode(user, StandardCharsets.UTF_8));
+    client.session = ws.connect(client, uri).get(10, TimeUnit.SECONDS);
+    Frame welcome = client.awaitFrame(f -> "welcome".equals(f.type()), Duration.ofSeconds(10), "welcome");
+    client.welcome = welcome.json();
+    if (!room.equals(welcome.json().get("room")) || !user.equals(welcome.json().get("user"))) {
+      throw new AssertionError(client.label + ": welcome does not echo room/user: " + welcome.text());
+    }
+    return client;
+  }
+
+  /** Connects to {@code /bench}; frames are recorded raw (the bench echoes text verbatim). */
+  static TestClient bench(WebSocketClient ws, JettyNode node, String label) throws Exception {
+    TestClient client = new TestClient(label, node, null, null, false);
+    client.session = ws.connect(client, node.wsUri("/bench")).get(10, TimeUnit.SECONDS);
+    return client;
+  }
+
+  // ---- identity ----
+
+  String label() {
+    return label;
+  }
+
+  JettyNode node() {
+    return node;
+  }
+
+  String room() {
+    return room;
+  }
+
+  String user() {
+    return user;
+  }
+
+  /** The cluster session id from the welcome frame. */
+  String sessionId() {
+    return (String) welcome.get("session");
+  }
+
+  /** The node id from the welcome frame (the origin id deliveries from this client carry in "node"). */
+  String nodeId() {
+    return (String) welcome.get("node");
+  }
+
+  @Override
+  public String toString() {
+    return label;
+  }
+
+  // ---- listener (Jetty threads) ----
+
+  @Override
+  public void onWebSocketText(String message) {
+    Map<String, Object> json = null;
+    if (parseJson) {
+      json = Json.object(message);
+    }
+    record(new Frame(false, message, json));
+  }
+
+  @Override
+  public void onWebSocketBinary(ByteBuffer payload, Callback callback) {
+    byte[] bytes = new byte[payload.remaining()];
+    payload.get(bytes);
+    callback.succeed();
+    record(new Frame(true, new String(bytes, StandardCharsets.UTF_8), null));
+  }
+
+  @Override
+  public void onWebSocketClose(int statusCode, String reason, Callback callback) {
+    callback.succeed();
+    closeReason = statusCode + " " + reason;
+    closed.complete(statusCode);
+    synchronized (frames) {
+      frames.notifyAll();
+    }
+  }
+
+  @Override
+  public void onWebSocketError(Throwable cause) {
+    if (closeReason == null) {
+      closeReason = "error: " + cause;
+    }
+    closed.complete(-1);
+    synchronized (frames) {
+      frames.notifyAll();
+    }
+  }
+
+  private void record(Frame frame) {
+    synchronized (frames) {
+      frames.add(frame);
+      frames.notifyAll();
+    }
+  }
+
+  // ---- reading what arrived ----
+
+  List<Frame> frames() {
+    synchronized (frames) {
+      return List.copyOf(frames);
+    }
+  }
+
+  int frameCount() {
+    synchronized (frames) {
+      return frames.size();
+    }
+  }
+
+  /** Delivered texts in arrival order. */
+  List<String> deliveries() {
+    synchronized (frames) {
+      List<String> out = new ArrayList<>();
+      for (Frame f : frames) {
+        if (f.isDelivery()) {
+          out.add(f.deliveryText());
+        }
+      }
+      return out;
+    }
+  }
+
+  /** Delivery frames (text msg or binary) whose text satisfies the predicate. */
+  List<Frame> deliveriesMatching(Predicate<String> textPredicate) {
+    synchronized (frames) {
+      List<Frame> out = new ArrayList<>();
+      for (Frame f : frames) {
+        if (f.isDelivery() && textPredicate.test(f.deliveryText())) {
+          out.add(f);
+        }
+      }
+      return out;
+    }
+  }
+
+  /** How many times T was delivered to this client (text or binary). */
+  int count(String text) {
+    return deliveriesMatching(text::equals).size();
+  }
+
+  /** Why the socket closed ("code reason"), or null while it is open. */
+  String closeReason() {
+    return closed.isDone() ? closeReason : null;
+  }
+
+  boolean isOpen() {
+    Session s = session;
+    return s != null && s.isOpen() && !closed.isDone();
+  }
+
+  /** Waits for the first frame from index {@code from} on that matches; fails fast if the socket closes. */
+  Frame awaitFrame(int from, Predicate<Frame> predicate, Duration timeout, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (frames) {
+      int i = from;
+      while (true) {
+        for (; i < frames.size(); i++) {
+          if (predicate.test(frames.get(i))) {
+            return frames.get(i);
+          }
+        }
+        if (closed.isDone()) {
+          throw new AssertionError(label + ": closed (" + closeReason + ") while waiting for " + what);
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError(label + ": no " + what + " within " + timeout + "; last frames: "
+              + tail(frames, 5));
+        }
+        frames.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+      }
+    }
+  }
+
+  Frame awaitFrame(Predicate<Frame> predicate, Duration timeout, String what) throws InterruptedException {
+    return awaitFrame(0, predicate, timeout, what);
+  }
+
+  /** Waits until T has been delivered at least once. */
+  Frame awaitDelivery(String text) throws InterruptedException {
+    return awaitFrame(f -> f.isDelivery() && text.equals(f.deliveryText()), DEFAULT_WAIT, "delivery of " + text);
+  }
+
+  /** Waits until at least {@code n} deliveries matching the predicate arrived. */
+  void awaitDeliveryCount(Predicate<String> textPredicate, int n, Duration timeout, String what)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    synchronized (frames) {
+      int count = 0;
+      int scanned = 0;
+      while (true) {
+        for (; scanned < frames.size(); scanned++) {
+          Frame f = frames.get(scanned);
+          if (f.isDelivery() && textPredicate.test(f.deliveryText())) {
+            count++;
+          }
+        }
+        if (count >= n) {
+          return;
+        }
+        if (closed.isDone()) {
+          throw new AssertionError(label + ": closed (" + closeReason + ") with " + count + "/" + n + " " + what);
+        }
+        long left = deadline - System.nanoTime();
+        if (left <= 0) {
+          throw new AssertionError(label + ": only " + count + "/" + n + " " + what + " within " + timeout);
+        }
+        frames.wait(Math.max(1, TimeUnit.NANOSECONDS.toMillis(left)));
+      }
+    }
+  }
+
+  private static String tail(List<Frame> frames, int n) {
+    List<String> out = new ArrayList<>();
+    for (int i = Math.max(0, frames.size() - n); i < frames.size(); i++) {
+      out.add(frames.get(i).text());
+    }
+    return out.toString();
+  }
+
+  // ---- sending ----
+
+  /** Sends a text frame and waits until it is written. */
+  void send(String text) throws Exception {
+    sendAsync(text).get(10, TimeUnit.SECONDS);
+  }
+
+  /** Sends a text frame; the future completes when it is written (Jetty queues concurrent sends in order). */
+  CompletableFuture<Void> sendAsync(String text) {
+    Callback.Completable done = new Callback.Completable();
+    session.sendText(text, done);
+    return done;
+  }
+
+  /** {@code {"op":"say","text":T}}: to this client's URL room. */
+  void say(String text) throws Exception {
+    send(Json.write(op("say", "text", text)));
+  }
+
+  /** {@code {"op":"join","room":R}} and wait for its ack. */
+  void join(String room) throws Exception {
+    request(op("join", "room", room), f -> isAck(f, "join") && room.equals(f.json().get("room")));
+  }
+
+  /** {@code {"op":"leave","room":R}} and wait for its ack. */
+  void leave(String room) throws Exception {
+    request(op("leave", "room", room), f -> isAck(f, "leave") && room.equals(f.json().get("room")));
+  }
+
+  /** {@code {"op":"dm","user":U,"text":T}} and wait for its ack. */
+  void dm(String toUser, String text) throws Exception {
+    Map<String, Object> m = op("dm", "user", toUser);
+    m.put("text", text);
+    request(m, f -> isAck(f, "dm"));
+  }
+
+  /** {@code {"op":"send",...}} and wait for its ack (sent = published); an error frame fails. */
+  void send(Send spec) throws Exception {
+    request(spec.toJson(), f -> isAck(f, "send"));
+  }
+
+  private static boolean isAck(Frame f, String op) {
+    return "ack".equals(f.type()) && op.equals(f.json().get("op"));
+  }
+
+  private void request(Map<String, Object> message, Predicate<Frame> reply) throws Exception {
+    int from = frameCount();
+    send(Json.write(message));
+    Frame answer = awaitFrame(from, f -> reply.test(f) || "error".equals(f.type()), DEFAULT_WAIT,
+        "reply to " + message);
+    if ("error".equals(answer.type())) {
+      throw new AssertionError(label + ": server answered " + answer.text() + " to " + Json.write(message));
+    }
+  }
+
+  private static Map<String, Object> op(String op, String key, Object value) {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("op", op);
+    m.put(key, value);
+    return m;
+  }
+
+  void close() {
+    Session s = session;
+    if (s != null && s.isOpen()) {
+      s.close(1000, "test done", Callback.NOOP);
+    }
+  }
+
+  /** Closes and waits for the close handshake (bounded). */
+  void closeAndWait() throws Exception {
+    close();
+    try {
+      closed.get(5, TimeUnit.SECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      session.disconnect();
+    }
+  }
+
+  /** The {@code {"op":"send",...}} message: union of targets minus except (minus self if exceptSelf). */
+  static final class Send {
+    private boolean all;
+    private final List<String> rooms = new ArrayList<>();
+    private final List<String> users = new ArrayList<>();
+    private final List<String> sessions = new ArrayList<>();
+    private final List<String> except = new ArrayList<>();
+    private boolean exceptSelf;
+    private boolean binary;
+    private final String text;
+
+    private Send(String text) {
+      this.text = text;
+    }
+
+    static Send text(String text) {
+      return new Send(text);
+    }
+
+    Send all() {
+      all = true;
+      return this;
+    }
+
+    Send rooms(String... names) {
+      rooms.addAll(List.of(names));
+      return this;
+    }
+
+    Send users(String... names) {
+      users.addAll(List.of(names));
+      return this;
+    }
+
+    Send sessions(String... ids) {
+      sessions.addAll(List.of(ids));
+      return this;
+    }
+
+    Send except(String... sessionIds) {
+      except.addAll(List.of(sessionIds));
+      return this;
+    }
+
+    Send exceptSelf() {
+      exceptSelf = true;
+      return this;
+    }
+
+    Send binary() {
+      binary = true;
+      return this;
+    }
+
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("op", "send");
+      m.put("all", all);
+      m.put("rooms", rooms);
+      m.put("users", users);
+      m.put("sessions", sessions);
+      m.put("except", except);
+      m.put("exceptSelf", exceptSelf);
+      m.put("binary", binary);
+      m.put("text", text);
+      return m;
+    }
+
+    @Override
+    public String toString() {
+      return Json.write(toJson());
+    }
+  }
+}
