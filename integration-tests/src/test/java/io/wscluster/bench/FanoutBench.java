@@ -1,9 +1,7 @@
 package io.wscluster.bench;
 
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -30,8 +28,8 @@ import org.eclipse.jetty.websocket.client.WebSocketClient;
 public final class FanoutBench {
   private FanoutBench() {}
 
-  /** One receiving client: what it saw, per message id. */
-  static final class Receiver implements Session.Listener.AutoDemanding {
+  /** One receiving client: what it saw, per message id. Public: Jetty invokes it reflectively. */
+  public static final class Receiver implements Session.Listener.AutoDemanding {
     final BitSet seen;
     final AtomicLong received = new AtomicLong();
     final AtomicLong duplicates = new AtomicLong();
@@ -46,6 +44,11 @@ public final class FanoutBench {
     @Override
     public void onWebSocketOpen(Session session) {
       this.session = session;
+    }
+
+    @Override
+    public void onWebSocketError(Throwable cause) {
+      // connections end when the run stops the client; loss is counted from what arrived
     }
 
     @Override
@@ -90,7 +93,17 @@ public final class FanoutBench {
     }
   }
 
-  public static void main(String[] args) throws Exception {
+  public static void main(String[] args) {
+    try {
+      run(args);
+    } catch (Throwable t) {
+      // the WebSocket client's threads would keep the JVM alive after a failure
+      t.printStackTrace();
+      System.exit(1);
+    }
+  }
+
+  private static void run(String[] args) throws Exception {
     List<String> urls = List.of("ws://127.0.0.1:8081/bench");
     int clients = 300;
     int messages = 20_000;

@@ -106,6 +106,15 @@ final class Cluster implements AutoCloseable {
     return client;
   }
 
+  /** Connects a client to any endpoint path of node i; it is closed with the cluster. */
+  TestClient connect(int node, String path, String label) throws Exception {
+    TestClient client = TestClient.connect(ws, nodes.get(node), path, label);
+    synchronized (clients) {
+      clients.add(client);
+    }
+    return client;
+  }
+
   /**
    * Sends a fence message to everyone from {@code sender} and waits until every one of {@code everyone} has it.
    * Deliveries from the same origin are ordered, so after the fence every earlier message of that origin has been

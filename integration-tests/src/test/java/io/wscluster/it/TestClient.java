@@ -82,6 +82,16 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     return client;
   }
 
+  /**
+   * Connects to any endpoint path; JSON text frames are parsed, so chat deliveries sent there by
+   * the cluster are recognised.
+   */
+  static TestClient connect(WebSocketClient ws, JettyNode node, String path, String label) throws Exception {
+    TestClient client = new TestClient(label, node, null, null, true);
+    client.session = ws.connect(client, node.wsUri(path)).get(10, TimeUnit.SECONDS);
+    return client;
+  }
+
   /** Connects to {@code /bench}; frames are recorded raw (the bench echoes text verbatim). */
   static TestClient bench(WebSocketClient ws, JettyNode node, String label) throws Exception {
     TestClient client = new TestClient(label, node, null, null, false);
