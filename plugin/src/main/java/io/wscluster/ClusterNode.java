@@ -281,14 +281,8 @@ final class ClusterNode implements WsCluster {
 
   private CompletionStage<Void> send(Target target, byte[] payload, boolean binary, String text) {
     Objects.requireNonNull(target, "target");
-    if (payload.length > config.messageMaxBytes()) {
-      throw new IllegalArgumentException("message of " + payload.length + " bytes exceeds "
-          + WsClusterConfig.MESSAGE_MAX_BYTES + "=" + config.messageMaxBytes());
-    }
-    if (state != State.RUNNING) {
-      throw new IllegalStateException("wscluster node " + nodeId + " is " + state
-          .name().toLowerCase() + ": nothing was sent");
-    }
+    checkSize(payload.length);
+    checkRunning();
     Object frame = binary ? ByteBuffer.wrap(payload).asReadOnlyBuffer() : text;
     CompletableFuture<Void> done = new CompletableFuture<>();
     // one lock so sequence order = local delivery order = publish order for concurrent senders
@@ -302,6 +296,42 @@ final class ClusterNode implements WsCluster {
     stats.increment(Stats.PUBLISHED);
     schedulePublish();
     return done;
+  }
+
+  @Override
+  public CompletionStage<Void> sendLocal(Session session, String text) {
+    Objects.requireNonNull(text, "text");
+    checkSize(text.length() > config.messageMaxBytes() / 3
+        ? text.getBytes(StandardCharsets.UTF_8).length : text.length());
+    return writeLocal(session, text);
+  }
+
+  @Override
+  public CompletionStage<Void> sendLocal(Session session, byte[] data) {
+    Objects.requireNonNull(data, "data");
+    checkSize(data.length);
+    return writeLocal(session, ByteBuffer.wrap(data).asReadOnlyBuffer());
+  }
+
+  private CompletionStage<Void> writeLocal(Session session, Object frame) {
+    checkRunning();
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    local(session).outbox.offer(frame, written);
+    return written;
+  }
+
+  private void checkSize(int bytes) {
+    if (bytes > config.messageMaxBytes()) {
+      throw new IllegalArgumentException("message of " + bytes + " bytes exceeds "
+          + WsClusterConfig.MESSAGE_MAX_BYTES + "=" + config.messageMaxBytes());
+    }
+  }
+
+  private void checkRunning() {
+    if (state != State.RUNNING) {
+      throw new IllegalStateException("wscluster node " + nodeId + " is " + state
+          .name().toLowerCase() + ": nothing was sent");
+    }
   }
 
   private void deliverLocally(Target target, Object frame) {

@@ -21,6 +21,7 @@ final class Stats {
   static final String OVERFLOW_CLOSED = "overflowClosed";
   static final String OVERFLOW_DROPPED = "overflowDropped";
   static final String DISPATCH_FAILED = "dispatchFailed";
+  static final String WRITE_RETRIES = "writeRetries";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

@@ -78,6 +78,20 @@ public interface WsCluster {
   /** Binary counterpart of {@link #send(Target, String)}; the array is not copied: do not modify it. */
   CompletionStage<Void> send(Target target, byte[] data);
 
+  /**
+   * Writes a text message to one local session only (no other node is involved), through the
+   * same per-session outbox as cluster deliveries: use it instead of the session's own remote
+   * endpoint in code that also receives cluster messages, so writes to the session never overlap.
+   *
+   * @return completes when the message is written; fails with {@link WsClusterException} when the
+   *     session is closed, its outbox overflows, or the write fails
+   * @throws IllegalArgumentException the text exceeds {@code wscluster.message.max-bytes}
+   */
+  CompletionStage<Void> sendLocal(Session session, String text);
+
+  /** Binary counterpart of {@link #sendLocal(Session, String)}; the array is not copied. */
+  CompletionStage<Void> sendLocal(Session session, byte[] data);
+
   /** Counters of this node since it started (name to value), for metrics and tests. */
   Map<String, Long> stats();
 }

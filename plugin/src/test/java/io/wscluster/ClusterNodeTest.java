@@ -546,6 +546,27 @@ class ClusterNodeTest {
   }
 
   @Test
+  void sendToSession_writesThatLocalSessionOnlyAndPublishesNothing() throws Exception {
+    ClusterNode a = start("a");
+    ClusterNode b = start("b");
+    FakeSession mine = new FakeSession();
+    FakeSession other = new FakeSession();
+    FakeSession remote = new FakeSession();
+    a.onSessionOpened(mine.session);
+    a.onSessionOpened(other.session);
+    b.onSessionOpened(remote.session);
+
+    a.sendLocal(mine.session, "just you").toCompletableFuture().get(10, TimeUnit.SECONDS);
+    a.send(Target.all(), "fence").toCompletableFuture().get(10, TimeUnit.SECONDS);
+    await().atMost(WAIT).until(() -> remote.count("fence") == 1);
+
+    assertEquals(List.of("just you", "fence"), mine.received());
+    assertEquals(List.of("fence"), other.received());
+    assertEquals(List.of("fence"), remote.received());
+    assertEquals(1, a.stats().get("published"), "only the fence went to the other nodes");
+  }
+
+  @Test
   void send_afterStop_isRefusedWithAClearMessage() throws Exception {
     ClusterNode a = start("a");
     a.stop();

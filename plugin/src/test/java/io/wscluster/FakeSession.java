@@ -101,6 +101,11 @@ final class FakeSession {
     return finishNext(new SendResult(new IOException("fake write failure")));
   }
 
+  /** Completes the oldest pending write with this failure; false if none was pending. */
+  boolean failNext(Throwable failure) {
+    return finishNext(new SendResult(failure));
+  }
+
   private boolean finishNext(SendResult result) {
     SendHandler h;
     synchronized (this) {

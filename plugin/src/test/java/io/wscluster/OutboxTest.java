@@ -312,6 +312,57 @@ class OutboxTest {
   }
 
   @Test
+  void onResult_jettysMixedTypeRace_writesTheSameFrameAgain() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+    java.util.concurrent.CompletableFuture<Void> written = new java.util.concurrent.CompletableFuture<>();
+    box.offer(ByteBuffer.wrap("b".getBytes(StandardCharsets.UTF_8)), written);
+    box.offer("next");
+
+    // what Jetty reports when the app starts a text message on another thread at that instant
+    fake.failNext(new RuntimeException("Cannot start BINARY message when TEXT message is not complete yet"));
+    fake.completeNext();
+    fake.completeNext();
+
+    assertEquals(List.of("bin:b", "bin:b", "next"), fake.received());
+    assertEquals(1, stats.get(Stats.WRITE_RETRIES));
+    assertEquals(0, stats.get(Stats.SEND_FAILED));
+    assertEquals(2, stats.get(Stats.DELIVERED));
+    assertTrue(written.isDone() && !written.isCompletedExceptionally());
+  }
+
+  @Test
+  void onResult_otherFailure_isNotRetriedAndFailsTheWaiter() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+    java.util.concurrent.CompletableFuture<Void> written = new java.util.concurrent.CompletableFuture<>();
+    box.offer("m0", written);
+
+    fake.failNext();
+
+    assertEquals(List.of("m0"), fake.received());
+    assertEquals(0, stats.get(Stats.WRITE_RETRIES));
+    assertTrue(written.isCompletedExceptionally());
+  }
+
+  @Test
+  void offer_withWaiter_completesWhenWrittenAndFailsWhenDroppedOrClosed() {
+    Outbox box = outbox(1, Overflow.DROP_NEWEST);
+    java.util.concurrent.CompletableFuture<Void> first = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Void> queued = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Void> dropped = new java.util.concurrent.CompletableFuture<>();
+    box.offer("in-flight", first);
+    box.offer("queued", queued);
+    box.offer("dropped", dropped);
+
+    assertTrue(dropped.isCompletedExceptionally(), "a dropped frame fails its waiter");
+    fake.completeNext();
+    assertTrue(first.isDone() && !first.isCompletedExceptionally());
+    box.close();
+    java.util.concurrent.CompletableFuture<Void> late = new java.util.concurrent.CompletableFuture<>();
+    box.offer("late", late);
+    assertTrue(late.isCompletedExceptionally(), "a closed outbox fails new waiters at once");
+  }
+
+  @Test
   void offer_sendThatThrows_isCountedAsFailedAndTheOutboxKeepsWorking() {
     fake.completion(Completion.INLINE).throwOnSend(new IllegalStateException("socket closed"));
     Outbox box = outbox(16, Overflow.CLOSE);

@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threads: {@link #onOpen} and the message handler run on the container's threads, never
  * concurrently for one session; acks run on whatever thread completes the plugin's
- * CompletionStage. Replies are therefore written with the async remote, which never blocks.
+ * CompletionStage. Replies go through {@code cluster.sendLocal(session, text)}, the session's outbox
+ * in the plugin, which never blocks and never overlaps with cluster deliveries to the session
+ * (Jetty refuses a text message while a binary one is being started on another thread).
  */
 public final class ChatEndpoint extends Endpoint {
   static final String PATH = "/chat/{room}";
@@ -83,12 +85,8 @@ public final class ChatEndpoint extends Endpoint {
       return;
     }
     session.addMessageHandler(String.class, this::onText);
-    try {
-      // direct, not through the cluster: the welcome is for this connection only
-      session.getBasicRemote().sendText(welcome);
-    } catch (IOException e) {
-      LOG.debug("{} chat: welcome to {} failed", cluster.nodeId(), session.getId(), e);
-    }
+    // this connection only, through its outbox: no other node is involved
+    reply(welcome);
   }
 
   @Override
@@ -192,16 +190,16 @@ public final class ChatEndpoint extends Endpoint {
     reply("{\"type\":\"error\",\"message\":" + Json.quote(message) + "}");
   }
 
-  /** Writes to this connection only; never blocks, so it is safe on the plugin's threads. */
+  /** Writes to this connection only, through the plugin's outbox; never blocks. */
   private void reply(String text) {
     try {
-      session.getAsyncRemote().sendText(text, result -> {
-        if (!result.isOK()) {
-          LOG.debug("chat: reply to {} failed", session.getId(), result.getException());
+      cluster.sendLocal(session, text).whenComplete((ok, failure) -> {
+        if (failure != null) {
+          LOG.debug("chat: reply to {} failed", session.getId(), failure);
         }
       });
     } catch (RuntimeException e) {
-      // the session closed meanwhile: nobody is left to tell
+      // the session closed or the cluster stopped meanwhile: nobody is left to tell
       LOG.debug("chat: reply to {} failed", session.getId(), e);
     }
   }
