@@ -254,10 +254,6 @@ final class ClusterNode implements WsCluster {
     return ls == null ? null : ls.user();
   }
 
-  int localSessions() {
-    return registry.size();
-  }
-
   @Override
   public Map<String, Long> stats() {
     Map<String, Long> snapshot = stats.snapshot();
@@ -479,10 +475,5 @@ final class ClusterNode implements WsCluster {
       lastRejectLog = now;
       rejectsSinceLog = 0;
     }
-  }
-
-  /** For tests: how many frames are waiting to be published. */
-  int queuedForPublish() {
-    return outgoing.size();
   }
 }
