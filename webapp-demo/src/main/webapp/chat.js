@@ -1,18 +1,21 @@
 // wscluster demo chat: one WebSocket to /chat/{room}?user=<nick>, reconnecting with backoff.
-// Protocol (see ChatEndpoint.java): the server sends welcome / msg / ack / error frames; the page
-// sends {"op":"say"} and {"op":"dm"} ops.
+// Protocol (see ChatEndpoint.java): the server sends welcome / msg / ack / receipt / deliveryError /
+// presence / error frames; the page sends {"op":"say"}, {"op":"deliver"} (direct messages, with a
+// receipt) and {"op":"presence"} (the room's users, polled every PRESENCE_POLL_MS).
 (function () {
   'use strict';
 
   var MAX_LOG_ENTRIES = 500;
   var BACKOFF_FIRST_MS = 500;
   var BACKOFF_MAX_MS = 15000;
+  var PRESENCE_POLL_MS = 2000;
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {
     status: $('status'), where: $('where'), log: $('log'),
     join: $('join'), nick: $('nick'), room: $('room'), connect: $('connect'), disconnect: $('disconnect'),
-    say: $('say'), text: $('text'), dm: $('dm'), dmUser: $('dm-user'), dmText: $('dm-text')
+    say: $('say'), text: $('text'), dm: $('dm'), dmUser: $('dm-user'), dmText: $('dm-text'),
+    presence: $('presence'), presenceRoom: $('presence-room')
   };
 
   var socket = null;        // the current WebSocket, or null
@@ -20,6 +23,10 @@
   var attempt = 0;          // failed connects since the last welcome, for the backoff
   var retryTimer = null;
   var decoder = new TextDecoder();
+  var room = null;          // the room of the current connection, once welcomed
+  var presenceTimer = null;
+  var nextId = 1;           // ids of deliver requests, to match their receipts
+  var pending = {};         // deliver id -> the span showing its outcome
 
   // remembered between visits; a random guest name the first time
   els.nick.value = localStorage.getItem('wscluster.nick') || 'guest-' + Math.random().toString(36).slice(2, 6);
@@ -96,6 +103,10 @@
     ws.onclose = function (event) {
       if (ws !== socket) { return; }
       socket = null;
+      stopPresence();
+      Object.keys(pending).forEach(function (id) {
+        settle(id, '\u2717 disconnected', 'failed', 'the connection closed before the receipt came');
+      });
       setChatEnabled(false);
       els.where.textContent = 'not connected';
       if (event.code === 1008) {              // invalid room or user name: retrying cannot help
@@ -129,6 +140,7 @@
         code.textContent = frame.node;
         els.where.append(code, ' as ' + (frame.user || '(anonymous)') + ' in room ' + frame.room);
         system('joined ' + frame.room + ' on ' + frame.node + ' (session ' + frame.session + ')');
+        startPresence(frame.room);
         break;
       case 'msg':
         log('', [['meta', '[' + frame.room + ' via ' + frame.node + ']'],
@@ -136,22 +148,82 @@
         break;
       case 'ack':
         break;                                 // the page does not track acks
+      case 'receipt':
+        var missed = Object.keys(frame.failed).length;
+        settle(frame.id, '\u2713' + (missed ? ' (partly)' : ''), 'ok', 'delivered to ' +
+            frame.delivered.length + ' session(s)' + (missed ? ', not to ' + missed : ''));
+        break;
+      case 'deliveryError':
+        settle(frame.id, '\u2717 ' + frame.reason, 'failed', frame.message);
+        break;
+      case 'presence':
+        if (frame.query === 'roomUsers' && frame.name === room) { showPresence(frame.result); }
+        break;
       case 'error':
-        log('error', [['', 'error: ' + frame.message]]);
+        if (frame.id && pending[frame.id]) {
+          settle(frame.id, '\u2717 ' + frame.message, 'failed', frame.message);
+        } else {
+          log('error', [['', 'error: ' + frame.message]]);
+        }
         break;
       default:
         log('', [['', JSON.stringify(frame)]]);
     }
   }
 
-  function send(op) {
+  // Marks a direct message: a check when its receipt came ("partly" when some sessions missed it),
+  // a cross with the reason otherwise; the details show on hover.
+  function settle(id, label, outcome, detail) {
+    var mark = pending[id];
+    if (!mark) { return; }
+    delete pending[id];
+    mark.className = 'receipt ' + outcome;
+    mark.textContent = label;
+    mark.title = detail;
+  }
+
+  function startPresence(name) {
+    stopPresence();
+    room = name;
+    els.presenceRoom.textContent = name;
+    var poll = function () { send({ op: 'presence', query: 'roomUsers', name: name }, true); };
+    poll();
+    presenceTimer = setInterval(poll, PRESENCE_POLL_MS);
+  }
+
+  function stopPresence() {
+    clearInterval(presenceTimer);
+    presenceTimer = null;
+    room = null;
+    showPresence(null);
+  }
+
+  function showPresence(users) {
+    els.presence.textContent = '';
+    if (!users || users.length === 0) {
+      var none = document.createElement('li');
+      none.className = 'empty';
+      none.textContent = users ? 'nobody (with a name)' : 'not connected';
+      els.presence.appendChild(none);
+      return;
+    }
+    users.forEach(function (user) {
+      var li = document.createElement('li');
+      li.textContent = user;
+      els.presence.appendChild(li);
+    });
+  }
+
+  function send(op, quiet) {
     if (socket && socket.readyState === WebSocket.OPEN) {
       socket.send(JSON.stringify(op));
       return true;
     }
-    log('error', [['', 'not connected; message not sent']]);
+    if (!quiet) { log('error', [['', 'not connected; message not sent']]); }
     return false;
   }
+
+  showPresence(null);
 
   els.join.addEventListener('submit', function (event) {
     event.preventDefault();
@@ -182,8 +254,10 @@
     var user = els.dmUser.value.trim();
     var text = els.dmText.value;
     if (!user || !text) { return; }
-    if (send({ op: 'dm', user: user, text: text })) {
-      log('direct', [['from', 'to ' + user + ':'], ['', text]]);
+    var id = 'd' + (nextId++);
+    if (send({ op: 'deliver', users: [user], text: text, id: id })) {
+      log('direct', [['from', 'to ' + user + ':'], ['', text], ['receipt', '\u2026']]);
+      pending[id] = els.log.lastChild.lastChild;
       els.dmText.value = '';
     }
   });

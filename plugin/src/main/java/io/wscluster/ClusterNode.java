@@ -5,6 +5,7 @@ import jakarta.websocket.Session;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
@@ -17,6 +18,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -67,6 +69,14 @@ final class ClusterNode implements WsCluster {
   private final Stats stats = new Stats();
   private final SessionRegistry registry;
   private final String broadcastChannel;
+  private final String ownChannel;
+  private final java.util.function.Function<Transport, Directory> directories;
+  private final java.util.concurrent.ConcurrentMap<Long, PendingDelivery> deliveries =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private ClusterPresence presence;
+  private java.util.concurrent.ScheduledExecutorService timer;
+  /** Completes the stages returned to the application, off our own and Redisson's threads. */
+  private ExecutorService callbacks;
   private final AtomicLong sequence = new AtomicLong();
   private final Object sendLock = new Object();
   private final ConcurrentLinkedQueue<Pending> outgoing = new ConcurrentLinkedQueue<>();
@@ -82,6 +92,18 @@ final class ClusterNode implements WsCluster {
   private long rejectsSinceLog;
 
   ClusterNode(WsClusterConfig config, Transport transport, Hooks hooks, LongSupplier nanoClock) {
+    this(config, transport, hooks, nanoClock, t -> t instanceof RedisTransport
+        ? ((RedisTransport) t).directory(config.channelPrefix())
+        : new InMemoryDirectory(null, config.channelPrefix()));
+  }
+
+  /**
+   * @param directories makes the directory once the transport has started (a Redis directory
+   *     shares the transport's client)
+   */
+  ClusterNode(WsClusterConfig config, Transport transport, Hooks hooks, LongSupplier nanoClock,
+      java.util.function.Function<Transport, Directory> directories) {
+    this.directories = directories;
     this.config = config;
     this.transport = transport;
     this.hooks = hooks;
@@ -90,8 +112,9 @@ final class ClusterNode implements WsCluster {
     this.codec = new EnvelopeCodec(config.messageMaxBytes());
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(), nanoClock);
     this.registry = new SessionRegistry(nodeId, s -> new Outbox(s, config.outboxMaxFrames(),
-        config.outboxOverflow(), stats, nodeId));
+        config.outboxOverflow(), stats, nodeId), this::onPresenceChange);
     this.broadcastChannel = config.channelPrefix() + ":all";
+    this.ownChannel = nodeChannel(nodeId);
     this.lastRejectLog = nanoClock.getAsLong() - REJECT_LOG_INTERVAL_NANOS;
   }
 
@@ -105,9 +128,15 @@ final class ClusterNode implements WsCluster {
     }
     dispatcher = Executors.newSingleThreadExecutor(new NamedThreadFactory("dispatch"));
     publisher = Executors.newSingleThreadExecutor(new NamedThreadFactory("publish"));
+    timer = Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("timer"));
+    callbacks = Executors.newSingleThreadExecutor(new NamedThreadFactory("callback"));
     try {
       transport.start(this::onFrame);
       transport.subscribe(broadcastChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      transport.subscribe(ownChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      presence = new ClusterPresence(directories.apply(transport), nodeId, config,
+          this::onNodeGone, this::onLeases, this::callback, System::currentTimeMillis);
+      presence.start();
     } catch (Exception e) {
       state = State.STOPPED;
       stopQuietly();
@@ -133,6 +162,9 @@ final class ClusterNode implements WsCluster {
     state = State.STOPPED;
     if (wasRunning) {
       awaitPublished(config.shutdownTimeout().toNanos());
+    }
+    for (PendingDelivery pd : deliveries.values()) {
+      pd.fail(DeliveryException.Reason.NODE_GONE, "wscluster node " + nodeId + " stopped");
     }
     stopQuietly();
     for (LocalSession ls : registry.all()) {
@@ -165,12 +197,15 @@ final class ClusterNode implements WsCluster {
   }
 
   private void stopQuietly() {
+    if (presence != null) {
+      presence.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
+    }
     try {
       transport.stop();
     } catch (Exception e) {
       LOG.warn("[{}] transport did not stop cleanly", nodeId, e);
     }
-    for (ExecutorService ex : new ExecutorService[] {publisher, dispatcher}) {
+    for (ExecutorService ex : new ExecutorService[] {publisher, dispatcher, timer, callbacks}) {
       if (ex == null) {
         continue;
       }
@@ -287,12 +322,338 @@ final class ClusterNode implements WsCluster {
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
           binary, payload));
       deliverLocally(target, frame);
-      outgoing.add(new Pending(encoded, done));
+      CompletableFuture<List<String>> channels = null;
+      if (isRoutable(target)) {
+        // to the owners' channels only. If the directory knows no owner (a session that opened
+        // a moment ago may not be written there yet) or cannot answer: to every node.
+        channels = presence.owners(target).toCompletableFuture()
+            .thenApply(owners -> {
+              owners.remove(nodeId);
+              return owners.isEmpty() && !localOnly(target) ? List.of(broadcastChannel)
+                  : channelsOf(owners.keySet());
+            });
+      }
+      outgoing.add(new Pending(encoded, done, channels));
     }
     stats.increment(Stats.PUBLISHED);
     schedulePublish();
-    return done;
+    return onCallbackThread(done);
   }
+
+  /** Runs application continuations on the callback thread (or inline once it is stopped). */
+  private void callback(Runnable task) {
+    try {
+      callbacks.execute(task);
+    } catch (RejectedExecutionException stopped) {
+      task.run();
+    }
+  }
+
+  /**
+   * The stage to hand the application: it completes on the callback thread, so what the app
+   * chains to it never runs on the publisher, dispatcher or Redisson threads.
+   */
+  private <T> CompletionStage<T> onCallbackThread(CompletableFuture<T> internal) {
+    return internal.whenCompleteAsync((v, e) -> { }, this::callback);
+  }
+
+  /** Whether every session the target names explicitly is one of ours (nothing to look for). */
+  private boolean localOnly(Target target) {
+    if (!target.users().isEmpty()) {
+      return false;
+    }
+    for (String sid : target.sessions()) {
+      if (registry.byId(sid) == null) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** Sessions and users only: the owners can be found in the directory. */
+  static boolean isRoutable(Target target) {
+    return !target.isAll() && target.rooms().isEmpty()
+        && (!target.sessions().isEmpty() || !target.users().isEmpty());
+  }
+
+  private List<String> channelsOf(Set<String> nodes) {
+    List<String> out = new ArrayList<>();
+    for (String node : nodes) {
+      if (!node.equals(nodeId)) {
+        out.add(nodeChannel(node));
+      }
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- deliver with receipts
+
+  @Override
+  public Presence presence() {
+    checkRunning();
+    return presence;
+  }
+
+  @Override
+  public CompletionStage<Delivery> deliver(Target target, String text) {
+    Objects.requireNonNull(text, "text");
+    return deliver(target, text.getBytes(StandardCharsets.UTF_8), false, text);
+  }
+
+  @Override
+  public CompletionStage<Delivery> deliver(Target target, byte[] data) {
+    Objects.requireNonNull(data, "data");
+    return deliver(target, data, true, null);
+  }
+
+  private CompletionStage<Delivery> deliver(Target target, byte[] payload, boolean binary,
+      String text) {
+    Objects.requireNonNull(target, "target");
+    if (!isRoutable(target)) {
+      throw new IllegalArgumentException(target.isAll() || !target.rooms().isEmpty()
+          ? "deliver takes sessions and users only (no rooms, not all), was " + target
+          : "deliver needs at least one session or user, was " + target);
+    }
+    checkSize(payload.length);
+    checkRunning();
+    Object frame = binary ? ByteBuffer.wrap(payload).asReadOnlyBuffer() : text;
+    PendingDelivery pd;
+    synchronized (sendLock) {
+      long seq = sequence.incrementAndGet();
+      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
+          binary, payload, true));
+      pd = new PendingDelivery(seq, target);
+      deliveries.put(seq, pd);
+      pd.expect(nodeId, Set.of());
+      Map<String, String> local = new java.util.concurrent.ConcurrentHashMap<>();
+      List<CompletableFuture<Void>> writes = new ArrayList<>();
+      for (LocalSession ls : registry.resolve(target)) {
+        CompletableFuture<Void> written = new CompletableFuture<>();
+        writes.add(written.whenComplete((ok, error) -> local.put(ls.id, error == null ? ""
+            : reason(error))));
+        ls.outbox.offer(frame, written);
+      }
+      CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
+          .handle((v, e) -> null)
+          .thenRun(() -> pd.report(nodeId, local));
+      CompletableFuture<List<String>> channels = presence.owners(target).toCompletableFuture()
+          .handle((owners, error) -> {
+            if (error != null) {
+              pd.failLookup(error);
+              return List.of();
+            }
+            owners.remove(nodeId);
+            owners.forEach(pd::expect);
+            pd.lookupDone();
+            return channelsOf(owners.keySet());
+          });
+      outgoing.add(new Pending(encoded, new CompletableFuture<>(), channels));
+    }
+    stats.increment(Stats.PUBLISHED);
+    schedulePublish();
+    ScheduledFuture<?> timeout = timer.schedule(() -> pd.fail(DeliveryException.Reason.TIMEOUT,
+        "not every owning node confirmed within " + WsClusterConfig.RECEIPT_TIMEOUT + "="
+            + config.receiptTimeout().toMillis() + "ms"),
+        config.receiptTimeout().toMillis(), TimeUnit.MILLISECONDS);
+    pd.result.whenComplete((d, e) -> {
+      timeout.cancel(false);
+      deliveries.remove(pd.seq);
+    });
+    return onCallbackThread(pd.result);
+  }
+
+  /**
+   * Heartbeat thread: the live nodes, read from a start time. A delivery whose lookup finished
+   * before that read and which still waits on a node the read did not list waits on a node that
+   * is gone (a node's lease is written before any of its sessions, so the read would have listed
+   * it): a node that joined and left between two heartbeats is never reported otherwise.
+   */
+  private void onLeases(Set<String> live, long readStartedNanos) {
+    for (PendingDelivery pd : deliveries.values()) {
+      if (pd.lookedUpBefore(readStartedNanos)) {
+        for (String node : pd.waitingOn()) {
+          if (!live.contains(node)) {
+            pd.nodeGone(node);
+          }
+        }
+      }
+    }
+  }
+
+  private static String reason(Throwable error) {
+    Throwable t = error instanceof java.util.concurrent.CompletionException
+        && error.getCause() != null ? error.getCause() : error;
+    String m = String.valueOf(t.getMessage());
+    return m.length() > 200 ? m.substring(0, 200) : m;
+  }
+
+  /** Heartbeat thread: a node left; deliveries waiting on it fail its part at once. */
+  private void onNodeGone(String node) {
+    for (PendingDelivery pd : deliveries.values()) {
+      pd.nodeGone(node);
+    }
+  }
+
+  /**
+   * What one deliver() waits for: its own local writes, the directory lookup, and one receipt
+   * from each owning node. Thread-safe: reports come from Jetty threads (local writes), the
+   * dispatcher (receipts), the heartbeat (node gone) and the timer (timeout).
+   */
+  final class PendingDelivery {
+    final long seq;
+    final Target target;
+    final CompletableFuture<Delivery> result = new CompletableFuture<>();
+    /** Node to the session ids the directory placed there; guarded by this. */
+    private final Map<String, Set<String>> expected = new java.util.HashMap<>();
+    private final Set<String> reported = new java.util.HashSet<>();
+    private final Map<String, String> results = new java.util.LinkedHashMap<>();
+    private boolean lookedUp;
+    private long lookedUpNanos;
+
+    PendingDelivery(long seq, Target target) {
+      this.seq = seq;
+      this.target = target;
+    }
+
+    synchronized void expect(String node, Set<String> sessions) {
+      expected.put(node, sessions);
+    }
+
+    /** The owners not heard from yet, once the lookup is done (else none). */
+    synchronized List<String> waitingOn() {
+      List<String> out = new ArrayList<>();
+      if (lookedUp) {
+        for (String node : expected.keySet()) {
+          if (!reported.contains(node) && !node.equals(nodeId)) {
+            out.add(node);
+          }
+        }
+      }
+      return out;
+    }
+
+    void lookupDone() {
+      synchronized (this) {
+        lookedUp = true;
+        lookedUpNanos = System.nanoTime();
+      }
+      completeIfDone();
+    }
+
+    synchronized boolean lookedUpBefore(long nanos) {
+      return lookedUp && lookedUpNanos - nanos < 0;
+    }
+
+    void failLookup(Throwable error) {
+      result.completeExceptionally(new WsClusterException("wscluster could not look up where "
+          + target + " is connected: " + error, error));
+    }
+
+    void report(String node, Map<String, String> sessionResults) {
+      report(node, sessionResults, true);
+    }
+
+    /** One receipt (of several when {@code last} is false) from {@code node}. */
+    void report(String node, Map<String, String> sessionResults, boolean last) {
+      synchronized (this) {
+        if (!expected.containsKey(node) || reported.contains(node)) {
+          return; // not asked, or a repeat
+        }
+        Set<String> placed = expected.get(node);
+        sessionResults.forEach((sid, why) -> {
+          // an owner reports the targeted ids it does not hold as not connected: that says
+          // something only of the sessions the directory placed on it
+          if (why.isEmpty() || placed.contains(sid) || node.equals(nodeId)) {
+            results.merge(sid, why, (a, b) -> a.isEmpty() ? a : b);
+          }
+        });
+        if (!last) {
+          return;
+        }
+        reported.add(node);
+      }
+      completeIfDone();
+    }
+
+    void nodeGone(String node) {
+      synchronized (this) {
+        if (!expected.containsKey(node) || reported.contains(node)) {
+          return;
+        }
+        reported.add(node);
+        for (String sid : expected.get(node)) {
+          results.putIfAbsent(sid, GONE);
+        }
+      }
+      completeIfDone();
+    }
+
+    private void completeIfDone() {
+      synchronized (this) {
+        if (!lookedUp || !reported.containsAll(expected.keySet())) {
+          return;
+        }
+      }
+      finish(null, null);
+    }
+
+    void fail(DeliveryException.Reason reason, String why) {
+      finish(reason, why);
+    }
+
+    private void finish(DeliveryException.Reason forced, String why) {
+      Set<String> delivered = new LinkedHashSet<>();
+      Map<String, String> failed = new java.util.LinkedHashMap<>();
+      synchronized (this) {
+        results.forEach((sid, r) -> {
+          if (r.isEmpty()) {
+            delivered.add(sid);
+          } else {
+            failed.put(sid, r);
+          }
+        });
+        for (Map.Entry<String, Set<String>> e : expected.entrySet()) {
+          if (!reported.contains(e.getKey()) && forced == null) {
+            return; // raced with a late report
+          }
+          for (String sid : e.getValue()) {
+            if (!delivered.contains(sid) && !failed.containsKey(sid)) {
+              failed.put(sid, forced == DeliveryException.Reason.TIMEOUT ? "no receipt in time"
+                  : reported.contains(e.getKey()) ? NOT_CONNECTED : GONE);
+            }
+          }
+        }
+        for (String sid : target.sessions()) {
+          if (!delivered.contains(sid) && !failed.containsKey(sid)
+              && !target.except().contains(sid)) {
+            failed.put(sid, NOT_CONNECTED);
+          }
+        }
+      }
+      Delivery d = new Delivery(delivered, failed);
+      if (forced == DeliveryException.Reason.TIMEOUT || forced == DeliveryException.Reason.NODE_GONE) {
+        result.completeExceptionally(new DeliveryException(forced, why + ": " + d, d));
+        return;
+      }
+      if (!delivered.isEmpty()) {
+        result.complete(d);
+        return;
+      }
+      DeliveryException.Reason reason;
+      if (failed.values().stream().allMatch(NOT_CONNECTED::equals)) {
+        reason = DeliveryException.Reason.NOT_CONNECTED;
+      } else if (failed.containsValue(GONE)) {
+        reason = DeliveryException.Reason.NODE_GONE;
+      } else {
+        reason = DeliveryException.Reason.WRITE_FAILED;
+      }
+      result.completeExceptionally(new DeliveryException(reason, "wscluster could not deliver to "
+          + target + " (" + reason + "): " + d, d));
+    }
+  }
+
+  static final String NOT_CONNECTED = "not connected";
+  static final String GONE = "node left the cluster";
 
   @Override
   public CompletionStage<Void> sendLocal(Session session, String text) {
@@ -339,14 +700,26 @@ final class ClusterNode implements WsCluster {
 
   // ---------------------------------------------------------------- publishing (publisher thread)
 
+  /**
+   * An encoded envelope waiting to be published, with its channels: null for the broadcast
+   * channel, else a stage that yields the owning nodes' channels (a directory lookup). Frames
+   * leave in queue order, so a routed envelope whose lookup is still running holds back the ones
+   * behind it: per-origin order is kept across channels.
+   */
   private static final class Pending {
     final byte[] envelope;
     final CompletableFuture<Void> done;
+    final CompletableFuture<List<String>> channels;
 
-    Pending(byte[] envelope, CompletableFuture<Void> done) {
+    Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels) {
       this.envelope = envelope;
       this.done = done;
+      this.channels = channels;
     }
+  }
+
+  String nodeChannel(String node) {
+    return config.channelPrefix() + ":node:" + node;
   }
 
   private void schedulePublish() {
@@ -365,12 +738,17 @@ final class ClusterNode implements WsCluster {
     if (inFlight || outgoing.isEmpty()) {
       return;
     }
+    Pending head = outgoing.peek();
+    if (head.channels != null) {
+      publishRouted(head);
+      return;
+    }
     List<Pending> batch = new ArrayList<>();
     List<byte[]> envelopes = new ArrayList<>();
     int bytes = 3;
     Pending p;
     while (batch.size() < EnvelopeCodec.MAX_ENVELOPES_PER_FRAME && (p = outgoing.peek()) != null) {
-      if (!batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
+      if (p.channels != null || !batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
         break;
       }
       outgoing.poll();
@@ -386,6 +764,39 @@ final class ClusterNode implements WsCluster {
       published = CompletableFuture.failedFuture(e);
     }
     published.whenComplete((receivers, error) -> {
+      try {
+        publisher.execute(() -> onPublished(batch, error));
+      } catch (RejectedExecutionException stopping) {
+        onPublished(batch, error);
+      }
+    });
+  }
+
+  /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
+  private void publishRouted(Pending head) {
+    if (!head.channels.isDone()) {
+      head.channels.whenComplete((c, e) -> schedulePublish());
+      return;
+    }
+    outgoing.poll();
+    List<String> channels = head.channels.isCompletedExceptionally() ? List.of(broadcastChannel)
+        : head.channels.join();
+    List<Pending> batch = List.of(head);
+    if (channels.isEmpty()) {
+      onPublished(batch, null); // every target is local, or nowhere
+      return;
+    }
+    inFlight = true;
+    byte[] frame = EnvelopeCodec.frame(List.of(head.envelope));
+    CompletableFuture<?>[] all = new CompletableFuture<?>[channels.size()];
+    for (int i = 0; i < all.length; i++) {
+      try {
+        all[i] = transport.publish(channels.get(i), frame).toCompletableFuture();
+      } catch (RuntimeException e) {
+        all[i] = CompletableFuture.failedFuture(e);
+      }
+    }
+    CompletableFuture.allOf(all).whenComplete((v, error) -> {
       try {
         publisher.execute(() -> onPublished(batch, error));
       } catch (RejectedExecutionException stopping) {
@@ -454,13 +865,85 @@ final class ClusterNode implements WsCluster {
             continue;
           }
         }
+        if (e.kind == Envelope.KIND_RECEIPT) {
+          PendingDelivery pd = deliveries.get(e.ref);
+          if (pd != null) {
+            pd.report(e.origin, e.results, !e.binary);
+          }
+          continue;
+        }
         Object out = e.binary ? ByteBuffer.wrap(e.payload).asReadOnlyBuffer()
             : new String(e.payload, StandardCharsets.UTF_8);
-        deliverLocally(e.target, out);
+        if (e.receiptRequested) {
+          deliverAndConfirm(e, out);
+        } else {
+          deliverLocally(e.target, out);
+        }
       } catch (RuntimeException ex) {
         stats.increment(Stats.DISPATCH_FAILED);
         LOG.error("[{}] delivering {} failed", nodeId, e, ex);
       }
+    }
+  }
+
+  /**
+   * Dispatcher thread: writes a message that asked for a receipt to the local sessions it
+   * targets, then (when every write completed) sends the origin one receipt listing them, plus
+   * the targeted session ids that are not here.
+   */
+  private void deliverAndConfirm(Envelope e, Object frame) {
+    Map<String, String> results = new java.util.concurrent.ConcurrentHashMap<>();
+    List<CompletableFuture<Void>> writes = new ArrayList<>();
+    for (LocalSession ls : registry.resolve(e.target)) {
+      CompletableFuture<Void> written = new CompletableFuture<>();
+      writes.add(written.whenComplete((ok, error) -> results.put(ls.id, error == null ? ""
+          : reason(error))));
+      ls.outbox.offer(frame, written);
+    }
+    for (String sid : e.target.sessions()) {
+      if (!e.target.except().contains(sid)) {
+        results.putIfAbsent(sid, NOT_CONNECTED);
+      }
+    }
+    CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0])).handle((v, x) -> null)
+        .thenRun(() -> sendReceipt(e.origin, e.seq, results));
+  }
+
+  /** Any thread: queues a receipt for {@code origin}'s message {@code ref} on its channel. */
+  private void sendReceipt(String origin, long ref, Map<String, String> results) {
+    if (state != State.RUNNING) {
+      return;
+    }
+    // a receipt carries at most MAX_SET_SIZE results: larger ones go in several, the last marked
+    List<Map<String, String>> chunks = new ArrayList<>();
+    Map<String, String> chunk = new java.util.LinkedHashMap<>();
+    for (Map.Entry<String, String> r : results.entrySet()) {
+      if (chunk.size() == EnvelopeCodec.MAX_SET_SIZE) {
+        chunks.add(chunk);
+        chunk = new java.util.LinkedHashMap<>();
+      }
+      chunk.put(r.getKey(), r.getValue());
+    }
+    chunks.add(chunk);
+    CompletableFuture<List<String>> channel =
+        CompletableFuture.completedFuture(List.of(nodeChannel(origin)));
+    synchronized (sendLock) {
+      for (int i = 0; i < chunks.size(); i++) {
+        long seq = sequence.incrementAndGet();
+        byte[] encoded = codec.encode(Envelope.receipt(nodeId, seq, ref, chunks.get(i),
+            i < chunks.size() - 1));
+        outgoing.add(new Pending(encoded, new CompletableFuture<>(), channel));
+      }
+    }
+    stats.add(Stats.RECEIPTS_SENT, chunks.size());
+    schedulePublish();
+  }
+
+  /** Session threads: a presence change of a local session goes to the directory. */
+  private void onPresenceChange(Directory.Change change) {
+    ClusterPresence p = presence;
+    if (p != null) {
+      p.record(change);
     }
   }
 

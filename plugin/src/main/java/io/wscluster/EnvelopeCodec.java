@@ -18,9 +18,13 @@ import java.util.Set;
  *
  * <pre>
  * frame    := version:u8(=1) count:u16 envelope{count}          (no trailing bytes)
- * envelope := kind:u8 flags:u8 origin:str8 seq:i64
- *             rooms:set users:set sessions:set except:set payload:bytes32
- * flags    := bit0 binary payload, bit1 target all; other bits must be 0
+ * envelope := kind:u8 flags:u8 origin:str8 seq:i64 body
+ * body     := rooms:set users:set sessions:set except:set payload:bytes32    (kind 1, message)
+ *           | ref:i64 n:u16 (session:str16 reason:str0)*n                      (kind 2, receipt)
+ * flags    := bit0 binary payload, bit1 target all, bit2 receipt requested; other bits 0
+ *             (a receipt's only flag is bit0: more receipts for the same message follow;
+ *             reason "" means written)
+ * str0     := len:u16 utf8[len] (0..1024 bytes)
  * set      := n:u16 str16{n}       str16 := len:u16 utf8[len] (1..1024 bytes, valid UTF-8)
  * str8     := len:u8 utf8[len] (1..255)                         bytes32 := len:i32 raw[len]
  * </pre>
@@ -36,6 +40,7 @@ final class EnvelopeCodec {
   static final int MAX_SET_SIZE = 4096;
   private static final int FLAG_BINARY = 1;
   private static final int FLAG_ALL = 2;
+  private static final int FLAG_RECEIPT = 4;
 
   /** Why a frame was rejected; the names are the counters' suffixes. */
   enum Reason { EMPTY, VERSION, TRUNCATED, KIND, FLAGS, LENGTH, OVERSIZED, UTF8, SEQUENCE, TRAILING }
@@ -62,7 +67,26 @@ final class EnvelopeCodec {
     byte[] origin = e.origin.getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream out = new ByteArrayOutputStream(64 + e.payload.length);
     out.write(e.kind);
-    out.write((e.binary ? FLAG_BINARY : 0) | (e.target.isAll() ? FLAG_ALL : 0));
+    if (e.kind == Envelope.KIND_RECEIPT) {
+      if (e.results.size() > MAX_SET_SIZE) {
+        throw new IllegalArgumentException("a receipt carries at most " + MAX_SET_SIZE
+            + " results, this one " + e.results.size() + ": split it");
+      }
+      out.write(e.binary ? FLAG_BINARY : 0);
+      out.write(origin.length);
+      out.writeBytes(origin);
+      writeLong(out, e.seq);
+      writeLong(out, e.ref);
+      out.write(e.results.size() >>> 8);
+      out.write(e.results.size());
+      for (java.util.Map.Entry<String, String> r : e.results.entrySet()) {
+        writeString(out, r.getKey());
+        writeString(out, r.getValue());
+      }
+      return out.toByteArray();
+    }
+    out.write((e.binary ? FLAG_BINARY : 0) | (e.target.isAll() ? FLAG_ALL : 0)
+        | (e.receiptRequested ? FLAG_RECEIPT : 0));
     out.write(origin.length);
     out.writeBytes(origin);
     writeLong(out, e.seq);
@@ -122,11 +146,12 @@ final class EnvelopeCodec {
 
   private Envelope readEnvelope(Reader r) throws Rejection {
     byte kind = (byte) r.u8();
-    if (kind != Envelope.KIND_MESSAGE) {
+    if (kind != Envelope.KIND_MESSAGE && kind != Envelope.KIND_RECEIPT) {
       throw new Rejection(Reason.KIND, "kind " + kind);
     }
     int flags = r.u8();
-    if ((flags & ~(FLAG_BINARY | FLAG_ALL)) != 0) {
+    int allowed = kind == Envelope.KIND_MESSAGE ? FLAG_BINARY | FLAG_ALL | FLAG_RECEIPT : FLAG_BINARY;
+    if ((flags & ~allowed) != 0) {
       throw new Rejection(Reason.FLAGS, "flags " + flags);
     }
     int originLength = r.u8();
@@ -137,6 +162,9 @@ final class EnvelopeCodec {
     long seq = r.i64();
     if (seq <= 0) {
       throw new Rejection(Reason.SEQUENCE, "sequence " + seq);
+    }
+    if (kind == Envelope.KIND_RECEIPT) {
+      return readReceipt(r, origin, seq, (flags & FLAG_BINARY) != 0);
     }
     Set<String> rooms = readSet(r);
     Set<String> users = readSet(r);
@@ -152,7 +180,46 @@ final class EnvelopeCodec {
     }
     byte[] payload = r.bytes(length);
     Target target = Target.of((flags & FLAG_ALL) != 0, rooms, users, sessions, except);
-    return new Envelope(kind, origin, seq, target, (flags & FLAG_BINARY) != 0, payload);
+    return new Envelope(kind, origin, seq, target, (flags & FLAG_BINARY) != 0, payload,
+        (flags & FLAG_RECEIPT) != 0);
+  }
+
+  private static Envelope readReceipt(Reader r, String origin, long seq, boolean more)
+      throws Rejection {
+    long ref = r.i64();
+    if (ref <= 0) {
+      throw new Rejection(Reason.SEQUENCE, "receipt for sequence " + ref);
+    }
+    int n = r.u16();
+    if (n > MAX_SET_SIZE) {
+      throw new Rejection(Reason.LENGTH, "receipt for " + n + " sessions, limit " + MAX_SET_SIZE);
+    }
+    r.need(4L * n);
+    java.util.Map<String, String> results = new java.util.LinkedHashMap<>(n * 2);
+    for (int i = 0; i < n; i++) {
+      int length = r.u16();
+      if (length == 0 || length > MAX_NAME_BYTES) {
+        throw new Rejection(Reason.LENGTH, "name of " + length + " bytes");
+      }
+      String session = r.utf8(length);
+      int reasonLength = r.u16();
+      if (reasonLength > MAX_NAME_BYTES) {
+        throw new Rejection(Reason.LENGTH, "reason of " + reasonLength + " bytes");
+      }
+      results.put(session, reasonLength == 0 ? "" : r.utf8(reasonLength));
+    }
+    return Envelope.receipt(origin, seq, ref, java.util.Collections.unmodifiableMap(results), more);
+  }
+
+  private static void writeString(ByteArrayOutputStream out, String s) {
+    byte[] b = s.getBytes(StandardCharsets.UTF_8);
+    int length = Math.min(b.length, MAX_NAME_BYTES);
+    while (length < b.length && length > 0 && (b[length] & 0xc0) == 0x80) {
+      length--; // never cut inside a UTF-8 sequence
+    }
+    out.write(length >>> 8);
+    out.write(length);
+    out.write(b, 0, length);
   }
 
   private static Set<String> readSet(Reader r) throws Rejection {

@@ -123,6 +123,15 @@ final class RedisTransport implements Transport {
     }
   }
 
+  /** The directory in this transport's Redis; valid while the transport runs. */
+  Directory directory(String prefix) {
+    RedissonClient client = redisson;
+    if (client == null) {
+      throw new IllegalStateException("not started");
+    }
+    return new RedisDirectory(client, prefix);
+  }
+
   private RTopic topic(String channel) {
     return topics.computeIfAbsent(channel, ch -> redisson.getTopic(ch, ByteArrayCodec.INSTANCE));
   }

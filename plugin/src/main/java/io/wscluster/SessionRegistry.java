@@ -25,10 +25,26 @@ final class SessionRegistry {
   private final Map<String, Set<LocalSession>> byUser = new ConcurrentHashMap<>();
   private final String nodeId;
   private final Function<Session, Outbox> outboxes;
+  private final java.util.function.Consumer<Directory.Change> changes;
 
-  SessionRegistry(String nodeId, Function<Session, Outbox> outboxes) {
+  /**
+   * @param changes told of every change of a session's presence (open, close, rooms, user), in
+   *     order per session, under that session's lock: it must only enqueue
+   */
+  SessionRegistry(String nodeId, Function<Session, Outbox> outboxes,
+      java.util.function.Consumer<Directory.Change> changes) {
     this.nodeId = nodeId;
     this.outboxes = outboxes;
+    this.changes = changes;
+  }
+
+  SessionRegistry(String nodeId, Function<Session, Outbox> outboxes) {
+    this(nodeId, outboxes, c -> { });
+  }
+
+  private void tell(Directory.Change.Kind kind, LocalSession ls, String user, String other,
+      Set<String> rooms) {
+    changes.accept(new Directory.Change(kind, ls.id, user, other, rooms));
   }
 
   /** The entry of a session, created on first sight; null if the session is already closed. */
@@ -48,6 +64,7 @@ final class SessionRegistry {
         if (user != null) {
           index(byUser, user, created);
         }
+        tell(Directory.Change.Kind.OPEN, created, user, null, null);
       }
     }
     if (!session.isOpen()) {
@@ -70,13 +87,19 @@ final class SessionRegistry {
       for (String room : ls.rooms) {
         unindex(byRoom, room, ls);
       }
-      ls.rooms.clear();
       String user = ls.user();
+      tell(Directory.Change.Kind.CLOSE, ls, user, null, Set.copyOf(ls.rooms));
+      ls.rooms.clear();
       if (user != null) {
         unindex(byUser, user, ls);
       }
       ls.outbox.close();
     }
+  }
+
+  /** The entry of a local session by its cluster id, or null. */
+  LocalSession byId(String id) {
+    return byId.get(id);
   }
 
   /** The registered entry, without registering. */
@@ -88,6 +111,7 @@ final class SessionRegistry {
     synchronized (ls) {
       if (!ls.closed && ls.rooms.add(room)) {
         index(byRoom, room, ls);
+        tell(Directory.Change.Kind.JOIN, ls, ls.user(), room, null);
       }
     }
   }
@@ -96,6 +120,9 @@ final class SessionRegistry {
     synchronized (ls) {
       if (ls.rooms.remove(room)) {
         unindex(byRoom, room, ls);
+        if (!ls.closed) {
+          tell(Directory.Change.Kind.LEAVE, ls, ls.user(), room, null);
+        }
       }
     }
   }
@@ -114,6 +141,7 @@ final class SessionRegistry {
       if (after != null) {
         index(byUser, after, ls);
       }
+      tell(Directory.Change.Kind.USER, ls, after, before, Set.copyOf(ls.rooms));
     }
   }
 

@@ -22,6 +22,7 @@ final class Stats {
   static final String OVERFLOW_DROPPED = "overflowDropped";
   static final String DISPATCH_FAILED = "dispatchFailed";
   static final String WRITE_RETRIES = "writeRetries";
+  static final String RECEIPTS_SENT = "receiptsSent";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

@@ -230,7 +230,11 @@ public final class Target {
     if (!except.isEmpty()) {
       sb.append("except=").append(except).append(' ');
     }
-    sb.setLength(sb.length() - 1);
+    if (sb.charAt(sb.length() - 1) == ' ') {
+      sb.setLength(sb.length() - 1);
+    } else {
+      sb.append("nobody");
+    }
     return sb.append('}').toString();
   }
 }

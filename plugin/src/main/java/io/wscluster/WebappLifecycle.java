@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Inputs the webapp may set as ServletContext attributes before it starts:
  * {@code io.wscluster.WsClusterConfig} (a {@link WsClusterConfig.Builder}, highest precedence),
- * {@code io.wscluster.memory.bus} (the in-memory bus shared by nodes of one JVM), and the test
+ * {@code io.wscluster.memory.bus} and {@code io.wscluster.memory.directory} (the in-memory bus
+ * and directory shared by nodes of one JVM), and the test
  * hooks {@code io.wscluster.test.dedup} ("off") and {@code io.wscluster.test.extra-subscriptions}
  * (an Integer): tests only, they break the guarantees on purpose.
  */
@@ -40,16 +41,23 @@ final class WebappLifecycle implements ServletContextListener {
         systemProperties(), System.getenv(), context.getClassLoader());
     ClusterNode.Hooks hooks = hooks(context);
     io.wscluster.spi.Transport transport;
+    java.util.function.Function<io.wscluster.spi.Transport, Directory> directories;
+    String prefix = config.channelPrefix();
     if (!config.enabled()) {
       transport = InMemoryTransport.isolated();
+      directories = t -> new InMemoryDirectory(new java.util.concurrent.ConcurrentHashMap<>(), prefix);
     } else if (config.transport() == WsClusterConfig.TransportType.MEMORY) {
       transport = new InMemoryTransport(
           InMemoryTransport.busFrom(context.getAttribute(InMemoryTransport.BUS_ATTRIBUTE)),
           hooks.extraSubscriptions);
+      java.util.concurrent.ConcurrentMap<String, java.util.concurrent.ConcurrentMap<String, String>>
+          store = InMemoryDirectory.storeFrom(context.getAttribute(InMemoryDirectory.STORE_ATTRIBUTE));
+      directories = t -> new InMemoryDirectory(store, prefix);
     } else {
       transport = new RedisTransport(config, hooks.extraSubscriptions);
+      directories = t -> ((RedisTransport) t).directory(prefix);
     }
-    ClusterNode n = new ClusterNode(config, transport, hooks, System::nanoTime);
+    ClusterNode n = new ClusterNode(config, transport, hooks, System::nanoTime, directories);
     try {
       n.start();
     } catch (WsClusterException e) {

@@ -79,6 +79,31 @@ public interface WsCluster {
   CompletionStage<Void> send(Target target, byte[] data);
 
   /**
+   * Sends to the sessions of {@code target} wherever they are connected and reports which got it.
+   * The target may name sessions and users only (no rooms, not all). The message goes to the
+   * owning nodes only (found in the cluster directory), each writes it to its sessions and
+   * confirms; sessions of this node are written directly.
+   *
+   * @return completes with the {@link Delivery} once every owning node confirmed or is known to
+   *     have left, if at least one session was written (the others are listed in
+   *     {@link Delivery#failed()} with their reason). Fails with {@link DeliveryException}:
+   *     {@code NOT_CONNECTED} when no targeted session is connected anywhere, {@code WRITE_FAILED}
+   *     when none could be written, {@code NODE_GONE} when none was written because an owner
+   *     left first (or this node stopped), {@code TIMEOUT} when an owner did not answer within
+   *     {@code wscluster.receipt.timeout}, whatever the others did (its sessions' outcome is
+   *     unknown; {@link DeliveryException#delivery()} lists what is known). Completes on a
+   *     wscluster callback thread.
+   * @throws IllegalArgumentException the target has rooms or is all, or the text is too large
+   */
+  CompletionStage<Delivery> deliver(Target target, String text);
+
+  /** Binary counterpart of {@link #deliver(Target, String)}. */
+  CompletionStage<Delivery> deliver(Target target, byte[] data);
+
+  /** Cluster-wide presence: sessions, rooms, users and live nodes. */
+  Presence presence();
+
+  /**
    * Writes a text message to one local session only (no other node is involved), through the
    * same per-session outbox as cluster deliveries: use it instead of the session's own remote
    * endpoint in code that also receives cluster messages, so writes to the session never overlap.

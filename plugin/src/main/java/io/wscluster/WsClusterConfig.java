@@ -55,6 +55,9 @@ public final class WsClusterConfig {
   public static final String DEDUP_WINDOW = "wscluster.dedup.window";
   public static final String DEDUP_ORIGIN_TTL = "wscluster.dedup.origin-ttl";
   public static final String SHUTDOWN_TIMEOUT = "wscluster.shutdown.timeout";
+  public static final String NODE_HEARTBEAT = "wscluster.node.heartbeat";
+  public static final String NODE_TTL = "wscluster.node.ttl";
+  public static final String RECEIPT_TIMEOUT = "wscluster.receipt.timeout";
   public static final String CONFIG_FILE = "wscluster.config.file";
 
   /** Every key with its default ("" when none) and what it means; the one list all sources obey. */
@@ -89,6 +92,12 @@ public final class WsClusterConfig {
         "how long a silent origin's dedup state is kept (at least 1s)"});
     keys.put(SHUTDOWN_TIMEOUT, new String[] {"5s",
         "how long undeploy waits for queued publishes and threads (0s to 5m)"});
+    keys.put(NODE_HEARTBEAT, new String[] {"1s",
+        "how often a node renews its lease in Redis and cleans up after dead nodes (50ms to 1m)"});
+    keys.put(NODE_TTL, new String[] {"5s",
+        "a node whose lease is this old is dead: its sessions leave presence (at least 2 heartbeats, up to 10m)"});
+    keys.put(RECEIPT_TIMEOUT, new String[] {"5s",
+        "how long deliver() waits for the owning nodes to confirm (100ms to 5m)"});
     keys.put(CONFIG_FILE, new String[] {"wscluster.properties on the classpath, if any",
         "path to a properties file with more wscluster.* keys (lowest precedence)"});
     KEYS = Collections.unmodifiableMap(keys);
@@ -115,6 +124,9 @@ public final class WsClusterConfig {
   private final int dedupWindow;
   private final Duration dedupOriginTtl;
   private final Duration shutdownTimeout;
+  private final Duration nodeHeartbeat;
+  private final Duration nodeTtl;
+  private final Duration receiptTimeout;
 
   private WsClusterConfig(Map<String, String> raw, Function<String, String> sourceOf) {
     Parser p = new Parser(raw, sourceOf);
@@ -145,6 +157,16 @@ public final class WsClusterConfig {
         "a duration from 1s to 7d such as 10m");
     this.shutdownTimeout = p.duration(SHUTDOWN_TIMEOUT, Duration.ZERO, Duration.ofMinutes(5),
         "a duration from 0s to 5m such as 5s");
+    this.nodeHeartbeat = p.duration(NODE_HEARTBEAT, Duration.ofMillis(50), Duration.ofMinutes(1),
+        "a duration from 50ms to 1m such as 1s");
+    this.nodeTtl = p.duration(NODE_TTL, Duration.ofMillis(100), Duration.ofMinutes(10),
+        "a duration from 100ms to 10m such as 5s");
+    if (nodeTtl.compareTo(nodeHeartbeat.multipliedBy(2)) < 0) {
+      throw p.error(NODE_TTL, "at least twice " + NODE_HEARTBEAT + " (" + nodeHeartbeat.toMillis()
+          + "ms), or a node would expire between two renewals");
+    }
+    this.receiptTimeout = p.duration(RECEIPT_TIMEOUT, Duration.ofMillis(100),
+        Duration.ofMinutes(5), "a duration from 100ms to 5m such as 5s");
     p.text(CONFIG_FILE);
     if (raw.containsKey(REDIS_CONFIG) && raw.containsKey(REDIS_ADDRESS)) {
       throw new ConfigException(REDIS_ADDRESS + " and " + REDIS_CONFIG + " are both set ("
@@ -285,6 +307,18 @@ public final class WsClusterConfig {
     return shutdownTimeout;
   }
 
+  public Duration nodeHeartbeat() {
+    return nodeHeartbeat;
+  }
+
+  public Duration nodeTtl() {
+    return nodeTtl;
+  }
+
+  public Duration receiptTimeout() {
+    return receiptTimeout;
+  }
+
   /** The keys that were set explicitly, with their raw values (secrets included: do not log). */
   Map<String, String> explicitValues() {
     return explicit;
@@ -309,6 +343,9 @@ public final class WsClusterConfig {
     shown.put(DEDUP_WINDOW, dedupWindow);
     shown.put(DEDUP_ORIGIN_TTL, explicitOr(DEDUP_ORIGIN_TTL));
     shown.put(SHUTDOWN_TIMEOUT, explicitOr(SHUTDOWN_TIMEOUT));
+    shown.put(NODE_HEARTBEAT, explicitOr(NODE_HEARTBEAT));
+    shown.put(NODE_TTL, explicitOr(NODE_TTL));
+    shown.put(RECEIPT_TIMEOUT, explicitOr(RECEIPT_TIMEOUT));
     return shown.toString();
   }
 

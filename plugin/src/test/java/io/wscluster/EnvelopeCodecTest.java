@@ -259,25 +259,26 @@ class EnvelopeCodecTest {
 
   @Test
   void decode_unknownKind_isRejected() {
-    assertRejected(new Raw().header(1).u8(2).u8(0).str8(ORIGIN).i64(1).emptySets(4).i32(0).bytes(),
-        Reason.KIND, "kind 2");
+    assertRejected(new Raw().header(1).u8(3).u8(0).str8(ORIGIN).i64(1).emptySets(4).i32(0).bytes(),
+        Reason.KIND, "kind 3");
     assertRejected(new Raw().header(1).u8(0).u8(0).str8(ORIGIN).i64(1).emptySets(4).i32(0).bytes(),
         Reason.KIND, "kind 0");
   }
 
   @Test
   void decode_unknownFlagBits_areRejected() {
-    for (int flags : new int[] {4, 8, 0x80, 0xff}) {
+    for (int flags : new int[] {8, 0x10, 0x80, 0xff}) {
       assertRejected(envelope().flags(flags).frame(), Reason.FLAGS, "flags " + flags);
     }
   }
 
   @Test
   void decode_everyKnownFlagCombination_isAccepted() throws Rejection {
-    for (int flags = 0; flags <= 3; flags++) {
+    for (int flags = 0; flags <= 7; flags++) {
       Envelope e = codec.decode(envelope().flags(flags).frame()).get(0);
       assertEquals((flags & 1) != 0, e.binary, "flags " + flags);
       assertEquals((flags & 2) != 0, e.target.isAll(), "flags " + flags);
+      assertEquals((flags & 4) != 0, e.receiptRequested, "flags " + flags);
     }
   }
 
@@ -470,7 +471,7 @@ class EnvelopeCodecTest {
   }
 
   /** Rejected with {@code reason} in well under a second, allocating less than 1 MiB. */
-  private static Rejection assertRejectedCheaply(EnvelopeCodec codec, byte[] frame,
+  static Rejection assertRejectedCheaply(EnvelopeCodec codec, byte[] frame,
       Reason reason) {
     com.sun.management.ThreadMXBean threads = threadBean();
     Rejection r = assertTimeoutPreemptively(Duration.ofSeconds(1),
@@ -517,14 +518,14 @@ class EnvelopeCodecTest {
     return out;
   }
 
-  private static byte[] randomBytes(Random random, int length) {
+  static byte[] randomBytes(Random random, int length) {
     byte[] b = new byte[length];
     random.nextBytes(b);
     return b;
   }
 
   /** A valid frame with 1 to 4 random edits: flip, overwrite, insert, delete, cut. */
-  private static byte[] mutate(Random random, byte[] valid) {
+  static byte[] mutate(Random random, byte[] valid) {
     byte[] b = valid.clone();
     int edits = 1 + random.nextInt(4);
     for (int e = 0; e < edits && b.length > 0; e++) {
@@ -620,7 +621,7 @@ class EnvelopeCodecTest {
   }
 
   /** Writes wire fields big-endian, valid or not. */
-  private static final class Raw {
+  static final class Raw {
     private final ByteArrayOutputStream out = new ByteArrayOutputStream();
 
     Raw header(int count) {

@@ -52,7 +52,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(16, WsClusterConfig.KEYS.size());
+    assertEquals(19, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((key, v) -> {
       assertTrue(key.startsWith("wscluster."), key);
       assertEquals(2, v.length, key);

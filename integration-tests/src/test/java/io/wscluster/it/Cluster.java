@@ -39,14 +39,25 @@ final class Cluster implements AutoCloseable {
    */
   static Cluster start(String testName, int nodeCount, Map<Integer, Map<String, Object>> attributes)
       throws Exception {
+    return start(testName, nodeCount, attributes, Map.of());
+  }
+
+  /**
+   * As {@link #start(String, int, Map)}, and {@code initParameters} maps a node index to extra context init-parameters
+   * (plugin configuration such as {@code wscluster.receipt.timeout}) for that node; see {@link #everyNode}.
+   */
+  static Cluster start(String testName, int nodeCount, Map<Integer, Map<String, Object>> attributes,
+      Map<Integer, Map<String, String>> initParameters) throws Exception {
     String prefix = "it-" + testName + "-" + UUID.randomUUID().toString().substring(0, 8);
     Cluster cluster = new Cluster(prefix, RedisServer.start());
     try {
       for (int i = 0; i < nodeCount; i++) {
-        cluster.addNode(attributes.getOrDefault(i, Map.of()));
+        cluster.addNode(attributes.getOrDefault(i, Map.of()), initParameters.getOrDefault(i, Map.of()));
       }
       cluster.ws = new WebSocketClient();
       cluster.ws.setIdleTimeout(Duration.ofMinutes(5));
+      // presence answers list whole rooms (NoScanIT checks a room of 2,000 sessions: ~75 KB)
+      cluster.ws.setMaxTextMessageSize(4 * 1024 * 1024);
       cluster.ws.start();
       LOG.info("cluster {} up: redis port {}, nodes {}", prefix, cluster.redis.port(), cluster.nodes);
       return cluster;
@@ -60,12 +71,22 @@ final class Cluster implements AutoCloseable {
     return start(testName, nodeCount, Map.of());
   }
 
-  private JettyNode addNode(Map<String, Object> attributes) throws Exception {
+  /** The same init-parameters for nodes 0 .. nodeCount-1, for {@link #start(String, int, Map, Map)}. */
+  static Map<Integer, Map<String, String>> everyNode(int nodeCount, Map<String, String> initParameters) {
+    Map<Integer, Map<String, String>> map = new HashMap<>();
+    for (int i = 0; i < nodeCount; i++) {
+      map.put(i, initParameters);
+    }
+    return map;
+  }
+
+  private JettyNode addNode(Map<String, Object> attributes, Map<String, String> extraParams) throws Exception {
     String name = "n" + nodes.size();
     Map<String, String> params = new HashMap<>();
     params.put("wscluster.redis.address", redis.address());
     params.put("wscluster.node.name", name);
     params.put("wscluster.channel.prefix", prefix);
+    params.putAll(extraParams);
     JettyNode node = new JettyNode(name, JettyNode.demoWar(), params, attributes);
     nodes.add(node);
     node.start();
@@ -103,6 +124,35 @@ final class Cluster implements AutoCloseable {
     synchronized (clients) {
       clients.add(client);
     }
+    awaitInDirectory(client);
+    return client;
+  }
+
+  /**
+   * Waits until the client's session and user are in the cluster directory in Redis. Directory
+   * writes are asynchronous (milliseconds): a send to a user or a session id from another node
+   * routes by what the directory holds, so a test that sends right after connecting waits here,
+   * as a real client's peers do by the time they learn of it.
+   */
+  void awaitInDirectory(TestClient client) {
+    String key = prefix + ":ses:" + client.sessionId();
+    org.awaitility.Awaitility.await().pollDelay(java.time.Duration.ZERO)
+        .pollInterval(java.time.Duration.ofMillis(5)).atMost(java.time.Duration.ofSeconds(10)).until(() -> {
+      Object reply = redis.command("HGET", key, "user");
+      String user = reply instanceof byte[] ? new String((byte[]) reply,
+          java.nio.charset.StandardCharsets.UTF_8) : reply == null ? null : reply.toString();
+      return client.user() == null || client.user().isEmpty() ? reply != null
+          : client.user().equals(user);
+    });
+  }
+
+  /** Connects a chat client to any node, for example a {@link NodeProcess}; it is closed with the cluster. */
+  TestClient chat(WsNode node, String room, String user) throws Exception {
+    TestClient client = TestClient.chat(ws, node, room, user);
+    synchronized (clients) {
+      clients.add(client);
+    }
+    awaitInDirectory(client);
     return client;
   }
 

@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>Configuration goes in as context init-parameters; test hooks as context attributes set before start.
  * {@link #undeploy()} / {@link #redeploy()} stop and start only the WebAppContext; the Server keeps running.
  */
-final class JettyNode implements AutoCloseable {
+final class JettyNode implements WsNode, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(JettyNode.class);
 
@@ -70,7 +70,8 @@ final class JettyNode implements AutoCloseable {
     return war;
   }
 
-  String name() {
+  @Override
+  public String name() {
     return name;
   }
 
@@ -137,7 +138,8 @@ final class JettyNode implements AutoCloseable {
     return connector.getLocalPort();
   }
 
-  URI wsUri(String pathAndQuery) {
+  @Override
+  public URI wsUri(String pathAndQuery) {
     return URI.create("ws://127.0.0.1:" + port() + pathAndQuery);
   }
 

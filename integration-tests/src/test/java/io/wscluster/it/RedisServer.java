@@ -11,6 +11,9 @@ import java.nio.file.StandardCopyOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeMap;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.slf4j.Logger;
@@ -115,6 +118,56 @@ final class RedisServer implements AutoCloseable {
       }
     }
     throw new IllegalStateException("no connected_clients in INFO clients: " + info);
+  }
+
+  /**
+   * What Redis counted since the last {@link #resetStats()}: calls per command ({@code INFO commandstats}, keyed
+   * like {@code get} or {@code config|resetstat}) and network bytes in and out ({@code INFO stats}). Read with one
+   * INFO command, whose own call and reply are not yet counted in what it reports.
+   */
+  record CommandStats(Map<String, Long> calls, long netInputBytes, long netOutputBytes) {
+
+    /** Calls summed over every command except those named. */
+    long callsExcept(Set<String> excluded) {
+      return calls.entrySet().stream().filter(e -> !excluded.contains(e.getKey()))
+          .mapToLong(Map.Entry::getValue).sum();
+    }
+
+    /** The per-command calls without the named commands, sorted by name. */
+    Map<String, Long> callsWithout(Set<String> excluded) {
+      Map<String, Long> out = new TreeMap<>(calls);
+      out.keySet().removeAll(excluded);
+      return out;
+    }
+  }
+
+  /** {@code CONFIG RESETSTAT}: zeroes command stats and network byte counters (its own call then counts as 1). */
+  void resetStats() throws IOException {
+    command("CONFIG", "RESETSTAT");
+  }
+
+  /** {@code INFO stats commandstats}, parsed; see {@link CommandStats}. */
+  CommandStats commandStats() throws IOException {
+    String info = new String((byte[]) command("INFO", "stats", "commandstats"), StandardCharsets.UTF_8);
+    Map<String, Long> calls = new TreeMap<>();
+    long in = -1;
+    long out = -1;
+    for (String line : info.split("\r\n")) {
+      if (line.startsWith("cmdstat_")) {
+        int colon = line.indexOf(':');
+        int at = line.indexOf("calls=", colon);
+        int end = line.indexOf(',', at);
+        calls.put(line.substring("cmdstat_".length(), colon), Long.parseLong(line.substring(at + 6, end)));
+      } else if (line.startsWith("total_net_input_bytes:")) {
+        in = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+      } else if (line.startsWith("total_net_output_bytes:")) {
+        out = Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+      }
+    }
+    if (in < 0 || out < 0) {
+      throw new IllegalStateException("no total_net_input_bytes/total_net_output_bytes in INFO stats: " + info);
+    }
+    return new CommandStats(calls, in, out);
   }
 
   /** Opens a separate connection that subscribes to channels matching a pattern and records their messages. */

@@ -11,6 +11,32 @@ final class Settle {
   }
 
   /**
+   * Polls {@code condition} every {@code interval} (the first time at once) until it holds, at most {@code atMost};
+   * returns the {@link System#nanoTime()} at which it was first seen to hold, so callers can measure how long
+   * something took to become visible.
+   */
+  static long until(String what, Duration atMost, Duration interval, Callable<Boolean> condition) {
+    long[] seenAt = {0};
+    Awaitility.await(what)
+        .atMost(atMost)
+        .pollDelay(Duration.ZERO)
+        .pollInterval(interval)
+        .until(() -> {
+          if (condition.call()) {
+            seenAt[0] = System.nanoTime();
+            return true;
+          }
+          return false;
+        });
+    return seenAt[0];
+  }
+
+  /** Milliseconds from {@code startNanos} to {@code endNanos}, with a fraction. */
+  static double millis(long startNanos, long endNanos) {
+    return (endNanos - startNanos) / 1_000_000.0;
+  }
+
+  /**
    * Waits until {@code value} returns the same number for {@code quiet} in a row (polled every 100 ms), at most
    * {@code atMost}; returns that number. Used to let counters such as /status duplicates stop moving before the
    * absence of extra deliveries is asserted.

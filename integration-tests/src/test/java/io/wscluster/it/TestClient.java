@@ -6,11 +6,18 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Predicate;
 import org.eclipse.jetty.websocket.api.Callback;
 import org.eclipse.jetty.websocket.api.Session;
@@ -20,6 +27,9 @@ import org.eclipse.jetty.websocket.client.WebSocketClient;
  * A real WebSocket client of the demo's {@code /chat/{room}?user=<nick>} endpoint. Records every frame it receives
  * (thread-safe) and speaks the demo's JSON ops. Deliveries (a {@code "type":"msg"} text frame, or any binary frame)
  * are counted by their text T, which tests make unique per message.
+ *
+ * <p>Requests that carry an {@code "id"} ({@code deliver}, {@code presence}) are answered by the frame with that id;
+ * {@link #deliverAsync} and {@link #presence} match them up, so several can be in flight at once.
  *
  * <p>Jetty calls the listener methods one at a time per session; tests read from other threads.
  */
@@ -48,18 +58,22 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     }
   }
 
+  private static final AtomicLong REQUEST_IDS = new AtomicLong();
+
   private final String label;
-  private final JettyNode node;
+  private final WsNode node;
   private final String room;
   private final String user;
   private final boolean parseJson;
   private final List<Frame> frames = new ArrayList<>();
   private final CompletableFuture<Integer> closed = new CompletableFuture<>();
+  /** Requests sent with an id, waiting for their answer; completed on Jetty's thread with the arrival time. */
+  private final Map<String, CompletableFuture<Answer>> pending = new ConcurrentHashMap<>();
   private volatile Session session;
   private volatile String closeReason;
   private Map<String, Object> welcome;
 
-  private TestClient(String label, JettyNode node, String room, String user, boolean parseJson) {
+  private TestClient(String label, WsNode node, String room, String user, boolean parseJson) {
     this.label = label;
     this.node = node;
     this.room = room;
@@ -68,7 +82,7 @@ public final class TestClient implements Session.Listener.AutoDemanding {
   }
 
   /** Connects to {@code /chat/{room}?user=<user>} and waits for the welcome frame. */
-  static TestClient chat(WebSocketClient ws, JettyNode node, String room, String user) throws Exception {
+  static TestClient chat(WebSocketClient ws, WsNode node, String room, String user) throws Exception {
     String label = user + "@" + node.name() + "/" + room;
     TestClient client = new TestClient(label, node, room, user, true);
     URI uri = node.wsUri("/chat/" + URLEncoder.encode(room, StandardCharsets.UTF_8)
@@ -86,14 +100,14 @@ public final class TestClient implements Session.Listener.AutoDemanding {
    * Connects to any endpoint path; JSON text frames are parsed, so chat deliveries sent there by
    * the cluster are recognised.
    */
-  static TestClient connect(WebSocketClient ws, JettyNode node, String path, String label) throws Exception {
+  static TestClient connect(WebSocketClient ws, WsNode node, String path, String label) throws Exception {
     TestClient client = new TestClient(label, node, null, null, true);
     client.session = ws.connect(client, node.wsUri(path)).get(10, TimeUnit.SECONDS);
     return client;
   }
 
   /** Connects to {@code /bench}; frames are recorded raw (the bench echoes text verbatim). */
-  static TestClient bench(WebSocketClient ws, JettyNode node, String label) throws Exception {
+  static TestClient bench(WebSocketClient ws, WsNode node, String label) throws Exception {
     TestClient client = new TestClient(label, node, null, null, false);
     client.session = ws.connect(client, node.wsUri("/bench")).get(10, TimeUnit.SECONDS);
     return client;
@@ -105,7 +119,7 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     return label;
   }
 
-  JettyNode node() {
+  WsNode node() {
     return node;
   }
 
@@ -140,7 +154,14 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     if (parseJson) {
       json = Json.object(message);
     }
-    record(new Frame(false, message, json));
+    Frame frame = new Frame(false, message, json);
+    record(frame);
+    if (json != null && json.get("id") instanceof String id) {
+      CompletableFuture<Answer> waiting = pending.remove(id);
+      if (waiting != null) {
+        waiting.complete(new Answer(frame, System.nanoTime()));
+      }
+    }
   }
 
   @Override
@@ -156,6 +177,7 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     callback.succeed();
     closeReason = statusCode + " " + reason;
     closed.complete(statusCode);
+    failPending();
     synchronized (frames) {
       frames.notifyAll();
     }
@@ -167,8 +189,19 @@ public final class TestClient implements Session.Listener.AutoDemanding {
       closeReason = "error: " + cause;
     }
     closed.complete(-1);
+    failPending();
     synchronized (frames) {
       frames.notifyAll();
+    }
+  }
+
+  private void failPending() {
+    for (String id : List.copyOf(pending.keySet())) {
+      CompletableFuture<Answer> waiting = pending.remove(id);
+      if (waiting != null) {
+        waiting.completeExceptionally(new AssertionError(label + ": closed (" + closeReason
+            + ") before the answer to request " + id));
+      }
     }
   }
 
@@ -359,6 +392,139 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     }
   }
 
+  // ---- requests with an id: deliver, presence ----
+
+  /** An answer frame and when it arrived (System.nanoTime). */
+  record Answer(Frame frame, long arrivedNanos) {
+  }
+
+  /**
+   * Sends a request with a fresh {@code "id"} and returns its answer (the next frame carrying that id: the reply,
+   * or an {@code error}). The future fails if the socket closes first.
+   */
+  CompletableFuture<Answer> requestWithId(Map<String, Object> message) {
+    String id = "r" + REQUEST_IDS.incrementAndGet();
+    Map<String, Object> m = new LinkedHashMap<>(message);
+    m.put("id", id);
+    CompletableFuture<Answer> answer = new CompletableFuture<>();
+    pending.put(id, answer);
+    sendAsync(Json.write(m)).whenComplete((ok, failure) -> {
+      if (failure != null && pending.remove(id) != null) {
+        answer.completeExceptionally(new AssertionError(label + ": could not send " + m, failure));
+      }
+    });
+    if (closed.isDone() && pending.remove(id) != null) {
+      answer.completeExceptionally(new AssertionError(label + ": closed (" + closeReason + ") before " + m));
+    }
+    return answer;
+  }
+
+  /**
+   * The outcome of a {@code deliver}: a {@code receipt} or a {@code deliveryError} (any other answer is an
+   * assertion failure), with the time from sending the request to the answer's arrival.
+   */
+  record Outcome(String id, String type, String reason, Set<String> delivered, Map<String, String> failed,
+      String message, long millis) {
+
+    boolean isReceipt() {
+      return "receipt".equals(type);
+    }
+
+    @Override
+    public String toString() {
+      return type + (reason != null ? " " + reason : "") + " delivered=" + delivered + " failed=" + failed
+          + (message != null ? " message=" + message : "") + " after " + millis + " ms";
+    }
+  }
+
+  /** Sends {@code {"op":"deliver",...}}; the future completes with the receipt or deliveryError. */
+  CompletableFuture<Outcome> deliverAsync(Deliver spec) {
+    long t0 = System.nanoTime();
+    Map<String, Object> message = spec.toJson();
+    return requestWithId(message).thenApply(answer -> {
+      Frame f = answer.frame();
+      String type = f.type();
+      if (!"receipt".equals(type) && !"deliveryError".equals(type)) {
+        throw new AssertionError(label + ": answer to " + Json.write(message) + " is neither receipt nor "
+            + "deliveryError: " + f.text());
+      }
+      return new Outcome((String) f.json().get("id"), type, (String) f.json().get("reason"),
+          strings(f.json().get("delivered"), f), stringMap(f.json().get("failed"), f),
+          (String) f.json().get("message"), TimeUnit.NANOSECONDS.toMillis(answer.arrivedNanos() - t0));
+    });
+  }
+
+  /** {@link #deliverAsync}, waiting at most {@link #DEFAULT_WAIT} for the answer. */
+  Outcome deliver(Deliver spec) throws Exception {
+    return await(deliverAsync(spec), DEFAULT_WAIT, "answer to deliver " + spec);
+  }
+
+  /**
+   * {@code {"op":"presence","query":Q,"name":N}}: the sorted result; an error answer fails.
+   *
+   * @param name ignored by the server for {@code nodes}; may be null then
+   */
+  List<String> presence(String query, String name) throws Exception {
+    return presence(query, name, DEFAULT_WAIT);
+  }
+
+  List<String> presence(String query, String name, Duration timeout) throws Exception {
+    Map<String, Object> m = new LinkedHashMap<>();
+    m.put("op", "presence");
+    m.put("query", query);
+    if (name != null) {
+      m.put("name", name);
+    }
+    Frame f = await(requestWithId(m), timeout, "answer to presence " + query + " " + name).frame();
+    if (!"presence".equals(f.type()) || !query.equals(f.json().get("query"))) {
+      throw new AssertionError(label + ": answer to " + Json.write(m) + ": " + f.text());
+    }
+    return List.copyOf(strings(f.json().get("result"), f));
+  }
+
+  /** The frames received so far that carry this request id (to assert an id was answered once). */
+  List<Frame> framesWithId(String id) {
+    synchronized (frames) {
+      return frames.stream().filter(f -> f.json() != null && id.equals(f.json().get("id"))).toList();
+    }
+  }
+
+  private <T> T await(CompletableFuture<T> future, Duration timeout, String what) throws Exception {
+    try {
+      return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (TimeoutException e) {
+      throw new AssertionError(label + ": no " + what + " within " + timeout + "; last frames: " + tail(frames(), 5));
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof AssertionError a) {
+        throw a;
+      }
+      throw e;
+    }
+  }
+
+  private Set<String> strings(Object value, Frame f) {
+    if (!(value instanceof Object[] array)) {
+      throw new AssertionError(label + ": expected an array of strings in " + f.text());
+    }
+    Set<String> set = new LinkedHashSet<>();
+    for (Object o : Arrays.asList(array)) {
+      set.add((String) o);
+    }
+    if (set.size() != array.length) {
+      throw new AssertionError(label + ": repeated element in " + f.text());
+    }
+    return set;
+  }
+
+  private Map<String, String> stringMap(Object value, Frame f) {
+    if (!(value instanceof Map<?, ?> map)) {
+      throw new AssertionError(label + ": expected an object in " + f.text());
+    }
+    Map<String, String> out = new LinkedHashMap<>();
+    map.forEach((k, v) -> out.put((String) k, (String) v));
+    return out;
+  }
+
   private static Map<String, Object> op(String op, String key, Object value) {
     Map<String, Object> m = new LinkedHashMap<>();
     m.put("op", op);
@@ -380,6 +546,52 @@ public final class TestClient implements Session.Listener.AutoDemanding {
       closed.get(5, TimeUnit.SECONDS);
     } catch (java.util.concurrent.TimeoutException e) {
       session.disconnect();
+    }
+  }
+
+  /** The {@code {"op":"deliver",...}} message: sessions and users, text T (or T's UTF-8 bytes if binary). */
+  static final class Deliver {
+    private final List<String> sessions = new ArrayList<>();
+    private final List<String> users = new ArrayList<>();
+    private boolean binary;
+    private final String text;
+
+    private Deliver(String text) {
+      this.text = text;
+    }
+
+    static Deliver text(String text) {
+      return new Deliver(text);
+    }
+
+    Deliver sessions(String... ids) {
+      sessions.addAll(List.of(ids));
+      return this;
+    }
+
+    Deliver users(String... names) {
+      users.addAll(List.of(names));
+      return this;
+    }
+
+    Deliver binary() {
+      binary = true;
+      return this;
+    }
+
+    Map<String, Object> toJson() {
+      Map<String, Object> m = new LinkedHashMap<>();
+      m.put("op", "deliver");
+      m.put("sessions", sessions);
+      m.put("users", users);
+      m.put("binary", binary);
+      m.put("text", text);
+      return m;
+    }
+
+    @Override
+    public String toString() {
+      return Json.write(toJson());
     }
   }
 

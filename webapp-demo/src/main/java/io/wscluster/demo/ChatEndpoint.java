@@ -1,5 +1,8 @@
 package io.wscluster.demo;
 
+import io.wscluster.Delivery;
+import io.wscluster.DeliveryException;
+import io.wscluster.Presence;
 import io.wscluster.Target;
 import io.wscluster.WsCluster;
 import jakarta.servlet.ServletContext;
@@ -10,6 +13,8 @@ import jakarta.websocket.Session;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.security.Principal;
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionException;
@@ -32,7 +37,23 @@ import org.slf4j.LoggerFactory;
  * {"op":"dm","user":U,"text":T}                 msg to the user's sessions, then ack
  * {"op":"send","all":b,"rooms":[..],"users":[..],"sessions":[..],"except":[..],
  *  "exceptSelf":b,"binary":b,"text":T}          msg (or T's UTF-8 bytes) to the union, then ack
+ * {"op":"deliver","sessions":[..],"users":[..],"text":T,"binary":b,"id":I}
+ *                                               msg (or T's bytes) with a receipt (see below)
+ * {"op":"presence","query":Q,"name":N,"id":I}   who is where, cluster-wide (see below)
  * </pre>
+ *
+ * <p>{@code deliver} calls {@code cluster.deliver} (sessions and users only) and answers
+ * {@code {"type":"receipt","id":I,"delivered":[sid..],"failed":{sid:reason,..}}} once every owning
+ * node confirmed, or {@code {"type":"deliveryError","id":I,"reason":R,"delivered":[..],
+ * "failed":{..},"message":M}} with R one of NOT_CONNECTED, WRITE_FAILED, NODE_GONE, TIMEOUT.
+ *
+ * <p>{@code presence} answers {@code {"type":"presence","id":I,"query":Q,"name":N,
+ * "result":[..]}}, the result sorted: Q {@code node} gives the node id of session N (or nothing),
+ * {@code room} the session ids in room N, {@code roomUsers} the users in room N, {@code user} the
+ * session ids of user N, {@code nodes} the live node ids (N not needed).
+ *
+ * <p>{@code id} is optional on both: any string, echoed in the answer (and in an {@code error}
+ * answer to that request) so that a client can match answers to requests.
  *
  * <p>Threads: {@link #onOpen} and the message handler run on the container's threads, never
  * concurrently for one session; acks run on whatever thread completes the plugin's
@@ -115,9 +136,13 @@ public final class ChatEndpoint extends Endpoint {
         onDirectMessage(frame);
       } else if ("send".equals(op)) {
         onSend(frame);
+      } else if ("deliver".equals(op)) {
+        onDeliver(frame);
+      } else if ("presence".equals(op)) {
+        onPresence(frame);
       } else {
         replyError("unknown op " + (op instanceof String ? Json.quote((String) op) : String.valueOf(op))
-            + ", expected say, join, leave, dm or send");
+            + ", expected say, join, leave, dm, send, deliver or presence");
       }
     } catch (IllegalArgumentException | IllegalStateException e) {
       // bad field types, invalid names, oversized text, or a stopped cluster
@@ -168,6 +193,114 @@ public final class ChatEndpoint extends Endpoint {
     ackWhenDone("send", sent);
   }
 
+  /**
+   * {@code deliver}: a targeted send whose outcome goes back to the sender. Errors found before
+   * anything is sent (bad fields, a target the plugin refuses) are answered with the request's id.
+   */
+  private void onDeliver(Map<String, Object> frame) {
+    String id = optionalString(frame, "id");
+    CompletionStage<Delivery> delivery;
+    try {
+      String text = string(frame, "text");
+      Target target = Target.sessions(strings(frame, "sessions").toArray(String[]::new))
+          .andUsers(strings(frame, "users").toArray(String[]::new));
+      delivery = flag(frame, "binary")
+          ? cluster.deliver(target, text.getBytes(StandardCharsets.UTF_8))
+          : cluster.deliver(target, message(text));
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      replyError(e.getMessage(), id);
+      return;
+    }
+    delivery.whenComplete((receipt, failure) -> {
+      if (failure == null) {
+        reply(deliveryReply("receipt", id, null, receipt, null));
+        return;
+      }
+      Throwable cause = unwrap(failure);
+      if (cause instanceof DeliveryException) {
+        DeliveryException e = (DeliveryException) cause;
+        reply(deliveryReply("deliveryError", id, e.reason().name(), e.delivery(), describe(e)));
+      } else {
+        replyError("deliver failed: " + describe(cause), id);
+      }
+    });
+  }
+
+  private static String deliveryReply(String type, String id, String reason, Delivery delivery,
+      String message) {
+    StringBuilder sb = new StringBuilder(128).append("{\"type\":\"").append(type).append('"');
+    if (id != null) {
+      Json.appendQuoted(sb.append(",\"id\":"), id);
+    }
+    if (reason != null) {
+      Json.appendQuoted(sb.append(",\"reason\":"), reason);
+    }
+    Json.appendArray(sb.append(",\"delivered\":"),
+        delivery == null ? List.of() : delivery.delivered());
+    Json.appendObject(sb.append(",\"failed\":"), delivery == null ? Map.of() : delivery.failed());
+    if (message != null) {
+      Json.appendQuoted(sb.append(",\"message\":"), message);
+    }
+    return sb.append('}').toString();
+  }
+
+  /** {@code presence}: one query of the cluster directory, answered to the sender only. */
+  private void onPresence(Map<String, Object> frame) {
+    String id = optionalString(frame, "id");
+    String query;
+    String name;
+    CompletionStage<? extends Collection<String>> result;
+    try {
+      query = string(frame, "query");
+      name = "nodes".equals(query) ? optionalString(frame, "name") : string(frame, "name");
+      Presence presence = cluster.presence();
+      switch (query) {
+        case "node":
+          result = presence.nodeOf(name).thenApply(node -> node.map(List::of).orElse(List.of()));
+          break;
+        case "room":
+          result = presence.sessionsInRoom(name);
+          break;
+        case "roomUsers":
+          result = presence.usersInRoom(name);
+          break;
+        case "user":
+          result = presence.sessionsOfUser(name);
+          break;
+        case "nodes":
+          result = presence.nodes();
+          break;
+        default:
+          throw new IllegalArgumentException("unknown presence query " + Json.quote(query)
+              + ", expected node, room, roomUsers, user or nodes");
+      }
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      replyError(e.getMessage(), id);
+      return;
+    }
+    result.whenComplete((names, failure) -> {
+      if (failure != null) {
+        replyError("presence " + query + " failed: " + describe(failure), id);
+        return;
+      }
+      List<String> sorted = new ArrayList<>(names);
+      sorted.sort(null);
+      StringBuilder sb = new StringBuilder(64 + 40 * sorted.size()).append("{\"type\":\"presence\"");
+      if (id != null) {
+        Json.appendQuoted(sb.append(",\"id\":"), id);
+      }
+      Json.appendQuoted(sb.append(",\"query\":"), query);
+      sb.append(",\"name\":");
+      if (name == null) {
+        sb.append("null");
+      } else {
+        Json.appendQuoted(sb, name);
+      }
+      Json.appendArray(sb.append(",\"result\":"), sorted);
+      reply(sb.append('}').toString());
+    });
+  }
+
   /** The chat message every recipient gets, built once per send. */
   private String message(String text) {
     return "{\"type\":\"msg\",\"from\":" + Json.quote(cluster.user(session))
@@ -187,7 +320,13 @@ public final class ChatEndpoint extends Endpoint {
   }
 
   private void replyError(String message) {
-    reply("{\"type\":\"error\",\"message\":" + Json.quote(message) + "}");
+    replyError(message, null);
+  }
+
+  /** An error answer, carrying the request's id when it had one. */
+  private void replyError(String message, String id) {
+    reply("{\"type\":\"error\"" + (id == null ? "" : ",\"id\":" + Json.quote(id))
+        + ",\"message\":" + Json.quote(message) + "}");
   }
 
   /** Writes to this connection only, through the plugin's outbox; never blocks. */
@@ -233,6 +372,10 @@ public final class ChatEndpoint extends Endpoint {
         : "\"" + key + "\" must be a string");
   }
 
+  private static String optionalString(Map<String, Object> frame, String key) {
+    return frame.get(key) == null ? null : string(frame, key);
+  }
+
   private static boolean flag(Map<String, Object> frame, String key) {
     Object v = frame.get(key);
     if (v == null || v instanceof Boolean) {
@@ -254,8 +397,13 @@ public final class ChatEndpoint extends Endpoint {
   }
 
   private static String describe(Throwable failure) {
-    Throwable cause = failure instanceof CompletionException && failure.getCause() != null
-        ? failure.getCause() : failure;
+    Throwable cause = unwrap(failure);
     return cause.getMessage() != null ? cause.getMessage() : cause.getClass().getSimpleName();
+  }
+
+  /** The failure itself, not the CompletionException a dependent stage wraps it in. */
+  private static Throwable unwrap(Throwable failure) {
+    return failure instanceof CompletionException && failure.getCause() != null
+        ? failure.getCause() : failure;
   }
 }

@@ -1,6 +1,7 @@
 package io.wscluster.demo;
 
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -81,6 +82,29 @@ final class Json {
       }
     }
     return sb.append('"');
+  }
+
+  /** Appends {@code ["a","b",...]}; the elements in iteration order. */
+  static StringBuilder appendArray(StringBuilder sb, Collection<String> strings) {
+    sb.append('[');
+    String separator = "";
+    for (String s : strings) {
+      appendQuoted(sb.append(separator), s);
+      separator = ",";
+    }
+    return sb.append(']');
+  }
+
+  /** Appends {@code {"k":"v",...}}; the entries in iteration order. */
+  static StringBuilder appendObject(StringBuilder sb, Map<String, String> strings) {
+    sb.append('{');
+    String separator = "";
+    for (Map.Entry<String, String> e : strings.entrySet()) {
+      appendQuoted(sb.append(separator), e.getKey()).append(':');
+      appendQuoted(sb, e.getValue());
+      separator = ",";
+    }
+    return sb.append('}');
   }
 
   private Map<String, Object> object() {

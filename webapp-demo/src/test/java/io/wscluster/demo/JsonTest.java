@@ -108,4 +108,31 @@ class JsonTest {
     String text = "mixed \"quotes\" \\ \n\u0000\u2028 ünïcödé \uD83D\uDE00";
     assertEquals(text, Json.parseObject("{\"t\":" + Json.quote(text) + "}").get("t"));
   }
+
+  // ---------------------------------------------------------------- appendArray / appendObject
+
+  @Test
+  void appendArray_quotesEveryElementInOrder() {
+    assertEquals("[\"b\",\"a \\\"q\\\"\"]",
+        Json.appendArray(new StringBuilder(), List.of("b", "a \"q\"")).toString());
+  }
+
+  @Test
+  void appendArray_empty() {
+    assertEquals("[]", Json.appendArray(new StringBuilder(), List.of()).toString());
+  }
+
+  @Test
+  void appendObject_quotesKeysAndValuesInOrder() {
+    Map<String, String> map = new LinkedHashMap<>();
+    map.put("s2", "closed");
+    map.put("s\n1", "node \"x\" gone");
+    assertEquals("{\"s2\":\"closed\",\"s\\n1\":\"node \\\"x\\\" gone\"}",
+        Json.appendObject(new StringBuilder(), map).toString());
+  }
+
+  @Test
+  void appendObject_empty() {
+    assertEquals("{}", Json.appendObject(new StringBuilder(), Map.of()).toString());
+  }
 }

@@ -13,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -34,7 +35,7 @@ import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
  *
  * <p>The launcher knows nothing of the plugin's classes (they live inside the WAR, one copy per
  * webapp class loader); it configures each node only through context init parameters and, for
- * the in-memory transport, one shared bus made of JDK types. Standard output carries one line per
+ * the in-memory transport, one shared bus and one shared directory, both made of JDK types. Standard output carries one line per
  * node when it is up, {@code node <name> ready on http://127.0.0.1:<port>/}, plus banners; logs go
  * to standard error.
  *
@@ -44,6 +45,11 @@ import org.eclipse.jetty.util.thread.ScheduledExecutorScheduler;
 public final class Launcher {
   /** Attribute through which the in-memory transport of every node finds the shared bus. */
   static final String MEMORY_BUS_ATTRIBUTE = "io.wscluster.memory.bus";
+  /**
+   * Attribute through which the in-memory transport of every node finds the shared cluster
+   * directory (node leases and who is connected where, for presence and targeted delivery).
+   */
+  static final String MEMORY_DIRECTORY_ATTRIBUTE = "io.wscluster.memory.directory";
   static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
   /** Jetty's graceful stop per node; the plugin's own shutdown (5 s by default) comes on top. */
   static final Duration GRACEFUL_STOP = Duration.ofSeconds(2);
@@ -89,8 +95,10 @@ public final class Launcher {
     String transport = chooseTransport();
     Map<String, CopyOnWriteArrayList<BiConsumer<String, byte[]>>> bus =
         transport.equals("memory") ? new ConcurrentHashMap<>() : null;
+    ConcurrentHashMap<String, ConcurrentMap<String, String>> directory =
+        transport.equals("memory") ? new ConcurrentHashMap<>() : null;
     for (int i = 0; i < options.nodes; i++) {
-      servers.add(newNode(i, war, transport, bus));
+      servers.add(newNode(i, war, transport, bus, directory));
     }
 
     boolean signals = onStopSignals(this::requestStop);
@@ -139,7 +147,8 @@ public final class Launcher {
   }
 
   private Server newNode(int index, Path war, String transport,
-      Map<String, CopyOnWriteArrayList<BiConsumer<String, byte[]>>> bus) {
+      Map<String, CopyOnWriteArrayList<BiConsumer<String, byte[]>>> bus,
+      ConcurrentHashMap<String, ConcurrentMap<String, String>> directory) {
     // thread names say which node a thread serves: wscluster-node-<i>-<n>, wscluster-timer-<i>
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("wscluster-node-" + index);
@@ -174,6 +183,9 @@ public final class Launcher {
     }
     if (bus != null) {
       webapp.setAttribute(MEMORY_BUS_ATTRIBUTE, bus);
+    }
+    if (directory != null) {
+      webapp.setAttribute(MEMORY_DIRECTORY_ATTRIBUTE, directory);
     }
     server.setHandler(webapp);
     return server;

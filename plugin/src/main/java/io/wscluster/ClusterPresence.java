@@ -1,0 +1,375 @@
+package io.wscluster;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.Consumer;
+import java.util.function.LongSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * This node's part of the cluster directory: it holds the node's lease (renewed every heartbeat),
+ * writes the node's own session changes in order, removes the entries of nodes whose lease
+ * expired, and answers presence queries filtered by the leases it last saw.
+ *
+ * <p>Threads: one {@code wscluster-heartbeat-n} thread runs heartbeats and starts directory
+ * writes, one batch in flight at a time so changes land in order; callers of {@link #record}
+ * (session changes, under a session's lock) only enqueue. Queries never block.
+ */
+final class ClusterPresence implements Presence {
+  private static final Logger LOG = LoggerFactory.getLogger(ClusterPresence.class);
+  private static final long COLLISION_LOG_INTERVAL_MILLIS = 60_000;
+
+  private final Directory directory;
+  private final String nodeId;
+  private final String token = UUID.randomUUID().toString();
+  private final long heartbeatMillis;
+  private final long ttlMillis;
+  private final Consumer<String> onNodeGone;
+  private final java.util.function.BiConsumer<Set<String>, Long> onLeases;
+  private final java.util.concurrent.Executor callbacks;
+  private final LongSupplier clock;
+  private final ConcurrentLinkedQueue<Directory.Change> changes = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean writeScheduled = new AtomicBoolean();
+  private ScheduledExecutorService executor;
+  /** Heartbeat-thread state. */
+  private boolean writing;
+  /** The directory write in flight, if any: stop waits for it before removing this node. */
+  private volatile CompletableFuture<Void> inFlightWrite = CompletableFuture.completedFuture(null);
+  private final java.util.concurrent.atomic.AtomicLong lastCollisionLog =
+      new java.util.concurrent.atomic.AtomicLong();
+  /** Nodes reported gone (heartbeat thread); kept while they still show in the leases. */
+  private final Set<String> reportedGone = new java.util.HashSet<>();
+  /** Nodes seen leaving: their leftover entries never count as live again (ids are per start). */
+  private final Set<String> departed = java.util.Collections.newSetFromMap(
+      new java.util.concurrent.ConcurrentHashMap<>());
+  /** Dead nodes whose removal is running (heartbeat thread). */
+  private final Set<String> removing = new java.util.HashSet<>();
+  /** The leases seen at the last heartbeat: node to expiry (epoch ms). */
+  private volatile Map<String, Long> leases = Map.of();
+
+  /**
+   * @param onNodeGone told (on the heartbeat thread) of each node that left the cluster, once:
+   *     expired and cleaned, or removed by a graceful stop
+   * @param onLeases told (on the heartbeat thread) of the live nodes after each read of the
+   *     leases, with the {@link System#nanoTime} at which that read started
+   * @param callbacks where the stages returned to the application complete, so its
+   *     continuations never run on Redisson's threads
+   * @param clock wall clock in epoch milliseconds (leases are compared across processes)
+   */
+  ClusterPresence(Directory directory, String nodeId, WsClusterConfig config,
+      Consumer<String> onNodeGone, java.util.function.BiConsumer<Set<String>, Long> onLeases,
+      java.util.concurrent.Executor callbacks, LongSupplier clock) {
+    this.directory = directory;
+    this.nodeId = nodeId;
+    this.heartbeatMillis = config.nodeHeartbeat().toMillis();
+    this.ttlMillis = config.nodeTtl().toMillis();
+    this.onNodeGone = onNodeGone;
+    this.onLeases = onLeases;
+    this.callbacks = callbacks;
+    this.clock = clock;
+  }
+
+  ClusterPresence(Directory directory, String nodeId, WsClusterConfig config,
+      Consumer<String> onNodeGone, LongSupplier clock) {
+    this(directory, nodeId, config, onNodeGone, (live, t) -> { }, Runnable::run, clock);
+  }
+
+  /** Takes the lease (bounded wait) and starts the heartbeat. */
+  void start() throws Exception {
+    executor = Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("heartbeat"));
+    directory.renew(nodeId, token, ttlMillis, clock.getAsLong()).toCompletableFuture()
+        .get(10, TimeUnit.SECONDS);
+    refreshLeases().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    long jitter = ThreadLocalRandom.current().nextLong(Math.max(1, heartbeatMillis / 5));
+    executor.scheduleWithFixedDelay(this::heartbeat, heartbeatMillis - jitter, heartbeatMillis,
+        TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Stops the heartbeat, then removes this node's lease and entries (bounded wait), so the other
+   * nodes see its sessions gone at once. Idempotent.
+   */
+  void stop(long timeoutMillis) {
+    ScheduledExecutorService ex = executor;
+    if (ex == null) {
+      return;
+    }
+    executor = null;
+    ex.shutdown();
+    try {
+      ex.awaitTermination(timeoutMillis, TimeUnit.MILLISECONDS);
+      // a write that lands after the removal would leave an entry behind
+      inFlightWrite.get(timeoutMillis, TimeUnit.MILLISECONDS);
+      directory.removeNode(nodeId).toCompletableFuture().get(timeoutMillis, TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Exception e) {
+      LOG.warn("[{}] could not remove this node's directory entries on stop ({}); they expire "
+          + "with its lease", nodeId, e.toString());
+    }
+    ex.shutdownNow();
+  }
+
+  /** Session threads: records a change of one of this node's sessions; never blocks. */
+  void record(Directory.Change change) {
+    changes.add(change);
+    scheduleWrite();
+  }
+
+  private void scheduleWrite() {
+    ScheduledExecutorService ex = executor;
+    if (ex != null && writeScheduled.compareAndSet(false, true)) {
+      try {
+        ex.execute(this::write);
+      } catch (RejectedExecutionException stopping) {
+        writeScheduled.set(false);
+      }
+    }
+  }
+
+  /** Heartbeat thread: one batch of queued changes at a time, in order. */
+  private void write() {
+    writeScheduled.set(false);
+    if (writing || changes.isEmpty()) {
+      return;
+    }
+    List<Directory.Change> batch = new ArrayList<>();
+    Directory.Change c;
+    while (batch.size() < 1000 && (c = changes.poll()) != null) {
+      batch.add(c);
+    }
+    writing = true;
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    inFlightWrite = written;
+    directory.apply(nodeId, batch).whenComplete((ok, error) -> {
+      written.complete(null);
+      if (error != null) {
+        LOG.warn("[{}] could not record {} session changes in the directory: {}", nodeId,
+            batch.size(), error.toString());
+      }
+      ScheduledExecutorService ex = executor;
+      if (ex == null) {
+        return;
+      }
+      try {
+        ex.execute(() -> {
+          writing = false;
+          write();
+        });
+      } catch (RejectedExecutionException stopping) {
+        // stopping: removeNode clears what was written
+      }
+    });
+  }
+
+  /** Heartbeat thread: renew, look for a twin and for dead nodes. Never throws. */
+  private void heartbeat() {
+    try {
+      long now = clock.getAsLong();
+      directory.renew(nodeId, token, ttlMillis, now).whenComplete((previous, error) -> {
+        if (error != null) {
+          LOG.warn("[{}] could not renew this node's lease: {}", nodeId, error.toString());
+        } else if (previous != null && !previous.equals(token)) {
+          long t = clock.getAsLong();
+          long last = lastCollisionLog.get();
+          if (t - last > COLLISION_LOG_INTERVAL_MILLIS && lastCollisionLog.compareAndSet(last, t)) {
+            LOG.error("[{}] node id collision: another process renews the lease of this node id; "
+                + "give each node its own wscluster.node.name", nodeId);
+          }
+        }
+      });
+      refreshLeases();
+    } catch (RuntimeException e) {
+      LOG.warn("[{}] heartbeat failed", nodeId, e);
+    }
+  }
+
+  /**
+   * Reads the leases, removes expired nodes' entries and reports nodes that left. The directory's
+   * callbacks hop back onto the heartbeat thread: all the state here is confined to it.
+   */
+  private CompletionStage<Void> refreshLeases() {
+    long started = System.nanoTime();
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    directory.leases().whenComplete((fresh, error) -> onHeartbeat(() -> {
+      if (error != null) {
+        LOG.warn("[{}] could not read the node leases: {}", nodeId, error.toString());
+      } else {
+        onLeasesRead(fresh, started);
+      }
+      done.complete(null);
+    }, done));
+    return done;
+  }
+
+  private void onLeasesRead(Map<String, Long> fresh, long started) {
+    long now = clock.getAsLong();
+    Map<String, Long> before = leases;
+    leases = fresh;
+    Set<String> live = new java.util.HashSet<>();
+    for (Map.Entry<String, Long> e : fresh.entrySet()) {
+      String node = e.getKey();
+      if (e.getValue() > now || node.equals(nodeId)) {
+        live.add(node);
+      } else if (removing.add(node)) {
+        LOG.info("[{}] node {} missed its lease by {} ms: removing its sessions", nodeId, node,
+            now - e.getValue());
+        directory.removeNode(node).whenComplete((ok, error) -> onHeartbeat(() -> {
+          removing.remove(node);
+          gone(node);
+        }, null));
+      }
+    }
+    for (String node : before.keySet()) {
+      if (!fresh.containsKey(node) && !node.equals(nodeId)) {
+        gone(node); // removed by its own graceful stop, or by another survivor
+      }
+    }
+    reportedGone.removeIf(node -> !fresh.containsKey(node) && !before.containsKey(node));
+    onLeases.accept(live, started);
+  }
+
+  private void gone(String node) {
+    departed.add(node);
+    if (reportedGone.add(node)) {
+      onNodeGone.accept(node);
+    }
+  }
+
+  /** Runs a task on the heartbeat thread; when stopping, completes {@code orElse} instead. */
+  private void onHeartbeat(Runnable task, CompletableFuture<Void> orElse) {
+    ScheduledExecutorService ex = executor;
+    try {
+      if (ex == null) {
+        throw new RejectedExecutionException("stopped");
+      }
+      ex.execute(task);
+    } catch (RejectedExecutionException stopping) {
+      if (orElse != null) {
+        orElse.complete(null);
+      }
+    }
+  }
+
+  /**
+   * Whether a node counts as live: this node, a node whose lease has not expired, or a node not
+   * seen yet (it joined after the last heartbeat; if it is in fact dead, the next heartbeat says so).
+   */
+  boolean isLive(String node) {
+    if (node.equals(nodeId)) {
+      return true;
+    }
+    if (departed.contains(node)) {
+      return false;
+    }
+    Long expiry = leases.get(node);
+    return expiry == null || expiry > clock.getAsLong();
+  }
+
+  /** Where the sessions of a sessions/users target are: live node to session ids. */
+  CompletionStage<Map<String, Set<String>>> owners(Target target) {
+    List<CompletableFuture<List<Directory.Member>>> lookups = new ArrayList<>();
+    for (String sid : target.sessions()) {
+      lookups.add(directory.nodeOf(sid).toCompletableFuture().thenApply(node ->
+          node == null ? List.of() : List.of(new Directory.Member(node, sid, null))));
+    }
+    for (String user : target.users()) {
+      lookups.add(directory.user(user).toCompletableFuture());
+    }
+    return CompletableFuture.allOf(lookups.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
+      Map<String, Set<String>> out = new HashMap<>();
+      for (CompletableFuture<List<Directory.Member>> f : lookups) {
+        for (Directory.Member m : f.join()) {
+          if (isLive(m.node) && !target.except().contains(m.session)) {
+            out.computeIfAbsent(m.node, k -> new LinkedHashSet<>()).add(m.session);
+          }
+        }
+      }
+      return out;
+    });
+  }
+
+  @Override
+  public CompletionStage<Optional<String>> nodeOf(String sessionId) {
+    Target.checkName("session id", sessionId);
+    return wrap(directory.nodeOf(sessionId).thenApply(node ->
+        node != null && isLive(node) ? Optional.of(node) : Optional.<String>empty()));
+  }
+
+  @Override
+  public CompletionStage<Set<String>> sessionsInRoom(String room) {
+    Target.checkName("room", room);
+    return wrap(directory.room(room).thenApply(members -> collect(members, false)));
+  }
+
+  @Override
+  public CompletionStage<Set<String>> usersInRoom(String room) {
+    Target.checkName("room", room);
+    return wrap(directory.room(room).thenApply(members -> collect(members, true)));
+  }
+
+  @Override
+  public CompletionStage<Set<String>> sessionsOfUser(String user) {
+    Target.checkName("user", user);
+    return wrap(directory.user(user).thenApply(members -> collect(members, false)));
+  }
+
+  @Override
+  public CompletionStage<Set<String>> nodes() {
+    return wrap(directory.leases().thenApply(fresh -> {
+      long now = clock.getAsLong();
+      Set<String> live = new java.util.TreeSet<>();
+      fresh.forEach((node, expiry) -> {
+        if (expiry > now) {
+          live.add(node);
+        }
+      });
+      return live;
+    }));
+  }
+
+  private Set<String> collect(List<Directory.Member> members, boolean users) {
+    Set<String> out = new java.util.TreeSet<>();
+    for (Directory.Member m : members) {
+      if (isLive(m.node)) {
+        if (!users) {
+          out.add(m.session);
+        } else if (m.user != null) {
+          out.add(m.user);
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Failures of the directory reach the caller as WsClusterException naming the cause; the stage
+   * completes on the callback executor, never on a Redisson thread.
+   */
+  private <T> CompletionStage<T> wrap(CompletionStage<T> stage) {
+    return stage.handleAsync((value, error) -> {
+      if (error != null) {
+        Throwable cause = error instanceof java.util.concurrent.CompletionException
+            && error.getCause() != null ? error.getCause() : error;
+        throw new WsClusterException("wscluster presence query failed: " + cause, cause);
+      }
+      return value;
+    }, callbacks);
+  }
+}

@@ -1,0 +1,176 @@
+package io.wscluster;
+
+import java.io.BufferedInputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.File;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Assumptions;
+
+/**
+ * A {@code redis-server} of a test class's own on a free port (never the shared one on 6379),
+ * plus a minimal RESP client for checks behind the plugin's back. Skips the class (an
+ * assumption) when redis-server is not on PATH.
+ */
+final class TestRedis implements AutoCloseable {
+  final int port;
+  private final Process process;
+
+  private TestRedis(int port, Process process) {
+    this.port = port;
+    this.process = process;
+  }
+
+  static TestRedis start(String purpose) throws Exception {
+    String binary = findOnPath("redis-server");
+    Assumptions.assumeTrue(binary != null, "redis-server is not on PATH: install Redis 7 "
+        + "(apt-get install redis-server) to run " + purpose);
+    int port = freePort();
+    Process p = new ProcessBuilder(binary, "--port", String.valueOf(port), "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no")
+        .redirectErrorStream(true)
+        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .start();
+    TestRedis redis = new TestRedis(port, p);
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+    while (!redis.ping()) {
+      if (!p.isAlive()) {
+        throw new IllegalStateException("redis-server on port " + port + " exited with "
+            + p.exitValue());
+      }
+      if (System.nanoTime() > deadline) {
+        redis.close();
+        throw new IllegalStateException("redis-server on port " + port + " did not answer PING");
+      }
+      Thread.sleep(20);
+    }
+    return redis;
+  }
+
+  String address() {
+    return "redis://127.0.0.1:" + port;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    process.destroy();
+    if (!process.waitFor(5, TimeUnit.SECONDS)) {
+      process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
+    }
+  }
+
+  private boolean ping() {
+    try {
+      return "PONG".equals(command("PING"));
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  /** Every key matching a glob pattern (KEYS: fine on a test's own, small server). */
+  List<String> keys(String pattern) throws IOException {
+    @SuppressWarnings("unchecked")
+    List<String> keys = (List<String>) command("KEYS", pattern);
+    return keys;
+  }
+
+  /**
+   * Sends one command, returns its reply: a String for simple and bulk strings, a Long for
+   * integers, a List for arrays, null for nil.
+   */
+  Object command(String... args) throws IOException {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      s.setSoTimeout(5_000);
+      ByteArrayOutputStream req = new ByteArrayOutputStream();
+      req.writeBytes(("*" + args.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+      for (String a : args) {
+        byte[] b = a.getBytes(StandardCharsets.UTF_8);
+        req.writeBytes(("$" + b.length + "\r\n").getBytes(StandardCharsets.US_ASCII));
+        req.writeBytes(b);
+        req.writeBytes("\r\n".getBytes(StandardCharsets.US_ASCII));
+      }
+      OutputStream out = s.getOutputStream();
+      out.write(req.toByteArray());
+      out.flush();
+      return read(new BufferedInputStream(s.getInputStream()));
+    }
+  }
+
+  private static Object read(InputStream in) throws IOException {
+    int type = in.read();
+    String line = line(in);
+    switch (type) {
+      case '+':
+        return line;
+      case '-':
+        throw new IOException("redis error: " + line);
+      case ':':
+        return Long.parseLong(line);
+      case '$': {
+        int n = Integer.parseInt(line);
+        if (n < 0) {
+          return null;
+        }
+        byte[] b = in.readNBytes(n + 2);
+        return new String(b, 0, n, StandardCharsets.UTF_8);
+      }
+      case '*': {
+        int n = Integer.parseInt(line);
+        if (n < 0) {
+          return null;
+        }
+        List<Object> out = new ArrayList<>();
+        for (int i = 0; i < n; i++) {
+          out.add(read(in));
+        }
+        return out;
+      }
+      default:
+        throw new IOException("unexpected RESP type " + type);
+    }
+  }
+
+  private static String line(InputStream in) throws IOException {
+    ByteArrayOutputStream b = new ByteArrayOutputStream();
+    int c;
+    while ((c = in.read()) != '\r') {
+      if (c < 0) {
+        throw new IOException("connection closed");
+      }
+      b.write(c);
+    }
+    in.read(); // \n
+    return b.toString(StandardCharsets.UTF_8);
+  }
+
+  private static String findOnPath(String name) {
+    String path = System.getenv("PATH");
+    if (path == null) {
+      return null;
+    }
+    for (String dir : path.split(File.pathSeparator)) {
+      File f = new File(dir, name);
+      if (f.isFile() && f.canExecute()) {
+        return f.getAbsolutePath();
+      }
+    }
+    return null;
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket()) {
+      s.setReuseAddress(true);
+      s.bind(new InetSocketAddress("127.0.0.1", 0));
+      return s.getLocalPort();
+    }
+  }
+}
