@@ -70,6 +70,8 @@ public final class ChatEndpoint extends Endpoint {
   private WsCluster cluster;
   private Session session;
   private String room;
+  /** This session's cluster id once it is listed by {@link SessionsServlet}, else null. */
+  private String listedId;
 
   ChatEndpoint(ServletContext context) {
     this.context = context;
@@ -91,13 +93,15 @@ public final class ChatEndpoint extends Endpoint {
       user = principal == null ? null : principal.getName();
     }
     String welcome;
+    String id;
     try {
       if (user != null) {
         cluster.setUser(session, user);
       }
       cluster.join(session, room);
+      id = cluster.sessionId(session);
       welcome = "{\"type\":\"welcome\",\"node\":" + Json.quote(cluster.nodeId())
-          + ",\"session\":" + Json.quote(cluster.sessionId(session))
+          + ",\"session\":" + Json.quote(id)
           + ",\"room\":" + Json.quote(room)
           + ",\"user\":" + Json.quote(user) + "}";
     } catch (IllegalArgumentException | IllegalStateException e) {
@@ -106,8 +110,17 @@ public final class ChatEndpoint extends Endpoint {
       return;
     }
     session.addMessageHandler(String.class, this::onText);
+    listedId = id; // for GET /sessions, the benchmark's per-node listing
+    SessionsServlet.local(context).add(id);
     // this connection only, through its outbox: no other node is involved
     reply(welcome);
+  }
+
+  @Override
+  public void onClose(Session session, CloseReason reason) {
+    if (listedId != null) {
+      SessionsServlet.local(context).remove(listedId);
+    }
   }
 
   @Override
