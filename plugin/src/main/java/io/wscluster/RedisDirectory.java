@@ -174,8 +174,4 @@ final class RedisDirectory implements Directory {
     }
     return out;
   }
-
-  static <T> CompletableFuture<T> failed(Throwable t) {
-    return CompletableFuture.failedFuture(t);
-  }
 }
