@@ -5,19 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wscluster.spi.Transport;
-import java.io.File;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -27,46 +18,23 @@ import org.junit.jupiter.api.Test;
  */
 class RedisTransportTest extends TransportContractTest {
   private static final AtomicInteger NODES = new AtomicInteger();
-  private static Process redis;
-  private static int port;
+  private static TestRedis redis;
 
   @BeforeAll
   static void startRedis() throws Exception {
-    String binary = findOnPath("redis-server");
-    Assumptions.assumeTrue(binary != null, "redis-server is not on PATH: install Redis 7 "
-        + "(apt-get install redis-server) to run the Redis transport contract");
-    port = freePort();
-    redis = new ProcessBuilder(binary, "--port", String.valueOf(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no")
-        .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-        .start();
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!ping(port)) {
-      if (!redis.isAlive()) {
-        throw new IllegalStateException("redis-server on port " + port + " exited with "
-            + redis.exitValue());
-      }
-      if (System.nanoTime() > deadline) {
-        throw new IllegalStateException("redis-server on port " + port + " did not answer PING");
-      }
-      Thread.sleep(20);
-    }
+    redis = TestRedis.start("the Redis transport contract");
   }
 
   @AfterAll
   static void stopRedis() throws InterruptedException {
     if (redis != null) {
-      redis.destroy();
-      if (!redis.waitFor(5, TimeUnit.SECONDS)) {
-        redis.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
-      }
+      redis.close();
     }
   }
 
   private static WsClusterConfig config() {
     return WsClusterConfig.builder()
-        .redisAddress("redis://127.0.0.1:" + port)
+        .redisAddress(redis.address())
         .channelPrefix("contract-" + UUID.randomUUID().toString().substring(0, 8))
         .nodeName("contract-" + NODES.incrementAndGet())
         .set(WsClusterConfig.REDIS_CONNECTIONS, "2")
@@ -83,7 +51,7 @@ class RedisTransportTest extends TransportContractTest {
 
   @Test
   void start_redisUnreachable_failsNamingTheAddressAndTheKeys() throws Exception {
-    int closed = freePort();
+    int closed = TestRedis.freePort();
     WsClusterConfig c = WsClusterConfig.builder()
         .redisAddress("redis://127.0.0.1:" + closed)
         .nodeName("unreachable")
@@ -125,46 +93,6 @@ class RedisTransportTest extends TransportContractTest {
     org.redisson.config.Config c = RedisTransport.redissonConfig(config());
     assertEquals(org.redisson.client.codec.ByteArrayCodec.INSTANCE, c.getCodec());
     assertEquals(2, c.useSingleServer().getConnectionPoolSize());
-    assertEquals("redis://127.0.0.1:" + port, c.useSingleServer().getAddress());
-  }
-
-  // ================================================================ the server
-
-  private static String findOnPath(String name) {
-    String path = System.getenv("PATH");
-    if (path == null) {
-      return null;
-    }
-    for (String dir : path.split(File.pathSeparator)) {
-      File f = new File(dir, name);
-      if (f.isFile() && f.canExecute()) {
-        return f.getAbsolutePath();
-      }
-    }
-    return null;
-  }
-
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket()) {
-      s.setReuseAddress(true);
-      s.bind(new InetSocketAddress("127.0.0.1", 0));
-      return s.getLocalPort();
-    }
-  }
-
-  private static boolean ping(int port) {
-    try (Socket s = new Socket()) {
-      s.connect(new InetSocketAddress("127.0.0.1", port), 200);
-      s.setSoTimeout(500);
-      OutputStream out = s.getOutputStream();
-      out.write("PING\r\n".getBytes(StandardCharsets.US_ASCII));
-      out.flush();
-      InputStream in = s.getInputStream();
-      byte[] buf = new byte[7];
-      int n = in.readNBytes(buf, 0, 7);
-      return new String(buf, 0, n, StandardCharsets.US_ASCII).equals("+PONG\r\n");
-    } catch (IOException e) {
-      return false;
-    }
+    assertEquals(redis.address(), c.useSingleServer().getAddress());
   }
 }
