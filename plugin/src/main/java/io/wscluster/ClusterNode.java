@@ -426,16 +426,7 @@ final class ClusterNode implements WsCluster {
       deliveries.put(seq, pd);
       pd.expect(nodeId, Set.of());
       Map<String, String> local = new java.util.concurrent.ConcurrentHashMap<>();
-      List<CompletableFuture<Void>> writes = new ArrayList<>();
-      for (LocalSession ls : registry.resolve(target)) {
-        CompletableFuture<Void> written = new CompletableFuture<>();
-        writes.add(written.whenComplete((ok, error) -> local.put(ls.id, error == null ? ""
-            : reason(error))));
-        ls.outbox.offer(frame, written);
-      }
-      CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
-          .handle((v, e) -> null)
-          .thenRun(() -> pd.report(nodeId, local));
+      writeRecording(target, frame, local).thenRun(() -> pd.report(nodeId, local));
       CompletableFuture<List<String>> channels = presence.owners(target).toCompletableFuture()
           .handle((owners, error) -> {
             if (error != null) {
@@ -893,20 +884,30 @@ final class ClusterNode implements WsCluster {
    */
   private void deliverAndConfirm(Envelope e, Object frame) {
     Map<String, String> results = new java.util.concurrent.ConcurrentHashMap<>();
+    CompletableFuture<Void> written = writeRecording(e.target, frame, results);
+    for (String sid : e.target.sessions()) {
+      if (!e.target.except().contains(sid)) {
+        results.putIfAbsent(sid, NOT_CONNECTED); // a local write's own result replaces it
+      }
+    }
+    written.thenRun(() -> sendReceipt(e.origin, e.seq, results));
+  }
+
+  /**
+   * Writes a frame to the local sessions a target matches, recording per session id "" (written)
+   * or why not. The stage completes, never exceptionally, once every write finished.
+   */
+  private CompletableFuture<Void> writeRecording(Target target, Object frame,
+      Map<String, String> results) {
     List<CompletableFuture<Void>> writes = new ArrayList<>();
-    for (LocalSession ls : registry.resolve(e.target)) {
+    for (LocalSession ls : registry.resolve(target)) {
       CompletableFuture<Void> written = new CompletableFuture<>();
       writes.add(written.whenComplete((ok, error) -> results.put(ls.id, error == null ? ""
           : reason(error))));
       ls.outbox.offer(frame, written);
     }
-    for (String sid : e.target.sessions()) {
-      if (!e.target.except().contains(sid)) {
-        results.putIfAbsent(sid, NOT_CONNECTED);
-      }
-    }
-    CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0])).handle((v, x) -> null)
-        .thenRun(() -> sendReceipt(e.origin, e.seq, results));
+    return CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
+        .handle((v, error) -> null);
   }
 
   /** Any thread: queues a receipt for {@code origin}'s message {@code ref} on its channel. */

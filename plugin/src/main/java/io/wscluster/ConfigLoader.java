@@ -50,19 +50,22 @@ final class ConfigLoader {
     Map<String, String> fromSys = only(systemProperties);
     Map<String, String> fromContext = only(contextParams);
 
-    // the file's location may itself come from any higher source
-    String file = firstOf(WsClusterConfig.CONFIG_FILE, builder, fromContext, fromSys, fromEnv);
-    String fileSource = builder.containsKey(WsClusterConfig.CONFIG_FILE) ? "builder"
-        : fromContext.containsKey(WsClusterConfig.CONFIG_FILE) ? "web.xml context-param"
-        : fromSys.containsKey(WsClusterConfig.CONFIG_FILE) ? "system property"
-        : "environment variable " + envOf(WsClusterConfig.CONFIG_FILE);
-    Map<String, String> fromFile = readFile(file, fileSource, classLoader);
-
-    put(raw, source, fromFile, file == null ? "classpath wscluster.properties" : "file " + file);
     put(raw, source, fromEnv, null);
     put(raw, source, fromSys, "system property");
     put(raw, source, fromContext, "web.xml context-param");
     put(raw, source, builder, "builder");
+
+    // the file's location may itself come from any higher source; its keys rank lowest
+    String file = raw.containsKey(WsClusterConfig.CONFIG_FILE)
+        ? raw.get(WsClusterConfig.CONFIG_FILE).trim() : null;
+    Map<String, String> fromFile = readFile(file, source.get(WsClusterConfig.CONFIG_FILE),
+        classLoader);
+    String fileLabel = file == null ? "classpath wscluster.properties" : "file " + file;
+    for (Map.Entry<String, String> e : fromFile.entrySet()) {
+      if (raw.putIfAbsent(e.getKey(), e.getValue()) == null) {
+        source.put(e.getKey(), fileLabel);
+      }
+    }
 
     for (Map.Entry<String, String> e : raw.entrySet()) {
       e.setValue(resolve(e.getKey(), e.getValue(), source.get(e.getKey()), systemProperties, env));
@@ -103,16 +106,6 @@ final class ConfigLoader {
       }
     });
     return out;
-  }
-
-  @SafeVarargs
-  private static String firstOf(String key, Map<String, String>... sources) {
-    for (Map<String, String> m : sources) {
-      if (m.containsKey(key)) {
-        return m.get(key).trim();
-      }
-    }
-    return null;
   }
 
   private static void put(Map<String, String> raw, Map<String, String> source,

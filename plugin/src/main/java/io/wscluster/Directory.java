@@ -37,6 +37,28 @@ interface Directory {
       this.user = user;
     }
 
+    /** The entry of a session in a room set: node, session and user (empty for none). */
+    static String roomEntry(String node, String session, String user) {
+      return node + SEP + session + SEP + (user == null ? "" : user);
+    }
+
+    /** The entry of a session in a user set: node and session. */
+    static String userEntry(String node, String session) {
+      return node + SEP + session;
+    }
+
+    /** The members of a room or user set; entries that are not ours are skipped. */
+    static java.util.List<Member> parseAll(java.util.Collection<String> entries) {
+      java.util.List<Member> out = new java.util.ArrayList<>(entries.size());
+      for (String e : entries) {
+        Member m = parse(e);
+        if (m != null) {
+          out.add(m);
+        }
+      }
+      return out;
+    }
+
     static Member parse(String s) {
       int a = s.indexOf(SEP);
       if (a < 0) {

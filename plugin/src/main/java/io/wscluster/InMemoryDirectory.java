@@ -1,6 +1,5 @@
 package io.wscluster;
 
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -105,16 +104,12 @@ final class InMemoryDirectory implements Directory {
     String user = ses.get("user");
     for (String field : ses.keySet()) {
       if (field.startsWith("r:")) {
-        removeField(p + "room:" + field.substring(2), member(node, sid, user));
+        removeField(p + "room:" + field.substring(2), Member.roomEntry(node, sid, user));
       }
     }
     if (user != null) {
-      removeField(p + "user:" + user, node + SEP + sid);
+      removeField(p + "user:" + user, Member.userEntry(node, sid));
     }
-  }
-
-  static String member(String node, String sid, String user) {
-    return node + SEP + sid + SEP + (user == null ? "" : user);
   }
 
   @Override
@@ -128,7 +123,7 @@ final class InMemoryDirectory implements Directory {
             ses.put("node", node);
             if (c.user != null) {
               ses.put("user", c.user);
-              key(p + "user:" + c.user).put(node + SEP + c.session, "");
+              key(p + "user:" + c.user).put(Member.userEntry(node, c.session), "");
             }
             break;
           case CLOSE:
@@ -137,24 +132,24 @@ final class InMemoryDirectory implements Directory {
             break;
           case JOIN:
             key(p + "ses:" + c.session).put("r:" + c.other, "");
-            key(p + "room:" + c.other).put(member(node, c.session, c.user), "");
+            key(p + "room:" + c.other).put(Member.roomEntry(node, c.session, c.user), "");
             break;
           case LEAVE:
             removeField(p + "ses:" + c.session, "r:" + c.other);
-            removeField(p + "room:" + c.other, member(node, c.session, c.user));
+            removeField(p + "room:" + c.other, Member.roomEntry(node, c.session, c.user));
             break;
           default: // USER: re-key the user set and the session's room memberships
             if (c.other != null) {
-              removeField(p + "user:" + c.other, node + SEP + c.session);
+              removeField(p + "user:" + c.other, Member.userEntry(node, c.session));
               removeField(p + "ses:" + c.session, "user");
             }
             if (c.user != null) {
-              key(p + "user:" + c.user).put(node + SEP + c.session, "");
+              key(p + "user:" + c.user).put(Member.userEntry(node, c.session), "");
               key(p + "ses:" + c.session).put("user", c.user);
             }
             for (String room : c.rooms) {
-              removeField(p + "room:" + room, member(node, c.session, c.other));
-              key(p + "room:" + room).put(member(node, c.session, c.user), "");
+              removeField(p + "room:" + room, Member.roomEntry(node, c.session, c.other));
+              key(p + "room:" + room).put(Member.roomEntry(node, c.session, c.user), "");
             }
             break;
         }
@@ -180,16 +175,9 @@ final class InMemoryDirectory implements Directory {
   }
 
   private CompletionStage<List<Member>> members(String key) {
-    List<Member> out = new ArrayList<>();
     Map<String, String> set = store.get(key);
-    if (set != null) {
-      for (String m : set.keySet()) {
-        Member parsed = Member.parse(m);
-        if (parsed != null) {
-          out.add(parsed);
-        }
-      }
-    }
-    return CompletableFuture.completedFuture(out);
+    return CompletableFuture.completedFuture(
+        set == null ? List.of() : Member.parseAll(List.copyOf(set.keySet())));
   }
+
 }

@@ -1,11 +1,8 @@
 package io.wscluster;
 
-import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 import org.redisson.api.BatchOptions;
@@ -80,11 +77,11 @@ final class RedisDirectory implements Directory {
     for (String field : ses.keySet()) {
       if (field.startsWith("r:")) {
         batch.getSet(p + "room:" + field.substring(2), CODEC)
-            .removeAsync(InMemoryDirectory.member(node, sid, user));
+            .removeAsync(Member.roomEntry(node, sid, user));
       }
     }
     if (user != null) {
-      batch.getSet(p + "user:" + user, CODEC).removeAsync(node + SEP + sid);
+      batch.getSet(p + "user:" + user, CODEC).removeAsync(Member.userEntry(node, sid));
     }
     batch.getMap(p + "ses:" + sid, CODEC).deleteAsync();
   }
@@ -100,16 +97,16 @@ final class RedisDirectory implements Directory {
           batch.getMap(ses, CODEC).fastPutAsync("node", node);
           if (c.user != null) {
             batch.getMap(ses, CODEC).fastPutAsync("user", c.user);
-            batch.getSet(p + "user:" + c.user, CODEC).addAsync(node + SEP + c.session);
+            batch.getSet(p + "user:" + c.user, CODEC).addAsync(Member.userEntry(node, c.session));
           }
           break;
         case CLOSE:
           for (String room : c.rooms) {
             batch.getSet(p + "room:" + room, CODEC)
-                .removeAsync(InMemoryDirectory.member(node, c.session, c.user));
+                .removeAsync(Member.roomEntry(node, c.session, c.user));
           }
           if (c.user != null) {
-            batch.getSet(p + "user:" + c.user, CODEC).removeAsync(node + SEP + c.session);
+            batch.getSet(p + "user:" + c.user, CODEC).removeAsync(Member.userEntry(node, c.session));
           }
           batch.getMap(ses, CODEC).deleteAsync();
           batch.getSet(p + "nses:" + node, CODEC).removeAsync(c.session);
@@ -117,27 +114,27 @@ final class RedisDirectory implements Directory {
         case JOIN:
           batch.getMap(ses, CODEC).fastPutAsync("r:" + c.other, "");
           batch.getSet(p + "room:" + c.other, CODEC)
-              .addAsync(InMemoryDirectory.member(node, c.session, c.user));
+              .addAsync(Member.roomEntry(node, c.session, c.user));
           break;
         case LEAVE:
           batch.getMap(ses, CODEC).fastRemoveAsync("r:" + c.other);
           batch.getSet(p + "room:" + c.other, CODEC)
-              .removeAsync(InMemoryDirectory.member(node, c.session, c.user));
+              .removeAsync(Member.roomEntry(node, c.session, c.user));
           break;
         default: // USER
           if (c.other != null) {
-            batch.getSet(p + "user:" + c.other, CODEC).removeAsync(node + SEP + c.session);
+            batch.getSet(p + "user:" + c.other, CODEC).removeAsync(Member.userEntry(node, c.session));
             batch.getMap(ses, CODEC).fastRemoveAsync("user");
           }
           if (c.user != null) {
-            batch.getSet(p + "user:" + c.user, CODEC).addAsync(node + SEP + c.session);
+            batch.getSet(p + "user:" + c.user, CODEC).addAsync(Member.userEntry(node, c.session));
             batch.getMap(ses, CODEC).fastPutAsync("user", c.user);
           }
           for (String room : c.rooms) {
             batch.getSet(p + "room:" + room, CODEC)
-                .removeAsync(InMemoryDirectory.member(node, c.session, c.other));
+                .removeAsync(Member.roomEntry(node, c.session, c.other));
             batch.getSet(p + "room:" + room, CODEC)
-                .addAsync(InMemoryDirectory.member(node, c.session, c.user));
+                .addAsync(Member.roomEntry(node, c.session, c.user));
           }
           break;
       }
@@ -161,17 +158,7 @@ final class RedisDirectory implements Directory {
   }
 
   private CompletionStage<List<Member>> members(String key) {
-    return redisson.<String>getSet(key, CODEC).readAllAsync().thenApply(RedisDirectory::parse);
+    return redisson.<String>getSet(key, CODEC).readAllAsync().thenApply(Member::parseAll);
   }
 
-  private static List<Member> parse(Collection<String> raw) {
-    List<Member> out = new ArrayList<>(raw.size());
-    for (String m : raw) {
-      Member parsed = Member.parse(m);
-      if (parsed != null) {
-        out.add(parsed);
-      }
-    }
-    return out;
-  }
 }
