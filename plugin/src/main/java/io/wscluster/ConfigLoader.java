@@ -19,13 +19,15 @@ import java.util.regex.Pattern;
 /**
  * Merges the configuration sources of a webapp into one raw map and hands it to the one parser.
  * Highest first: builder, web.xml context-params, system properties, environment, properties file.
- * Values may reference {@code ${NAME}} (a system property, else an environment variable), so
- * secrets stay out of the WAR.
+ * Values may reference {@code ${NAME}} (a system property, else an environment variable, else
+ * the default in {@code ${NAME:-default}}), so secrets and addresses stay out of the WAR.
  */
 final class ConfigLoader {
   static final String PREFIX = "wscluster.";
   static final String ENV_PREFIX = "WSCLUSTER_";
-  private static final Pattern PLACEHOLDER = Pattern.compile("\\$\\{([A-Za-z0-9_.-]+)}");
+  /** {@code ${NAME}} or {@code ${NAME:-default}}; the default runs to the first '}'. */
+  private static final Pattern PLACEHOLDER =
+      Pattern.compile("\\$\\{([A-Za-z0-9_.-]+)(?::-([^}]*))?}");
 
   private ConfigLoader() {}
 
@@ -121,11 +123,17 @@ final class ConfigLoader {
     Properties p = new Properties();
     String where;
     if (file != null && !file.isEmpty()) {
-      Path path = Paths.get(file);
+      Path path = null;
+      try {
+        path = Paths.get(file);
+      } catch (java.nio.file.InvalidPathException e) {
+        // a character the file system refuses (NUL): reported as no such file below
+      }
       where = "file " + file;
-      if (!Files.isRegularFile(path)) {
-        throw new ConfigException(WsClusterConfig.CONFIG_FILE + " value was set to '" + file
-            + "' (" + fileSource + "), must be the path of a readable properties file (no such file)");
+      if (path == null || !Files.isRegularFile(path)) {
+        throw new ConfigException(WsClusterConfig.CONFIG_FILE + " value was set to '"
+            + WsClusterConfig.printable(file) + "' (" + fileSource
+            + "), must be the path of a readable properties file (no such file)");
       }
       try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
         p.load(r);
@@ -172,6 +180,9 @@ final class ConfigLoader {
       String v = systemProperties.get(name);
       if (v == null) {
         v = env.get(name);
+      }
+      if (v == null) {
+        v = m.group(2);
       }
       if (v == null) {
         throw new ConfigException(key + " value was set to '" + WsClusterConfig.masked(key, value)

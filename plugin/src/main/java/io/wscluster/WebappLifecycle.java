@@ -1,11 +1,16 @@
 package io.wscluster;
 
 import jakarta.servlet.ServletContext;
+import jakarta.servlet.ServletContextAttributeEvent;
+import jakarta.servlet.ServletContextAttributeListener;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
+import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.WeakHashMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -19,17 +24,41 @@ import org.slf4j.LoggerFactory;
  * and directory shared by nodes of one JVM), and the test
  * hooks {@code io.wscluster.test.dedup} ("off") and {@code io.wscluster.test.extra-subscriptions}
  * (an Integer): tests only, they break the guarantees on purpose.
+ *
+ * <p>With Guice on the webapp's classpath it also links the node to the injector in the
+ * ServletContext attribute {@code com.google.inject.Injector} when that injector holds
+ * {@link WsClusterModule} (found at start, or when the attribute is set later: hence the
+ * attribute listener), and adds a decorator to Jetty's object factory that injects endpoints.
+ * Without Guice, no Guice-aware class is ever loaded.
  */
-final class WebappLifecycle implements ServletContextListener {
+final class WebappLifecycle implements ServletContextListener, ServletContextAttributeListener {
   private static final Logger LOG = LoggerFactory.getLogger(WebappLifecycle.class);
   static final String BUILDER_ATTRIBUTE = WsClusterConfig.class.getName();
   static final String TEST_DEDUP = "io.wscluster.test.dedup";
   static final String TEST_EXTRA_SUBSCRIPTIONS = "io.wscluster.test.extra-subscriptions";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
   static final String CURRENT_ATTRIBUTE = WebappLifecycle.class.getName();
+  /** Jetty's object factory, which makes and decorates the webapp's endpoints. */
+  static final String OBJECT_FACTORY = "org.eclipse.jetty.util.DecoratedObjectFactory";
+  /** Whether Guice can be loaded by the class loader that loaded the plugin. */
+  static final boolean GUICE_PRESENT = guicePresent();
 
-  private ClusterNode node;
-  private ContainerSessionHook hook;
+  /**
+   * Running clusters by their webapp's WebSocket container, for
+   * {@link WsCluster#of(jakarta.websocket.Session)}: an annotated endpoint can reach its
+   * session's container but not its ServletContext. Weak keys, and entries removed on stop, so a
+   * stopped webapp is never kept alive from here.
+   */
+  private static final Map<Object, WsCluster> BY_CONTAINER =
+      Collections.synchronizedMap(new WeakHashMap<>());
+
+  // written on the container's deploying thread; read there and by attribute events
+  private volatile ClusterNode node;
+  private JettyCallback hook;
+  private JettyCallback decorator;
+  private Object container;
+  private Map<String, String> startedWith = Map.of();
+  private final List<GuiceCluster> attached = new ArrayList<>();
 
   @Override
   public void contextInitialized(ServletContextEvent event) {
@@ -37,7 +66,8 @@ final class WebappLifecycle implements ServletContextListener {
     if (!isCurrent(context)) {
       return;
     }
-    WsClusterConfig config = ConfigLoader.load(builderValues(context), initParameters(context),
+    Map<String, String> top = topValues(context);
+    WsClusterConfig config = ConfigLoader.load(top, initParameters(context),
         systemProperties(), System.getenv(), context.getClassLoader());
     ClusterNode.Hooks hooks = hooks(context);
     io.wscluster.spi.Transport transport;
@@ -70,9 +100,73 @@ final class WebappLifecycle implements ServletContextListener {
       LOG.info("[{}] wscluster is disabled ({}=false): this webapp runs single-node", n.nodeId(),
           WsClusterConfig.ENABLED);
     }
+    startedWith = top;
     node = n;
     hook = ContainerSessionHook.install(context, n.nodeId(), n::onSessionOpened, n::onSessionClosed);
+    container = context.getAttribute(ContainerSessionHook.SERVER_CONTAINER);
+    if (container != null) {
+      BY_CONTAINER.put(container, n);
+    }
     context.setAttribute(WsCluster.CONTEXT_ATTRIBUTE, n);
+    if (GUICE_PRESENT) {
+      try {
+        attachInjector(context, context.getAttribute(GuiceSupport.INJECTOR_ATTRIBUTE));
+        decorator = endpointDecorator(context, n.nodeId());
+      } catch (RuntimeException e) {
+        contextDestroyed(event);
+        throw e;
+      }
+    }
+  }
+
+  @Override
+  public void attributeAdded(ServletContextAttributeEvent event) {
+    onAttribute(event);
+  }
+
+  @Override
+  public void attributeReplaced(ServletContextAttributeEvent event) {
+    onAttribute(event);
+  }
+
+  /**
+   * An injector put in the context after the node started: link it now. Runs on the thread that
+   * set the attribute, so a {@link ConfigException} (module settings the node did not start
+   * with) fails that caller, typically the app's own listener, and with it the deployment.
+   */
+  private void onAttribute(ServletContextAttributeEvent event) {
+    if (GUICE_PRESENT && node != null && GuiceSupport.INJECTOR_ATTRIBUTE.equals(event.getName())) {
+      attachInjector(event.getServletContext(),
+          event.getServletContext().getAttribute(GuiceSupport.INJECTOR_ATTRIBUTE));
+    }
+  }
+
+  private synchronized void attachInjector(ServletContext context, Object injector) {
+    ClusterNode n = node;
+    GuiceCluster binding = n == null ? null : GuiceSupport.binding(injector);
+    if (binding != null && !attached.contains(binding)) {
+      binding.attach(n, startedWith, context.getContextPath());
+      attached.add(binding);
+      LOG.info("[{}] WsCluster is injectable through the webapp's Guice injector", n.nodeId());
+    }
+  }
+
+  /** Injects endpoints Jetty makes, when the context's injector has the module. */
+  private static JettyCallback endpointDecorator(ServletContext context, String nodeId) {
+    Object factory = context.getAttribute(OBJECT_FACTORY);
+    if (factory == null) {
+      LOG.warn("[{}] no Jetty object factory in this webapp ({} attribute missing): endpoints are "
+          + "injected only through GuiceEndpointConfigurator", nodeId, OBJECT_FACTORY);
+      return null;
+    }
+    return JettyCallback.register(factory, "addDecorator", "removeDecorator",
+        "wscluster Guice endpoint decorator", nodeId,
+        "endpoints are injected only through GuiceEndpointConfigurator", (method, args) -> {
+          if ("decorate".equals(method.getName()) && args != null && args.length == 1) {
+            return GuiceSupport.decorate(context, args[0]);
+          }
+          return null;
+        });
   }
 
   @Override
@@ -82,13 +176,28 @@ final class WebappLifecycle implements ServletContextListener {
     }
     event.getServletContext().removeAttribute(CURRENT_ATTRIBUTE);
     event.getServletContext().removeAttribute(WsCluster.CONTEXT_ATTRIBUTE);
+    if (decorator != null) {
+      decorator.unregister();
+      decorator = null;
+    }
     if (hook != null) {
-      hook.uninstall();
+      hook.unregister();
       hook = null;
     }
-    if (node != null) {
-      node.stop();
+    if (container != null) {
+      BY_CONTAINER.remove(container);
+      container = null;
+    }
+    ClusterNode n = node;
+    if (n != null) {
+      synchronized (this) {
+        for (GuiceCluster binding : attached) {
+          binding.detach(n, event.getServletContext().getContextPath());
+        }
+        attached.clear();
+      }
       node = null;
+      n.stop();
     }
   }
 
@@ -98,6 +207,35 @@ final class WebappLifecycle implements ServletContextListener {
    */
   boolean isCurrent(ServletContext context) {
     return context.getAttribute(CURRENT_ATTRIBUTE) == this;
+  }
+
+  /** The running cluster whose webapp's WebSocket container is {@code container}, or null. */
+  static WsCluster clusterOf(Object container) {
+    return container == null ? null : BY_CONTAINER.get(container);
+  }
+
+  private static boolean guicePresent() {
+    try {
+      Class.forName(GuiceSupport.INJECTOR_ATTRIBUTE, false, WebappLifecycle.class.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
+  }
+
+  /**
+   * The highest-precedence settings: the builder in the context attribute, or those given to
+   * {@link WsClusterModule} in an injector already in the context; both at once is refused.
+   */
+  private static Map<String, String> topValues(ServletContext context) {
+    Map<String, String> builder = builderValues(context);
+    Map<String, String> module = GUICE_PRESENT ? GuiceSupport.moduleConfig(context) : Map.of();
+    if (!builder.isEmpty() && !module.isEmpty()) {
+      throw new ConfigException("wscluster settings were given both to WsClusterModule " + module.keySet()
+          + " and in the ServletContext attribute " + BUILDER_ATTRIBUTE + " " + builder.keySet()
+          + ": give them in one place");
+    }
+    return module.isEmpty() ? builder : module;
   }
 
   private static Map<String, String> builderValues(ServletContext context) {

@@ -37,6 +37,25 @@ public interface WsCluster {
         + "': is the wscluster jar in WEB-INF/lib and did startup succeed? (see the log)");
   }
 
+  /**
+   * The cluster of the webapp whose endpoint owns {@code session}. Meant for annotated
+   * ({@code @ServerEndpoint}) endpoints, which have no portable way to reach their ServletContext:
+   * the session's WebSocket container is one per webapp, and the plugin records which cluster
+   * runs with it. Works from {@code @OnOpen} on.
+   *
+   * @throws IllegalStateException when the plugin is not running in the session's webapp (not
+   *     deployed as a drop-in, startup failed, or the webapp is stopping)
+   */
+  static WsCluster of(Session session) {
+    WsCluster cluster = WebappLifecycle.clusterOf(session.getContainer());
+    if (cluster != null) {
+      return cluster;
+    }
+    throw new IllegalStateException("wscluster is not running in the webapp of session "
+        + session.getId() + ": is the wscluster jar in WEB-INF/lib and did startup succeed? "
+        + "(see the log)");
+  }
+
   /** This node's origin id: its configured name plus a random part chosen at each start. */
   String nodeId();
 

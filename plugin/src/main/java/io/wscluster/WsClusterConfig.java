@@ -362,6 +362,19 @@ public final class WsClusterConfig {
     return value.replaceAll("//.*@", "//****@");
   }
 
+  /** Control characters as \\uXXXX, so an error message shows what was set and stays one line. */
+  static String printable(String value) {
+    StringBuilder out = new StringBuilder(value.length());
+    for (char c : value.toCharArray()) {
+      if (Character.isISOControl(c)) {
+        out.append(String.format("\\u%04x", (int) c));
+      } else {
+        out.append(c);
+      }
+    }
+    return out.toString();
+  }
+
   static String lower(Enum<?> e) {
     return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
   }
@@ -430,10 +443,14 @@ public final class WsClusterConfig {
     }
 
     ConfigException error(String key, String expected) {
-      String shown = masked(key, raw.getOrDefault(key, KEYS.get(key)[0]));
-      String source = raw.containsKey(key) ? " (" + sourceOf.apply(key) + ")" : "";
-      return new ConfigException(key + " value was set to '" + shown + "'" + source + ", must be "
-          + expected);
+      if (!raw.containsKey(key)) {
+        // refused through another key (node.ttl against node.heartbeat): nobody set this one
+        return new ConfigException(key + " has its default value '" + KEYS.get(key)[0]
+            + "', must be " + expected);
+      }
+      String shown = printable(masked(key, raw.get(key)));
+      return new ConfigException(key + " value was set to '" + shown + "' ("
+          + sourceOf.apply(key) + "), must be " + expected);
     }
 
     boolean bool(String key) {
@@ -534,11 +551,15 @@ public final class WsClusterConfig {
       if (v.isEmpty()) {
         return null;
       }
-      Path path = Paths.get(v);
-      if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
-        throw error(key, "the path of a readable file");
+      try {
+        Path path = Paths.get(v);
+        if (Files.isRegularFile(path) && Files.isReadable(path)) {
+          return path;
+        }
+      } catch (java.nio.file.InvalidPathException e) {
+        // a character the file system refuses (NUL): the same refusal as a missing file
       }
-      return path;
+      throw error(key, "the path of a readable file");
     }
   }
 }

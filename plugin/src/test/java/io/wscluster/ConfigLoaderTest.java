@@ -276,6 +276,28 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_placeholderWithDefault_takesTheDefaultWhenUnset() {
+    context.put(WsClusterConfig.REDIS_ADDRESS, "${REDIS_URL:-redis://127.0.0.1:6390}");
+
+    assertEquals(URI.create("redis://127.0.0.1:6390"), load().redisAddress());
+  }
+
+  @Test
+  void load_placeholderWithDefault_prefersTheEnvironment() {
+    context.put(WsClusterConfig.REDIS_ADDRESS, "${REDIS_URL:-redis://127.0.0.1:6390}");
+    env.put("REDIS_URL", "redis://cache.internal:6380");
+
+    assertEquals(URI.create("redis://cache.internal:6380"), load().redisAddress());
+  }
+
+  @Test
+  void load_placeholderWithEmptyDefault_givesEmpty() {
+    context.put(WsClusterConfig.REDIS_PASSWORD, "${REDIS_SECRET:-}");
+
+    assertEquals("", load().redisPassword());
+  }
+
+  @Test
   void load_resolvedValue_isCheckedLikeAnyOther() {
     builder.put(MAX_FRAMES, "${FRAMES}");
     env.put("FRAMES", "-5");
@@ -323,6 +345,15 @@ class ConfigLoaderTest {
 
     assertEquals("wscluster.config.file value was set to '" + missing + "' (system property), "
         + "must be the path of a readable properties file (no such file)",
+        loadFails().getMessage());
+  }
+
+  @Test
+  void load_configFileWithANulCharacter_isRefusedLikeAMissingFile() {
+    sys.put(WsClusterConfig.CONFIG_FILE, "/etc/wscluster\u0000.properties");
+
+    assertEquals("wscluster.config.file value was set to '/etc/wscluster\\u0000.properties' "
+        + "(system property), must be the path of a readable properties file (no such file)",
         loadFails().getMessage());
   }
 

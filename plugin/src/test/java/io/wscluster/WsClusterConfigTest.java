@@ -12,10 +12,15 @@ import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -48,6 +53,9 @@ class WsClusterConfigTest {
     assertEquals(8192, c.dedupWindow());
     assertEquals(Duration.ofMinutes(10), c.dedupOriginTtl());
     assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
+    assertEquals(Duration.ofSeconds(1), c.nodeHeartbeat());
+    assertEquals(Duration.ofSeconds(5), c.nodeTtl());
+    assertEquals(Duration.ofSeconds(5), c.receiptTimeout());
   }
 
   @Test
@@ -119,6 +127,35 @@ class WsClusterConfigTest {
   }
 
   @Test
+  void nodeHeartbeatAndTtl_lowerBounds_areAccepted() {
+    WsClusterConfig c = WsClusterConfig.builder()
+        .set(WsClusterConfig.NODE_HEARTBEAT, "50ms")
+        .set(WsClusterConfig.NODE_TTL, "100ms")
+        .build();
+
+    assertEquals(Duration.ofMillis(50), c.nodeHeartbeat());
+    assertEquals(Duration.ofMillis(100), c.nodeTtl());
+  }
+
+  @Test
+  void nodeHeartbeatAndTtl_upperBounds_areAccepted() {
+    WsClusterConfig c = WsClusterConfig.builder()
+        .set(WsClusterConfig.NODE_HEARTBEAT, "1m")
+        .set(WsClusterConfig.NODE_TTL, "10m")
+        .build();
+
+    assertEquals(Duration.ofMinutes(1), c.nodeHeartbeat());
+    assertEquals(Duration.ofMinutes(10), c.nodeTtl());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @CsvSource({"100ms, PT0.1S", "5m, PT5M", "300s, PT5M"})
+  void receiptTimeout_withinBounds_isAccepted(String value, Duration expected) {
+    assertEquals(expected, WsClusterConfig.builder()
+        .set(WsClusterConfig.RECEIPT_TIMEOUT, value).build().receiptTimeout());
+  }
+
+  @Test
   void builder_typedSetters_setTheSameKeysAsSet() {
     WsClusterConfig c = WsClusterConfig.builder()
         .enabled(false)
@@ -185,7 +222,7 @@ class WsClusterConfigTest {
 
   @Test
   void redisUsername_controlCharacter_isRefused() {
-    assertRefused(WsClusterConfig.REDIS_USERNAME, "ad\u0007min",
+    assertRefused(WsClusterConfig.REDIS_USERNAME, "ad\u0007min", "ad\\u0007min",
         "at most 1024 characters without control characters");
   }
 
@@ -284,9 +321,28 @@ class WsClusterConfigTest {
     assertRefused(WsClusterConfig.SHUTDOWN_TIMEOUT, value, "a duration from 0s to 5m such as 5s");
   }
 
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"49ms", "0s", "61s", "2m", "1", "1.5s", "-1s"})
+  void nodeHeartbeat_outOfRangeOrNotADuration_isRefused(String value) {
+    assertRefused(WsClusterConfig.NODE_HEARTBEAT, value, "a duration from 50ms to 1m such as 1s");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"99ms", "0s", "11m", "601s", "1h", "5", "five seconds"})
+  void nodeTtl_outOfRangeOrNotADuration_isRefused(String value) {
+    assertRefused(WsClusterConfig.NODE_TTL, value, "a duration from 100ms to 10m such as 5s");
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"99ms", "0s", "6m", "301s", "1h", "5", "0.5s"})
+  void receiptTimeout_outOfRangeOrNotADuration_isRefused(String value) {
+    assertRefused(WsClusterConfig.RECEIPT_TIMEOUT, value,
+        "a duration from 100ms to 5m such as 5s");
+  }
+
   @Test
   void configFile_controlCharacter_isRefused() {
-    assertRefused(WsClusterConfig.CONFIG_FILE, "conf\u0001.properties",
+    assertRefused(WsClusterConfig.CONFIG_FILE, "conf\u0001.properties", "conf\\u0001.properties",
         "at most 1024 characters without control characters");
   }
 
@@ -321,6 +377,113 @@ class WsClusterConfigTest {
     assertEquals(yaml, c.redisConfig());
     assertTrue(c.toString().contains("wscluster.redis.address=(from wscluster.redis.config)"),
         c.toString());
+  }
+
+  @Test
+  void nodeTtl_lessThanTwiceTheHeartbeat_isRefused() {
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .set(WsClusterConfig.NODE_HEARTBEAT, "2s")
+        .set(WsClusterConfig.NODE_TTL, "3999ms")
+        .build());
+
+    assertEquals("wscluster.node.ttl value was set to '3999ms' (builder), must be at least twice "
+        + "wscluster.node.heartbeat (2000ms), or a node would expire between two renewals",
+        e.getMessage());
+  }
+
+  @Test
+  void nodeTtl_exactlyTwiceTheHeartbeat_isAccepted() {
+    WsClusterConfig c = WsClusterConfig.builder()
+        .set(WsClusterConfig.NODE_HEARTBEAT, "2s")
+        .set(WsClusterConfig.NODE_TTL, "4000ms")
+        .build();
+
+    assertEquals(Duration.ofSeconds(2), c.nodeHeartbeat());
+    assertEquals(Duration.ofSeconds(4), c.nodeTtl());
+  }
+
+  /**
+   * Raising the heartbeat alone past half the default ttl is refused on the ttl, which was not
+   * set: the message says the ttl has its default and names the heartbeat it conflicts with.
+   */
+  @Test
+  void nodeHeartbeat_aboveHalfTheDefaultTtl_isRefusedOnTheTtl() {
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .set(WsClusterConfig.NODE_HEARTBEAT, "3s").build());
+
+    assertEquals("wscluster.node.ttl has its default value '5s', must be at least twice "
+        + "wscluster.node.heartbeat (3000ms), or a node would expire between two renewals",
+        e.getMessage());
+  }
+
+  @Test
+  void redisConfig_pathWithANulCharacter_isRefusedLikeAMissingFile() {
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .set(WsClusterConfig.REDIS_CONFIG, "/etc/redisson\u0000.yaml").build());
+
+    assertEquals("wscluster.redis.config value was set to '/etc/redisson\\u0000.yaml' (builder), "
+        + "must be the path of a readable file", e.getMessage());
+  }
+
+  // ================================================================ one bad value for every key
+
+  /**
+   * One value per key of {@link WsClusterConfig#KEYS} that the builder refuses, as the message
+   * shows it and with the expectation it names. A key added to KEYS fails
+   * {@link #badValueCases_coverEveryKey} until it gets a row here.
+   */
+  private static final Map<String, BadValue> BAD_VALUES = new LinkedHashMap<>();
+
+  static {
+    bad(WsClusterConfig.ENABLED, "yes", "true or false");
+    bad(WsClusterConfig.TRANSPORT, "kafka", "one of redis memory");
+    bad(WsClusterConfig.REDIS_ADDRESS, "http://127.0.0.1:6379",
+        "a URL redis://host:port or rediss://host:port (scheme 'http' is not redis or rediss)");
+    // user name and password are free-form: only length and control characters are refused
+    BAD_VALUES.put(WsClusterConfig.REDIS_USERNAME, new BadValue("ad\u0007min", "ad\\u0007min",
+        "at most 1024 characters without control characters"));
+    BAD_VALUES.put(WsClusterConfig.REDIS_PASSWORD, new BadValue("hun\u0000ter2", "****",
+        "at most 1024 characters without control characters"));
+    bad(WsClusterConfig.REDIS_CONFIG, "no-such-dir/redisson.yaml", "the path of a readable file");
+    bad(WsClusterConfig.REDIS_CONNECTIONS, "65", "an integer from 1 to 64");
+    bad(WsClusterConfig.CHANNEL_PREFIX, "chat/room", "1 to 64 characters from A-Z a-z 0-9 . _ : -");
+    bad(WsClusterConfig.NODE_NAME, "node:1", "1 to 64 characters from A-Z a-z 0-9 . _ -");
+    bad(WsClusterConfig.OUTBOX_MAX_FRAMES, "0", "a positive integer up to 1000000");
+    bad(WsClusterConfig.OUTBOX_OVERFLOW, "block", "one of close drop-newest drop-oldest");
+    bad(WsClusterConfig.MESSAGE_MAX_BYTES, "67108865", "a positive integer up to 67108864");
+    bad(WsClusterConfig.DEDUP_WINDOW, "100", "a multiple of 64 from 64 to 1048576");
+    bad(WsClusterConfig.DEDUP_ORIGIN_TTL, "500ms", "a duration from 1s to 7d such as 10m");
+    bad(WsClusterConfig.SHUTDOWN_TIMEOUT, "6m", "a duration from 0s to 5m such as 5s");
+    bad(WsClusterConfig.NODE_HEARTBEAT, "10ms", "a duration from 50ms to 1m such as 1s");
+    bad(WsClusterConfig.NODE_TTL, "11m", "a duration from 100ms to 10m such as 5s");
+    bad(WsClusterConfig.RECEIPT_TIMEOUT, "50ms", "a duration from 100ms to 5m such as 5s");
+    // the builder takes any file name (the loader opens it: ConfigLoaderTest refuses a missing
+    // one); what the builder refuses is the free-form text rule
+    BAD_VALUES.put(WsClusterConfig.CONFIG_FILE, new BadValue("conf\u0001.properties",
+        "conf\\u0001.properties", "at most 1024 characters without control characters"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("badValueCases")
+  void badValueCases_eachKey_isRefused(String key, BadValue bad) {
+    assertRefused(key, bad.value(), bad.shown(), bad.expectation());
+  }
+
+  @Test
+  void badValueCases_coverEveryKey() {
+    assertEquals(WsClusterConfig.KEYS.keySet(), BAD_VALUES.keySet(),
+        "every key of WsClusterConfig.KEYS needs one row in BAD_VALUES");
+  }
+
+  static Stream<Arguments> badValueCases() {
+    return BAD_VALUES.entrySet().stream().map(e -> Arguments.of(e.getKey(), e.getValue()));
+  }
+
+  /** A refused value, how the error message shows it (masked for secrets), and its expectation. */
+  record BadValue(String value, String shown, String expectation) {}
+
+  private static void bad(String key, String value, String expectation) {
+    BAD_VALUES.put(key, new BadValue(value, value, expectation));
   }
 
   // ================================================================ secrets
@@ -424,9 +587,17 @@ class WsClusterConfigTest {
 
   /** Builds with one bad value and checks the message names key, value, source and expectation. */
   private static void assertRefused(String key, String value, String expectation) {
+    assertRefused(key, value, value, expectation);
+  }
+
+  /**
+   * As {@link #assertRefused(String, String, String)}, for a value shown as {@code shown}: masked,
+   * or with control characters written as \\uXXXX.
+   */
+  private static void assertRefused(String key, String value, String shown, String expectation) {
     ConfigException e = assertThrows(ConfigException.class,
         () -> WsClusterConfig.builder().set(key, value).build());
-    assertEquals(key + " value was set to '" + value + "' (builder), must be " + expectation,
+    assertEquals(key + " value was set to '" + shown + "' (builder), must be " + expectation,
         e.getMessage());
   }
 }

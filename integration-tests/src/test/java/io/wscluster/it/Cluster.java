@@ -1,5 +1,6 @@
 package io.wscluster.it;
 
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -23,14 +24,18 @@ final class Cluster implements AutoCloseable {
 
   private final String prefix;
   private final RedisServer redis;
+  private final Path war;
+  private final String descriptor;
   private final List<JettyNode> nodes = new ArrayList<>();
   private final List<TestClient> clients = new ArrayList<>();
   private final AtomicInteger fences = new AtomicInteger();
   private WebSocketClient ws;
 
-  private Cluster(String prefix, RedisServer redis) {
+  private Cluster(String prefix, RedisServer redis, Path war, String descriptor) {
     this.prefix = prefix;
     this.redis = redis;
+    this.war = war;
+    this.descriptor = descriptor;
   }
 
   /**
@@ -48,12 +53,26 @@ final class Cluster implements AutoCloseable {
    */
   static Cluster start(String testName, int nodeCount, Map<Integer, Map<String, Object>> attributes,
       Map<Integer, Map<String, String>> initParameters) throws Exception {
+    return start(testName, JettyNode.demoWar(), null, nodeCount, attributes, initParameters);
+  }
+
+  /**
+   * As {@link #start(String, int, Map, Map)} with another WAR than the demo's, deployed with {@code descriptor}
+   * (a path inside the WAR) instead of WEB-INF/web.xml unless it is null.
+   */
+  static Cluster start(String testName, Path war, String descriptor, int nodeCount,
+      Map<Integer, Map<String, Object>> attributes, Map<Integer, Map<String, String>> initParameters)
+      throws Exception {
     String prefix = "it-" + testName + "-" + UUID.randomUUID().toString().substring(0, 8);
-    Cluster cluster = new Cluster(prefix, RedisServer.start());
+    Cluster cluster = new Cluster(prefix, RedisServer.start(), war, descriptor);
     try {
       for (int i = 0; i < nodeCount; i++) {
         cluster.addNode(attributes.getOrDefault(i, Map.of()), initParameters.getOrDefault(i, Map.of()));
       }
+      // every node must talk to this cluster's own Redis, never to a server a WAR's web.xml names
+      String all = prefix + ":all";
+      Settle.until("every node subscribed to " + all + " on the test's Redis", Duration.ofSeconds(10),
+          Duration.ofMillis(20), () -> cluster.redis.numsub(all) >= nodeCount);
       cluster.ws = new WebSocketClient();
       cluster.ws.setIdleTimeout(Duration.ofMinutes(5));
       // presence answers list whole rooms (NoScanIT checks a room of 2,000 sessions: ~75 KB)
@@ -87,7 +106,7 @@ final class Cluster implements AutoCloseable {
     params.put("wscluster.node.name", name);
     params.put("wscluster.channel.prefix", prefix);
     params.putAll(extraParams);
-    JettyNode node = new JettyNode(name, JettyNode.demoWar(), params, attributes);
+    JettyNode node = new JettyNode(name, war, params, attributes).descriptor(descriptor);
     nodes.add(node);
     node.start();
     return node;
@@ -116,6 +135,18 @@ final class Cluster implements AutoCloseable {
 
   WebSocketClient ws() {
     return ws;
+  }
+
+  /**
+   * Connects a client to {@code path} on node i that takes every text frame as a delivery of that text (for
+   * endpoints that relay raw text, like the examples'); it is closed with the cluster.
+   */
+  TestClient plain(int node, String path, String label) throws Exception {
+    TestClient client = TestClient.plain(ws, nodes.get(node), path, label);
+    synchronized (clients) {
+      clients.add(client);
+    }
+    return client;
   }
 
   /** Connects a chat client to node i; it is closed with the cluster. */

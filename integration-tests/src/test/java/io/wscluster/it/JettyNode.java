@@ -51,6 +51,8 @@ final class JettyNode implements WsNode, AutoCloseable {
   private ServerConnector connector;
   private ContextHandlerCollection contexts;
   private WebAppContext webapp;
+  private String descriptor;
+  private Path overrideDescriptor;
 
   JettyNode(String name, Path war, Map<String, String> initParameters, Map<String, Object> attributes) {
     this.name = name;
@@ -62,12 +64,39 @@ final class JettyNode implements WsNode, AutoCloseable {
   /** The demo WAR copied by the build (system property {@code it.wscluster.war}), or target/wars in the IDE. */
   static Path demoWar() {
     String configured = System.getProperty("it.wscluster.war");
-    Path war = configured != null ? Path.of(configured) : Path.of("target", "wars", "wscluster-demo.war");
+    return existingWar(configured != null ? Path.of(configured) : Path.of("target", "wars", "wscluster-demo.war"));
+  }
+
+  /** Another WAR the build copied beside the demo's, by file name (e.g. "wscluster-legacy-example.war"). */
+  static Path war(String fileName) {
+    return existingWar(demoWar().resolveSibling(fileName));
+  }
+
+  private static Path existingWar(Path war) {
     if (!Files.isRegularFile(war)) {
-      throw new IllegalStateException("demo WAR not found at " + war.toAbsolutePath()
+      throw new IllegalStateException("WAR not found at " + war.toAbsolutePath()
           + ": build it first (mvn -B verify -pl integration-tests -am copies it in pre-integration-test)");
     }
     return war;
+  }
+
+  /**
+   * Deploys with this deployment descriptor (a path inside the WAR such as "WEB-INF/web-own-injector.xml")
+   * instead of WEB-INF/web.xml. Call before {@link #start()}.
+   */
+  JettyNode descriptor(String pathInWar) {
+    this.descriptor = pathInWar;
+    return this;
+  }
+
+  /** Whether the running webapp's class loader can load {@code className} (from WEB-INF or its parents). */
+  boolean webappCanLoad(String className) {
+    try {
+      Class.forName(className, false, webapp.getClassLoader());
+      return true;
+    } catch (ClassNotFoundException | LinkageError e) {
+      return false;
+    }
   }
 
   @Override
@@ -113,11 +142,40 @@ final class JettyNode implements WsNode, AutoCloseable {
       // log lines appear in the test output; without it a WAR shipping slf4j-api but no provider logs nothing.
       webapp.getProtectedClassMatcher().add("org.slf4j.");
     }
-    initParameters.forEach(webapp::setInitParameter);
+    if (descriptor != null) {
+      // Jetty resolves a descriptor path on its own, not inside the WAR: name the entry of the WAR file
+      webapp.setDescriptor("jar:" + war.toAbsolutePath().toUri() + "!/" + descriptor);
+    }
+    webapp.addOverrideDescriptor(overrideDescriptor().toString());
     attributes.forEach(webapp::setAttribute);
     requireConfiguration(webapp, AnnotationConfiguration.class);
     requireConfiguration(webapp, JakartaWebSocketConfiguration.class);
     return webapp;
+  }
+
+  /**
+   * The init-parameters as context-params of an override descriptor (as a distribution's override-web.xml), so they
+   * replace values the WAR's own web.xml sets; plain {@code setInitParameter} would lose to those.
+   */
+  private Path overrideDescriptor() {
+    StringBuilder xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        + "<web-app xmlns=\"https://jakarta.ee/xml/ns/jakartaee\" version=\"6.0\">\n");
+    initParameters.forEach((k, v) -> xml.append("  <context-param><param-name>").append(xmlText(k))
+        .append("</param-name><param-value>").append(xmlText(v)).append("</param-value></context-param>\n"));
+    xml.append("</web-app>\n");
+    try {
+      // not inside tempDir: Jetty empties the webapp's temp directory when the webapp starts
+      if (overrideDescriptor == null) {
+        overrideDescriptor = Files.createTempFile("wscluster-it-" + name + "-override-", ".xml");
+      }
+      return Files.writeString(overrideDescriptor, xml.toString());
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static String xmlText(String s) {
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 
   private static void requireConfiguration(WebAppContext webapp, Class<? extends Configuration> type) {
@@ -184,6 +242,11 @@ final class JettyNode implements WsNode, AutoCloseable {
         (System.nanoTime() - t0) / 1_000_000);
   }
 
+  /** What the running webapp's object factory decorates with, by {@code toString()}. */
+  synchronized List<String> objectFactoryDecorators() {
+    return webapp.getObjectFactory().getDecorators().stream().map(Object::toString).toList();
+  }
+
   /**
    * The webapp's registered event listeners that come from the WAR (not Jetty's own), each with the identity of
    * its class loader and whether that is the webapp's current class loader: a diagnostic for redeploy failures.
@@ -247,6 +310,14 @@ final class JettyNode implements WsNode, AutoCloseable {
     }
     server = null;
     RedisServer.deleteRecursively(tempDir);
+    if (overrideDescriptor != null) {
+      try {
+        Files.deleteIfExists(overrideDescriptor);
+      } catch (IOException e) {
+        LOG.warn("could not delete {}", overrideDescriptor, e);
+      }
+      overrideDescriptor = null;
+    }
   }
 
   @Override

@@ -65,6 +65,7 @@ public final class TestClient implements Session.Listener.AutoDemanding {
   private final String room;
   private final String user;
   private final boolean parseJson;
+  private final boolean plain;
   private final List<Frame> frames = new ArrayList<>();
   private final CompletableFuture<Integer> closed = new CompletableFuture<>();
   /** Requests sent with an id, waiting for their answer; completed on Jetty's thread with the arrival time. */
@@ -74,11 +75,16 @@ public final class TestClient implements Session.Listener.AutoDemanding {
   private Map<String, Object> welcome;
 
   private TestClient(String label, WsNode node, String room, String user, boolean parseJson) {
+    this(label, node, room, user, parseJson, false);
+  }
+
+  private TestClient(String label, WsNode node, String room, String user, boolean parseJson, boolean plain) {
     this.label = label;
     this.node = node;
     this.room = room;
     this.user = user;
     this.parseJson = parseJson;
+    this.plain = plain;
   }
 
   /** Connects to {@code /chat/{room}?user=<user>} and waits for the welcome frame. */
@@ -102,6 +108,16 @@ public final class TestClient implements Session.Listener.AutoDemanding {
    */
   static TestClient connect(WebSocketClient ws, WsNode node, String path, String label) throws Exception {
     TestClient client = new TestClient(label, node, null, null, true);
+    client.session = ws.connect(client, node.wsUri(path)).get(10, TimeUnit.SECONDS);
+    return client;
+  }
+
+  /**
+   * Connects to an endpoint that relays raw text (the examples' chats): every text frame is recorded as a delivery
+   * of exactly that text, so {@link #count} and the exactly-once checker work on it.
+   */
+  static TestClient plain(WebSocketClient ws, WsNode node, String path, String label) throws Exception {
+    TestClient client = new TestClient(label, node, null, null, false, true);
     client.session = ws.connect(client, node.wsUri(path)).get(10, TimeUnit.SECONDS);
     return client;
   }
@@ -151,7 +167,9 @@ public final class TestClient implements Session.Listener.AutoDemanding {
   @Override
   public void onWebSocketText(String message) {
     Map<String, Object> json = null;
-    if (parseJson) {
+    if (plain) {
+      json = Map.of("type", "msg", "text", message);
+    } else if (parseJson) {
       json = Json.object(message);
     }
     Frame frame = new Frame(false, message, json);

@@ -10,6 +10,7 @@ import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -176,11 +177,13 @@ public final class Launcher {
     webapp.setThrowUnavailableOnStartupException(true);
     // the WAR's own slf4j-api would find no provider and log nothing; share the launcher's instead
     webapp.addProtectedClassMatcher(new ClassMatcher("org.slf4j."));
-    webapp.setInitParameter("wscluster.node.name", options.nodeName(index));
-    webapp.setInitParameter("wscluster.transport", transport);
+    Map<String, String> params = new LinkedHashMap<>();
+    params.put("wscluster.node.name", options.nodeName(index));
+    params.put("wscluster.transport", transport);
     if (transport.equals("redis") && !options.redisConfigFile) {
-      webapp.setInitParameter("wscluster.redis.address", options.redis);
+      params.put("wscluster.redis.address", options.redis);
     }
+    webapp.addOverrideDescriptor(overrideDescriptor(index, params).toString());
     if (bus != null) {
       webapp.setAttribute(MEMORY_BUS_ATTRIBUTE, bus);
     }
@@ -189,6 +192,31 @@ public final class Launcher {
     }
     server.setHandler(webapp);
     return server;
+  }
+
+  /**
+   * The launcher's settings as context-params of an override descriptor (what a distribution's
+   * override-web.xml is), so they win over the same keys in the WAR's own web.xml, as the
+   * example WARs set them; plain init-parameters would lose. A temporary file, gone at exit.
+   */
+  private static Path overrideDescriptor(int index, Map<String, String> params) {
+    StringBuilder xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+        + "<web-app xmlns=\"https://jakarta.ee/xml/ns/jakartaee\" version=\"6.0\">\n");
+    params.forEach((k, v) -> xml.append("  <context-param><param-name>").append(xmlText(k))
+        .append("</param-name><param-value>").append(xmlText(v))
+        .append("</param-value></context-param>\n"));
+    xml.append("</web-app>\n");
+    try {
+      Path file = Files.createTempFile("wscluster-demo-node-" + index + "-", ".xml");
+      file.toFile().deleteOnExit();
+      return Files.writeString(file, xml.toString());
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("could not write the node's override descriptor", e);
+    }
+  }
+
+  private static String xmlText(String s) {
+    return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
   }
 
   /**
