@@ -87,6 +87,32 @@ final class ClusterNode implements WsCluster {
   private ExecutorService publisher;
   /** Publisher-thread state: a frame is being published. */
   private boolean inFlight;
+  /** Publisher-thread state: the frame held for publishing again, and not before when. */
+  private Frame retrying;
+  private long retryAt;
+  /** Messages (and their bytes) queued or held for publishing: the outage buffer's fill. */
+  private final java.util.concurrent.atomic.AtomicInteger queuedMessages =
+      new java.util.concurrent.atomic.AtomicInteger();
+  private final AtomicLong queuedBytes = new AtomicLong();
+  /**
+   * Liveness probe: a receipt this node sends to its own channel (ref = its own sequence, which
+   * no real receipt has) and expects back through its subscription. Written by the timer thread
+   * (sent) and the dispatcher (echoed).
+   */
+  private volatile long probeSeq;
+  private volatile long probeSentNanos;
+  private volatile boolean probeSendFailed;
+  private volatile long probeEchoNanos;
+  private volatile long probeRoundTripNanos = -1;
+  private volatile boolean probeMissed;
+  /** Since when Redis has reported no subscriber for this node's channel; 0 if it has one. */
+  private volatile long probeUnsubscribedSinceNanos;
+  /** Timer thread: when the channels were last subscribed again. */
+  private long lastResubscribeNanos;
+  /** Transport threads: when the last frame arrived on this node's own channel. */
+  private volatile long ownChannelSeenNanos;
+  /** Pause between two publishes of a held frame: Redis reconnects every 200 ms. */
+  private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   /** Dispatcher-thread state: rate limit of the rejected-frame warning. */
   private long lastRejectLog;
   private long rejectsSinceLog;
@@ -136,7 +162,10 @@ final class ClusterNode implements WsCluster {
       transport.subscribe(ownChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
       presence = new ClusterPresence(directories.apply(transport), nodeId, config,
           this::onNodeGone, this::onLeases, this::callback, System::currentTimeMillis);
+      presence.snapshotFrom(registry::snapshot);
       presence.start();
+      long every = config.nodeHeartbeat().toMillis();
+      timer.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
     } catch (Exception e) {
       state = State.STOPPED;
       stopQuietly();
@@ -170,11 +199,17 @@ final class ClusterNode implements WsCluster {
     for (LocalSession ls : registry.all()) {
       registry.unregister(ls.session);
     }
+    List<Pending> unpublished = new ArrayList<>();
+    Frame held = retrying;
+    if (held != null) {
+      unpublished.addAll(held.batch);
+      retrying = null;
+    }
     Pending p;
     while ((p = outgoing.poll()) != null) {
-      p.done.completeExceptionally(new WsClusterException("wscluster node " + nodeId
-          + " stopped before the message was published"));
+      unpublished.add(p);
     }
+    failStopped(unpublished);
     LOG.info("[{}] wscluster node stopped", nodeId);
   }
 
@@ -184,7 +219,8 @@ final class ClusterNode implements WsCluster {
     while (System.nanoTime() - deadline < 0) {
       CompletableFuture<Boolean> check = new CompletableFuture<>();
       try {
-        publisher.execute(() -> check.complete(outgoing.isEmpty() && !inFlight));
+        publisher.execute(() -> check.complete(outgoing.isEmpty() && !inFlight
+            && retrying == null));
         if (check.get(100, TimeUnit.MILLISECONDS)) {
           return;
         }
@@ -322,6 +358,10 @@ final class ClusterNode implements WsCluster {
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
           binary, payload));
       deliverLocally(target, frame);
+      if (!admit(encoded.length)) {
+        done.completeExceptionally(bufferFull());
+        return onCallbackThread(done);
+      }
       CompletableFuture<List<String>> channels = null;
       if (isRoutable(target)) {
         // to the owners' channels only. If the directory knows no owner (a session that opened
@@ -438,6 +478,7 @@ final class ClusterNode implements WsCluster {
             pd.lookupDone();
             return channelsOf(owners.keySet());
           });
+      admitted(encoded.length);
       outgoing.add(new Pending(encoded, new CompletableFuture<>(), channels));
     }
     stats.increment(Stats.PUBLISHED);
@@ -723,10 +764,22 @@ final class ClusterNode implements WsCluster {
     }
   }
 
-  /** Publishes what is queued as one frame, unless a frame is already on its way. */
+  /**
+   * Publishes what is queued as one frame, unless a frame is already on its way or waits to be
+   * published again (an outage: nothing passes it, so per-origin order holds).
+   */
   private void publishNext() {
     publishScheduled.set(false);
-    if (inFlight || outgoing.isEmpty()) {
+    if (inFlight) {
+      return;
+    }
+    if (retrying != null) {
+      if (System.nanoTime() - retryAt >= 0) {
+        publish(retrying);
+      }
+      return;
+    }
+    if (outgoing.isEmpty()) {
       return;
     }
     Pending head = outgoing.peek();
@@ -747,20 +800,7 @@ final class ClusterNode implements WsCluster {
       envelopes.add(p.envelope);
       bytes += p.envelope.length;
     }
-    inFlight = true;
-    CompletionStage<Long> published;
-    try {
-      published = transport.publish(broadcastChannel, EnvelopeCodec.frame(envelopes));
-    } catch (RuntimeException e) {
-      published = CompletableFuture.failedFuture(e);
-    }
-    published.whenComplete((receivers, error) -> {
-      try {
-        publisher.execute(() -> onPublished(batch, error));
-      } catch (RejectedExecutionException stopping) {
-        onPublished(batch, error);
-      }
-    });
+    publish(new Frame(batch, EnvelopeCodec.frame(envelopes), List.of(broadcastChannel)));
   }
 
   /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
@@ -772,44 +812,88 @@ final class ClusterNode implements WsCluster {
     outgoing.poll();
     List<String> channels = head.channels.isCompletedExceptionally() ? List.of(broadcastChannel)
         : head.channels.join();
-    List<Pending> batch = List.of(head);
+    Frame frame = new Frame(List.of(head), EnvelopeCodec.frame(List.of(head.envelope)), channels);
     if (channels.isEmpty()) {
-      onPublished(batch, null); // every target is local, or nowhere
+      onPublished(frame, null, null); // every target is local, or nowhere
       return;
     }
+    publish(frame);
+  }
+
+  /** Publisher thread: one publish of a frame to each of its channels. */
+  private void publish(Frame frame) {
     inFlight = true;
-    byte[] frame = EnvelopeCodec.frame(List.of(head.envelope));
-    CompletableFuture<?>[] all = new CompletableFuture<?>[channels.size()];
-    for (int i = 0; i < all.length; i++) {
+    frame.attempts++;
+    List<CompletableFuture<Long>> all = new ArrayList<>(frame.channels.size());
+    for (String channel : frame.channels) {
       try {
-        all[i] = transport.publish(channels.get(i), frame).toCompletableFuture();
+        all.add(transport.publish(channel, frame.bytes).toCompletableFuture());
       } catch (RuntimeException e) {
-        all[i] = CompletableFuture.failedFuture(e);
+        all.add(CompletableFuture.failedFuture(e));
       }
     }
-    CompletableFuture.allOf(all).whenComplete((v, error) -> {
+    CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).whenComplete((v, error) -> {
+      List<Long> receivers = error == null ? all.stream().map(CompletableFuture::join).toList()
+          : null;
       try {
-        publisher.execute(() -> onPublished(batch, error));
+        publisher.execute(() -> onPublished(frame, receivers, error));
       } catch (RejectedExecutionException stopping) {
-        onPublished(batch, error);
+        onPublished(frame, receivers, error);
       }
     });
   }
 
-  private void onPublished(List<Pending> batch, Throwable error) {
+  /**
+   * Publisher thread: a frame is done when Redis took it and as many subscriptions received it
+   * as there are nodes to receive it (all live nodes on the broadcast channel, the owner on a
+   * node channel). Otherwise (Redis unreachable, or a node not subscribed at this moment, as
+   * right after Redis restarted) the same frame is published again after a pause, and everything
+   * queued waits behind it: receivers that had it drop the repeat by its sequence number.
+   */
+  private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
     inFlight = false;
-    stats.increment(Stats.FRAMES_PUBLISHED);
-    if (error == null) {
-      for (Pending p : batch) {
-        p.done.complete(null);
+    String missing = error != null ? error.toString() : shortfall(frame, receivers);
+    long now = System.nanoTime();
+    if (missing != null && error == null && frame.shortfallSinceNanos == 0) {
+      frame.shortfallSinceNanos = now;
+    }
+    if (missing != null && state == State.RUNNING && (error != null
+        || now - frame.shortfallSinceNanos < shortfallHoldNanos())) {
+      if (frame.attempts == 1) {
+        stats.add(Stats.OUTAGE_HELD, frame.batch.size());
+        LOG.warn("[{}] could not publish {} message(s) to every node ({}); holding them and "
+            + "everything after them until Redis takes them", nodeId, frame.batch.size(), missing);
       }
+      stats.increment(Stats.OUTAGE_RETRIES);
+      retrying = frame;
+      retryAt = now + RETRY_PAUSE_NANOS;
+      timer.schedule(this::schedulePublish, RETRY_PAUSE_NANOS, TimeUnit.NANOSECONDS);
+      return;
+    }
+    retrying = null;
+    stats.increment(Stats.FRAMES_PUBLISHED);
+    if (frame.attempts > 1) {
+      stats.add(Stats.OUTAGE_REPUBLISHED, frame.batch.size());
+      LOG.info("[{}] published {} held message(s) after {} attempts in {} ms", nodeId,
+          frame.batch.size(), frame.attempts, (now - frame.firstAttemptNanos) / 1_000_000);
+    }
+    if (missing == null) {
+      for (Pending p : frame.batch) {
+        if (p.done.complete(null)) {
+          release(p);
+        }
+      }
+    } else if (state != State.RUNNING) {
+      failStopped(frame.batch);
     } else {
-      stats.add(Stats.PUBLISH_FAILED, batch.size());
-      LOG.warn("[{}] publishing {} messages failed: {}", nodeId, batch.size(), error.toString());
-      WsClusterException failure = new WsClusterException("wscluster node " + nodeId
-          + " could not publish the message to the other nodes: " + error, error);
-      for (Pending p : batch) {
-        p.done.completeExceptionally(failure);
+      // a node listed live never subscribed within a lease ttl: it is gone in all but name
+      stats.add(Stats.OUTAGE_GAVE_UP, frame.batch.size());
+      LOG.warn("[{}] gave up waiting for every node to receive {} messages: {}", nodeId,
+          frame.batch.size(), missing);
+      for (Pending p : frame.batch) {
+        if (p.done.complete(null)) {
+          release(p);
+        }
       }
     }
     if (!outgoing.isEmpty()) {
@@ -817,11 +901,207 @@ final class ClusterNode implements WsCluster {
     }
   }
 
+  /** Why {@code receivers} (per channel of the frame) is short of the nodes that should have it. */
+  private String shortfall(Frame frame, List<Long> receivers) {
+    if (receivers == null) {
+      return null;
+    }
+    for (int i = 0; i < frame.channels.size(); i++) {
+      String channel = frame.channels.get(i);
+      long expected;
+      if (channel.equals(broadcastChannel)) {
+        ClusterPresence p = presence;
+        expected = p == null ? 1 : p.liveCount();
+      } else {
+        ClusterPresence p = presence;
+        String node = channel.substring(config.channelPrefix().length() + ":node:".length());
+        expected = p == null || p.isLive(node) ? 1 : 0;
+      }
+      if (receivers.get(i) < expected) {
+        return receivers.get(i) + " of " + expected + " subscriptions on " + channel;
+      }
+    }
+    return null;
+  }
+
+  /**
+   * How long a frame is held for subscriptions that do not come: a node that is still listed
+   * live but not subscribed is dead or reconnecting; within a lease ttl (plus a heartbeat to
+   * read it) it is either back or no longer listed. A publish error holds a frame without limit:
+   * the outage buffer bounds what waits behind it.
+   */
+  private long shortfallHoldNanos() {
+    return config.nodeTtl().plus(config.nodeHeartbeat()).toNanos();
+  }
+
+  /** Fails messages the node stopped before publishing; each one once, whoever comes first. */
+  private void failStopped(List<Pending> unpublished) {
+    for (Pending p : unpublished) {
+      if (p.done.completeExceptionally(new WsClusterException("wscluster node " + nodeId
+          + " stopped before the message was published"))) {
+        release(p);
+        stats.increment(Stats.OUTAGE_DROPPED);
+      }
+    }
+  }
+
+  /** Any thread: takes a message out of the outage-buffer accounting. */
+  private void release(Pending p) {
+    queuedMessages.decrementAndGet();
+    queuedBytes.addAndGet(-p.envelope.length);
+  }
+
+  /**
+   * Any thread, under sendLock: whether one more envelope of {@code bytes} fits the outage
+   * buffer ({@code wscluster.outage.buffer} messages and {@code .buffer-bytes}); if so it is
+   * counted in.
+   */
+  private boolean admit(int bytes) {
+    if (queuedMessages.get() >= config.outageBuffer()
+        || queuedBytes.get() + bytes > config.outageBufferBytes()) {
+      stats.increment(Stats.OUTAGE_DROPPED);
+      return false;
+    }
+    admitted(bytes);
+    return true;
+  }
+
+  /**
+   * Counts in an envelope that is queued whatever the buffer holds: a deliver() (bounded by its
+   * receipt timeout) or a receipt (one per message this node received).
+   */
+  private void admitted(int bytes) {
+    queuedMessages.incrementAndGet();
+    queuedBytes.addAndGet(bytes);
+  }
+
+  private WsClusterException bufferFull() {
+    return new WsClusterException("wscluster node " + nodeId + " did not publish the message: "
+        + queuedMessages.get() + " messages (" + queuedBytes.get() + " bytes) already wait to be "
+        + "published, the limit of " + WsClusterConfig.OUTAGE_BUFFER + "=" + config.outageBuffer()
+        + " / " + WsClusterConfig.OUTAGE_BUFFER_BYTES + "=" + config.outageBufferBytes()
+        + " (is Redis reachable?); this node's sessions got it");
+  }
+
+  /** A frame on its way to Redis, with what it carries; publisher-thread state. */
+  private static final class Frame {
+    final List<Pending> batch;
+    final byte[] bytes;
+    final List<String> channels;
+    final long firstAttemptNanos = System.nanoTime();
+    int attempts;
+    /** When a publish first reached fewer subscriptions than nodes; 0 before. */
+    long shortfallSinceNanos;
+
+    Frame(List<Pending> batch, byte[] bytes, List<String> channels) {
+      this.batch = batch;
+      this.bytes = bytes;
+      this.channels = channels;
+    }
+  }
+
+  // ---------------------------------------------------------------- liveness probe (timer thread)
+
+  /**
+   * Every heartbeat. A probe that did not come back within three heartbeats (at least a second)
+   * while nothing else arrived on the channel either means this node is not receiving: counted
+   * and reported by {@link #health()}. If Redis meanwhile keeps reporting no subscription at all
+   * for this node's channel (the probe reached 0 receivers for that long), Redisson has not
+   * restored it, so the node subscribes that channel again. Redisson itself resubscribes after
+   * a reconnect; this covers a subscription lost without one. Then the next probe. Never throws.
+   */
+  private void probe() {
+    try {
+      if (state != State.RUNNING) {
+        return;
+      }
+      long now = System.nanoTime();
+      long timeout = probeTimeoutNanos();
+      if (probeSeq != 0) {
+        // a busy dispatcher may not have decoded the echo yet: any frame that arrived on the
+        // channel since the probe left shows the subscription works
+        if (now - probeSentNanos < timeout || ownChannelSeenNanos - probeSentNanos > 0) {
+          return;
+        }
+        if (!probeMissed) {
+          LOG.warn("[{}] the liveness probe did not come back in {} ms{}", nodeId,
+              timeout / 1_000_000, probeSendFailed ? " (Redis did not take it)" : "");
+        }
+        probeMissed = true;
+        stats.increment(Stats.PROBES_MISSED);
+      }
+      // two probes in a row (a heartbeat apart) found no subscriber: Redisson has not restored
+      // it (seen after Redis restarted on the same port); at most once per probe timeout
+      long unsubscribedSince = probeUnsubscribedSinceNanos;
+      if (unsubscribedSince != 0
+          && now - unsubscribedSince >= config.nodeHeartbeat().toNanos() * 9 / 10
+          && now - lastResubscribeNanos > timeout) {
+        lastResubscribeNanos = now;
+        stats.increment(Stats.RESUBSCRIBES);
+        LOG.warn("[{}] Redis has reported no subscription to {} for {} ms: subscribing again",
+            nodeId, ownChannel, (now - unsubscribedSince) / 1_000_000);
+        // only this channel: Redis says it has no subscriber. Subscribing a channel again that
+        // still works would lose what arrives between Redisson dropping the old listener and
+        // Redis taking the new subscription (Redis counts it as received).
+        transport.subscribe(ownChannel);
+      }
+      long seq = sequence.incrementAndGet();
+      byte[] frame = EnvelopeCodec.frame(List.of(codec.encode(
+          Envelope.receipt(nodeId, seq, seq, Map.of()))));
+      probeSeq = seq;
+      probeSentNanos = now;
+      stats.increment(Stats.PROBES_SENT);
+      transport.publish(ownChannel, frame).whenComplete((receivers, error) -> {
+        probeSendFailed = error != null;
+        if (error == null && receivers == 0) {
+          if (probeUnsubscribedSinceNanos == 0) {
+            probeUnsubscribedSinceNanos = now;
+          }
+        } else if (error == null) {
+          probeUnsubscribedSinceNanos = 0;
+        }
+      });
+    } catch (RuntimeException e) {
+      LOG.warn("[{}] liveness probe failed", nodeId, e);
+    }
+  }
+
+  private long probeTimeoutNanos() {
+    return Math.max(TimeUnit.SECONDS.toNanos(1), 3 * config.nodeHeartbeat().toNanos());
+  }
+
+  /** Dispatcher thread: this node's probe came back through its subscription. */
+  private void onProbeEcho(long seq) {
+    if (seq == probeSeq) {
+      long now = System.nanoTime();
+      probeRoundTripNanos = now - probeSentNanos;
+      probeEchoNanos = now;
+      probeSeq = 0;
+      if (probeMissed) {
+        LOG.info("[{}] the liveness probe comes back again", nodeId);
+      }
+      probeMissed = false;
+    }
+  }
+
+  @Override
+  public Health health() {
+    ClusterPresence p = presence;
+    Frame held = retrying;
+    return new Health(state == State.RUNNING, !probeSendFailed && !probeMissed,
+        probeRoundTripNanos < 0 ? -1 : probeRoundTripNanos / 1000,
+        p == null ? 0 : p.liveCount(), queuedMessages.get(),
+        held == null ? 0 : (System.nanoTime() - held.firstAttemptNanos) / 1_000_000);
+  }
+
   // ---------------------------------------------------------------- receiving
 
   /** Transport threads: hand over, nothing else. */
   private void onFrame(String channel, byte[] frame) {
     stats.increment(Stats.FRAMES_RECEIVED);
+    if (channel.equals(ownChannel)) {
+      ownChannelSeenNanos = System.nanoTime();
+    }
     try {
       dispatcher.execute(() -> dispatch(frame));
     } catch (RejectedExecutionException stopping) {
@@ -841,6 +1121,10 @@ final class ClusterNode implements WsCluster {
     for (Envelope e : envelopes) {
       stats.increment(Stats.ENVELOPES_RECEIVED);
       try {
+        if (e.kind == Envelope.KIND_RECEIPT && e.ref == e.seq && e.origin.equals(nodeId)) {
+          onProbeEcho(e.seq);
+          continue;
+        }
         if (hooks.dedup) {
           if (e.origin.equals(nodeId)) {
             stats.increment(Stats.OWN_ECHOES);
@@ -933,6 +1217,7 @@ final class ClusterNode implements WsCluster {
         long seq = sequence.incrementAndGet();
         byte[] encoded = codec.encode(Envelope.receipt(nodeId, seq, ref, chunks.get(i),
             i < chunks.size() - 1));
+        admitted(encoded.length);
         outgoing.add(new Pending(encoded, new CompletableFuture<>(), channel));
       }
     }

@@ -49,6 +49,7 @@ final class ClusterPresence implements Presence {
   private ScheduledExecutorService executor;
   /** Heartbeat-thread state. */
   private boolean writing;
+  private Set<String> lastLive = Set.of();
   /** The directory write in flight, if any: stop waits for it before removing this node. */
   private volatile CompletableFuture<Void> inFlightWrite = CompletableFuture.completedFuture(null);
   private final java.util.concurrent.atomic.AtomicLong lastCollisionLog =
@@ -62,6 +63,19 @@ final class ClusterPresence implements Presence {
   private final Set<String> removing = new java.util.HashSet<>();
   /** The leases seen at the last heartbeat: node to expiry (epoch ms). */
   private volatile Map<String, Long> leases = Map.of();
+  /**
+   * This node's sessions as changes that record them from scratch: written again when this
+   * node's lease turns out to be missing (Redis lost its data, or the lease expired and a survivor
+   * removed this node's entries).
+   */
+  private volatile java.util.function.Supplier<List<Directory.Change>> snapshot = List::of;
+  /**
+   * When this node last found its own lease missing although it had renewed it less than a ttl
+   * before: Redis lost its data (epoch ms). Written on the directory's threads.
+   */
+  private volatile long dataLostAtMillis = Long.MIN_VALUE / 2;
+  /** When this node's lease was last renewed (epoch ms). Written on the directory's threads. */
+  private volatile long lastRenewedMillis = Long.MIN_VALUE / 2;
 
   /**
    * @param onNodeGone told (on the heartbeat thread) of each node that left the cluster, once:
@@ -93,8 +107,10 @@ final class ClusterPresence implements Presence {
   /** Takes the lease (bounded wait) and starts the heartbeat. */
   void start() throws Exception {
     executor = Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("heartbeat"));
-    directory.renew(nodeId, token, ttlMillis, clock.getAsLong()).toCompletableFuture()
+    long now = clock.getAsLong();
+    directory.renew(nodeId, token, ttlMillis, now).toCompletableFuture()
         .get(10, TimeUnit.SECONDS);
+    lastRenewedMillis = now;
     refreshLeases().toCompletableFuture().get(10, TimeUnit.SECONDS);
     long jitter = ThreadLocalRandom.current().nextLong(Math.max(1, heartbeatMillis / 5));
     executor.scheduleWithFixedDelay(this::heartbeat, heartbeatMillis - jitter, heartbeatMillis,
@@ -124,6 +140,25 @@ final class ClusterPresence implements Presence {
           + "with its lease", nodeId, e.toString());
     }
     ex.shutdownNow();
+  }
+
+  /** Sets where {@link #snapshot} comes from; call before {@link #start}. */
+  void snapshotFrom(java.util.function.Supplier<List<Directory.Change>> sessions) {
+    this.snapshot = sessions;
+  }
+
+  /**
+   * How many nodes are live as far as the last lease read knows, this one included: the number
+   * of subscriptions a broadcast should reach.
+   */
+  int liveCount() {
+    int n = 1;
+    for (String node : leases.keySet()) {
+      if (!node.equals(nodeId) && isLive(node)) {
+        n++;
+      }
+    }
+    return n;
   }
 
   /** Session threads: records a change of one of this node's sessions; never blocks. */
@@ -185,7 +220,21 @@ final class ClusterPresence implements Presence {
       directory.renew(nodeId, token, ttlMillis, now).whenComplete((previous, error) -> {
         if (error != null) {
           LOG.warn("[{}] could not renew this node's lease: {}", nodeId, error.toString());
-        } else if (previous != null && !previous.equals(token)) {
+        } else if (previous == null) {
+          long t = clock.getAsLong();
+          if (t - lastRenewedMillis < ttlMillis) {
+            dataLostAtMillis = t; // renewed less than a ttl ago, yet gone: Redis lost its data
+          }
+          lastRenewedMillis = now;
+          List<Directory.Change> all = snapshot.get();
+          LOG.warn("[{}] this node's lease was missing (Redis restarted without its data, or the "
+              + "lease expired during an outage): recording its {} sessions again", nodeId,
+              all.stream().filter(c -> c.kind == Directory.Change.Kind.OPEN).count());
+          all.forEach(this::record);
+        } else if (previous.equals(token)) {
+          lastRenewedMillis = now;
+        } else {
+          lastRenewedMillis = now;
           long t = clock.getAsLong();
           long last = lastCollisionLog.get();
           if (t - last > COLLISION_LOG_INTERVAL_MILLIS && lastCollisionLog.compareAndSet(last, t)) {
@@ -218,16 +267,37 @@ final class ClusterPresence implements Presence {
     return done;
   }
 
-  private void onLeasesRead(Map<String, Long> fresh, long started) {
+  private void onLeasesRead(Map<String, Long> read, long started) {
+    if (!read.containsKey(nodeId)) {
+      // This node renews its own lease before every read: without it, this read reflects a
+      // Redis that lost its data (a restart) rather than nodes that left. Keep what was known
+      // until the leases are written again, within a heartbeat.
+      LOG.info("[{}] the lease read lacks this node's own lease; ignoring it", nodeId);
+      return;
+    }
     long now = clock.getAsLong();
     Map<String, Long> before = leases;
+    Map<String, Long> fresh = read;
+    if (now - dataLostAtMillis < ttlMillis) {
+      // Redis lost its data a moment ago: the other nodes write their leases again within a
+      // heartbeat. Until a ttl has passed, a lease missing from the read is not a node leaving.
+      fresh = new HashMap<>(before);
+      fresh.putAll(read);
+    }
     leases = fresh;
+    Map<String, Long> current = fresh;
     Set<String> live = new java.util.HashSet<>();
     for (Map.Entry<String, Long> e : fresh.entrySet()) {
       String node = e.getKey();
       if (e.getValue() > now || node.equals(nodeId)) {
         live.add(node);
-      } else if (removing.add(node)) {
+        if (read.containsKey(node) && !before.containsKey(node) && departed.remove(node)) {
+          // a node renews its lease only while it runs: one reported gone is back (after
+          // Redis lost its data, say)
+          reportedGone.remove(node);
+          LOG.info("[{}] node {} renews its lease again: live", nodeId, node);
+        }
+      } else if (read.containsKey(node) && removing.add(node)) {
         LOG.info("[{}] node {} missed its lease by {} ms: removing its sessions", nodeId, node,
             now - e.getValue());
         directory.removeNode(node).whenComplete((ok, error) -> onHeartbeat(() -> {
@@ -237,11 +307,15 @@ final class ClusterPresence implements Presence {
       }
     }
     for (String node : before.keySet()) {
-      if (!fresh.containsKey(node) && !node.equals(nodeId)) {
+      if (!current.containsKey(node) && !node.equals(nodeId)) {
         gone(node); // removed by its own graceful stop, or by another survivor
       }
     }
-    reportedGone.removeIf(node -> !fresh.containsKey(node) && !before.containsKey(node));
+    reportedGone.removeIf(node -> !current.containsKey(node) && !before.containsKey(node));
+    if (!live.equals(lastLive)) {
+      LOG.info("[{}] live nodes: {}", nodeId, new java.util.TreeSet<>(live));
+      lastLive = live;
+    }
     onLeases.accept(live, started);
   }
 

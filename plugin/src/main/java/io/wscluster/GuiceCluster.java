@@ -153,6 +153,11 @@ final class GuiceCluster implements WsCluster {
   }
 
   @Override
+  public Health health() {
+    return node().health();
+  }
+
+  @Override
   public String toString() {
     ClusterNode n = node;
     return "WsCluster(guice, " + (n == null ? "not attached" : n.nodeId()) + ")";

@@ -79,6 +79,17 @@ final class InMemoryTransport implements Transport {
     if (delivery == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("not started"));
     }
+    // subscribing again replaces this transport's subscription of the channel
+    mine.removeIf(e -> {
+      if (!e.getKey().equals(channel)) {
+        return false;
+      }
+      List<BiConsumer<String, byte[]>> subscribers = bus.get(channel);
+      if (subscribers != null) {
+        subscribers.remove(e.getValue());
+      }
+      return true;
+    });
     ExecutorService executor = delivery;
     Receiver r = receiver;
     BiConsumer<String, byte[]> subscriber = (ch, frame) -> executor.execute(() -> r.onFrame(ch, frame));

@@ -1,6 +1,7 @@
 package io.wscluster;
 
 import io.wscluster.spi.Transport;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -13,6 +14,7 @@ import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.config.Config;
+import org.redisson.config.ConstantDelay;
 import org.redisson.config.SingleServerConfig;
 
 /**
@@ -25,7 +27,8 @@ final class RedisTransport implements Transport {
   private final WsClusterConfig config;
   private final int extraSubscriptions;
   private final Map<String, RTopic> topics = new ConcurrentHashMap<>();
-  private final List<Runnable> unsubscribes = new ArrayList<>();
+  /** Our listener ids per subscribed channel (Redisson's topic may have others' listeners). */
+  private final Map<String, List<Integer>> listeners = new ConcurrentHashMap<>();
   private volatile RedissonClient redisson;
   private Receiver receiver;
 
@@ -72,6 +75,15 @@ final class RedisTransport implements Transport {
           .setTimeout(5000)
           .setConnectTimeout(5000)
           .setRetryAttempts(2)
+          // Redisson's default reconnection backoff grows to 10 s; subscriptions come back only
+          // after it, and until then nothing reaches this node: reconnect every 200 ms instead.
+          // (Not a shorter ping interval: under load a late PONG makes Redisson drop a
+          // subscription connection that Redis still counts, and frames Redis sent on it are
+          // lost although PUBLISH reported them received.)
+          .setReconnectionDelay(new ConstantDelay(Duration.ofMillis(200)))
+          // a command waiting for a connection is tried again at the same pace (default: 1 to
+          // 2 s), so a publish issued during an outage goes out as soon as Redis is back
+          .setRetryDelay(new ConstantDelay(Duration.ofMillis(200)))
           .setClientName("wscluster-" + config.nodeName());
       if (!config.redisUsername().isEmpty()) {
         single.setUsername(config.redisUsername());
@@ -87,6 +99,11 @@ final class RedisTransport implements Transport {
     return c;
   }
 
+  /**
+   * Subscribes, or subscribes again: a second call for a channel first drops the channel's
+   * listeners (so Redisson unsubscribes it) and then adds them anew, which re-establishes a
+   * subscription Redis stopped serving without Redisson noticing.
+   */
   @Override
   public synchronized CompletionStage<Void> subscribe(String channel) {
     RedissonClient client = redisson;
@@ -94,20 +111,25 @@ final class RedisTransport implements Transport {
       return CompletableFuture.failedFuture(new IllegalStateException("not started"));
     }
     RTopic topic = topic(channel);
-    Receiver r = receiver;
-    CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
-    for (int i = 0; i <= extraSubscriptions; i++) {
-      CompletableFuture<Void> one = topic.addListenerAsync(byte[].class,
-          (ch, frame) -> r.onFrame(ch.toString(), frame))
-          .toCompletableFuture()
-          .thenAccept(id -> {
-            synchronized (this) {
-              unsubscribes.add(() -> topic.removeListener(id));
-            }
-          });
-      all = all.thenCombine(one, (a, b) -> null);
+    CompletionStage<Void> dropped = CompletableFuture.completedFuture(null);
+    List<Integer> old = listeners.remove(channel);
+    if (old != null) {
+      dropped = topic.removeListenerAsync(old.toArray(new Integer[0]));
     }
-    return all;
+    Receiver r = receiver;
+    List<Integer> ids = java.util.Collections.synchronizedList(new ArrayList<>());
+    listeners.put(channel, ids);
+    return dropped.thenCompose(v -> {
+      CompletableFuture<Void> all = CompletableFuture.completedFuture(null);
+      for (int i = 0; i <= extraSubscriptions; i++) {
+        CompletableFuture<Void> one = topic.addListenerAsync(byte[].class,
+            (ch, frame) -> r.onFrame(ch.toString(), frame))
+            .toCompletableFuture()
+            .thenAccept(ids::add);
+        all = all.thenCombine(one, (a, b) -> null);
+      }
+      return all;
+    });
   }
 
   @Override
@@ -133,7 +155,11 @@ final class RedisTransport implements Transport {
   }
 
   private RTopic topic(String channel) {
-    return topics.computeIfAbsent(channel, ch -> redisson.getTopic(ch, ByteArrayCodec.INSTANCE));
+    return topic(redisson, channel);
+  }
+
+  private RTopic topic(RedissonClient client, String channel) {
+    return topics.computeIfAbsent(channel, ch -> client.getTopic(ch, ByteArrayCodec.INSTANCE));
   }
 
   @Override
@@ -143,14 +169,14 @@ final class RedisTransport implements Transport {
       return;
     }
     redisson = null;
-    for (Runnable unsubscribe : unsubscribes) {
+    listeners.forEach((channel, ids) -> {
       try {
-        unsubscribe.run();
+        topic(client, channel).removeListener(ids.toArray(new Integer[0]));
       } catch (RuntimeException e) {
         // the client shuts down next, which drops every subscription anyway
       }
-    }
-    unsubscribes.clear();
+    });
+    listeners.clear();
     topics.clear();
     client.shutdown(0, config.shutdownTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
   }

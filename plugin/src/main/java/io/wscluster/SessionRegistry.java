@@ -75,6 +75,23 @@ final class SessionRegistry {
     return created;
   }
 
+  /**
+   * Every registered session as the changes that record it from scratch (OPEN, then a JOIN per
+   * room), for rewriting the directory after Redis lost it. A session changing meanwhile also
+   * reports that change, which the directory applies after these.
+   */
+  java.util.List<Directory.Change> snapshot() {
+    java.util.List<Directory.Change> out = new java.util.ArrayList<>();
+    for (LocalSession ls : byId.values()) {
+      String user = ls.user();
+      out.add(new Directory.Change(Directory.Change.Kind.OPEN, ls.id, user, null, null));
+      for (String room : ls.rooms) {
+        out.add(new Directory.Change(Directory.Change.Kind.JOIN, ls.id, user, room, null));
+      }
+    }
+    return out;
+  }
+
   /** Forgets a session and clears its rooms; idempotent. */
   void unregister(Session session) {
     LocalSession ls = bySession.remove(session);

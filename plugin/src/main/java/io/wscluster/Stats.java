@@ -23,6 +23,21 @@ final class Stats {
   static final String DISPATCH_FAILED = "dispatchFailed";
   static final String WRITE_RETRIES = "writeRetries";
   static final String RECEIPTS_SENT = "receiptsSent";
+  /** Messages held back because Redis did not take them or not every node was subscribed. */
+  static final String OUTAGE_HELD = "outageHeld";
+  /** Publishes of a held frame that still fell short, one per attempt. */
+  static final String OUTAGE_RETRIES = "outageRetries";
+  /** Held messages that were then published to every node. */
+  static final String OUTAGE_REPUBLISHED = "outageRepublished";
+  /** Messages never published: the outage buffer was full, or the node stopped first. */
+  static final String OUTAGE_DROPPED = "outageDropped";
+  /** Held messages published although a node listed live never received them within its ttl. */
+  static final String OUTAGE_GAVE_UP = "outageGaveUp";
+  static final String PROBES_SENT = "probesSent";
+  /** Probes that did not come back in time: Redis down, or a subscription not delivering. */
+  static final String PROBES_MISSED = "probesMissed";
+  /** Channels subscribed again after a missed probe that Redis had taken. */
+  static final String RESUBSCRIBES = "resubscribes";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 
@@ -44,7 +59,8 @@ final class Stats {
     Map<String, Long> out = new TreeMap<>();
     for (String name : new String[] {PUBLISHED, PUBLISH_FAILED, FRAMES_RECEIVED, REJECTED,
         OWN_ECHOES, DUPLICATES, TOO_OLD, DELIVERED, SEND_FAILED, OVERFLOW_CLOSED,
-        OVERFLOW_DROPPED}) {
+        OVERFLOW_DROPPED, OUTAGE_HELD, OUTAGE_REPUBLISHED, OUTAGE_DROPPED, PROBES_MISSED,
+        RESUBSCRIBES}) {
       out.put(name, 0L);
     }
     counters.forEach((k, v) -> out.put(k, v.sum()));

@@ -138,4 +138,10 @@ public interface WsCluster {
 
   /** Counters of this node since it started (name to value), for metrics and tests. */
   Map<String, Long> stats();
+
+  /**
+   * This node's link to the cluster: whether its own messages come back through Redis (a probe
+   * every {@code wscluster.node.heartbeat}), how many nodes are live, what waits to be published.
+   */
+  Health health();
 }

@@ -58,6 +58,8 @@ public final class WsClusterConfig {
   public static final String NODE_HEARTBEAT = "wscluster.node.heartbeat";
   public static final String NODE_TTL = "wscluster.node.ttl";
   public static final String RECEIPT_TIMEOUT = "wscluster.receipt.timeout";
+  public static final String OUTAGE_BUFFER = "wscluster.outage.buffer";
+  public static final String OUTAGE_BUFFER_BYTES = "wscluster.outage.buffer-bytes";
   public static final String CONFIG_FILE = "wscluster.config.file";
 
   /** Every key with its default ("" when none) and what it means; the one list all sources obey. */
@@ -98,6 +100,10 @@ public final class WsClusterConfig {
         "a node whose lease is this old is dead: its sessions leave presence (at least 2 heartbeats, up to 10m)"});
     keys.put(RECEIPT_TIMEOUT, new String[] {"5s",
         "how long deliver() waits for the owning nodes to confirm (100ms to 5m)"});
+    keys.put(OUTAGE_BUFFER, new String[] {"100000",
+        "messages a node keeps for publishing while Redis is unreachable; beyond, send() fails (1 to 10000000)"});
+    keys.put(OUTAGE_BUFFER_BYTES, new String[] {"67108864",
+        "bytes of encoded messages kept likewise (1048576 to 2147483647)"});
     keys.put(CONFIG_FILE, new String[] {"wscluster.properties on the classpath, if any",
         "path to a properties file with more wscluster.* keys (lowest precedence)"});
     KEYS = Collections.unmodifiableMap(keys);
@@ -127,6 +133,8 @@ public final class WsClusterConfig {
   private final Duration nodeHeartbeat;
   private final Duration nodeTtl;
   private final Duration receiptTimeout;
+  private final int outageBuffer;
+  private final int outageBufferBytes;
 
   private WsClusterConfig(Map<String, String> raw, Function<String, String> sourceOf) {
     Parser p = new Parser(raw, sourceOf);
@@ -167,6 +175,9 @@ public final class WsClusterConfig {
     }
     this.receiptTimeout = p.duration(RECEIPT_TIMEOUT, Duration.ofMillis(100),
         Duration.ofMinutes(5), "a duration from 100ms to 5m such as 5s");
+    this.outageBuffer = p.integer(OUTAGE_BUFFER, 1, 10_000_000, "an integer from 1 to 10000000");
+    this.outageBufferBytes = p.integer(OUTAGE_BUFFER_BYTES, 1 << 20, Integer.MAX_VALUE,
+        "an integer from 1048576 to 2147483647");
     p.text(CONFIG_FILE);
     if (raw.containsKey(REDIS_CONFIG) && raw.containsKey(REDIS_ADDRESS)) {
       throw new ConfigException(REDIS_ADDRESS + " and " + REDIS_CONFIG + " are both set ("
@@ -319,6 +330,14 @@ public final class WsClusterConfig {
     return receiptTimeout;
   }
 
+  public int outageBuffer() {
+    return outageBuffer;
+  }
+
+  public int outageBufferBytes() {
+    return outageBufferBytes;
+  }
+
   /** The keys that were set explicitly, with their raw values (secrets included: do not log). */
   Map<String, String> explicitValues() {
     return explicit;
@@ -346,6 +365,8 @@ public final class WsClusterConfig {
     shown.put(NODE_HEARTBEAT, explicitOr(NODE_HEARTBEAT));
     shown.put(NODE_TTL, explicitOr(NODE_TTL));
     shown.put(RECEIPT_TIMEOUT, explicitOr(RECEIPT_TIMEOUT));
+    shown.put(OUTAGE_BUFFER, outageBuffer);
+    shown.put(OUTAGE_BUFFER_BYTES, outageBufferBytes);
     return shown.toString();
   }
 

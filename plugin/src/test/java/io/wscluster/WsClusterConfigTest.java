@@ -60,7 +60,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(19, WsClusterConfig.KEYS.size());
+    assertEquals(21, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((key, v) -> {
       assertTrue(key.startsWith("wscluster."), key);
       assertEquals(2, v.length, key);
@@ -459,6 +459,8 @@ class WsClusterConfigTest {
     bad(WsClusterConfig.RECEIPT_TIMEOUT, "50ms", "a duration from 100ms to 5m such as 5s");
     // the builder takes any file name (the loader opens it: ConfigLoaderTest refuses a missing
     // one); what the builder refuses is the free-form text rule
+    bad(WsClusterConfig.OUTAGE_BUFFER, "0", "an integer from 1 to 10000000");
+    bad(WsClusterConfig.OUTAGE_BUFFER_BYTES, "1000", "an integer from 1048576 to 2147483647");
     BAD_VALUES.put(WsClusterConfig.CONFIG_FILE, new BadValue("conf\u0001.properties",
         "conf\\u0001.properties", "at most 1024 characters without control characters"));
   }

@@ -76,6 +76,18 @@ final class ExactlyOnceChecker {
           + (problems.size() > 20 ? " ... (" + problems.size() + " in all)" : "");
     }
 
+    /** Per client, how many messages are missing and the first few of them. */
+    String missingSummary() {
+      Map<String, List<String>> byClient = new java.util.TreeMap<>();
+      for (Problem p : missing) {
+        byClient.computeIfAbsent(p.client(), k -> new ArrayList<>()).add(p.text());
+      }
+      StringBuilder out = new StringBuilder("missing per client:");
+      byClient.forEach((client, texts) -> out.append(' ').append(client).append('=').append(texts.size())
+          .append(' ').append(texts.subList(0, Math.min(10, texts.size()))));
+      return out.toString();
+    }
+
     @Override
     public String toString() {
       return "Report[cells=" + checkedCells + ", duplicated=" + duplicates.size() + " (" + duplicateCopies

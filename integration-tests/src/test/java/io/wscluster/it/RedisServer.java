@@ -175,10 +175,35 @@ final class RedisServer implements AutoCloseable {
     return RedisCapture.open(port, pattern);
   }
 
+  /** SIGKILL, as a crash: no shutdown, and (no persistence) every key is gone. */
+  void kill() throws InterruptedException {
+    synchronized (this) {
+      if (connection != null) {
+        connection.close();
+        connection = null;
+      }
+    }
+    Process p = process;
+    if (p != null) {
+      p.destroyForcibly();
+      p.waitFor(STOP_GRACE_MILLIS, TimeUnit.MILLISECONDS);
+    }
+  }
+
+  /** Starts a new, empty server on the port of the killed one, as a supervisor restarting it would. */
+  void restartOnSamePort() throws Exception {
+    launch(port);
+  }
+
   private void launch() throws Exception {
+    launch(0);
+  }
+
+  /** Starts the server on {@code fixedPort}, or on a free port (three attempts) when it is 0. */
+  private void launch(int fixedPort) throws Exception {
     Exception last = null;
     for (int attempt = 1; attempt <= 3; attempt++) {
-      port = freePort();
+      port = fixedPort != 0 ? fixedPort : freePort();
       Path log = dir.resolve("redis-" + port + ".log");
       ProcessBuilder pb = new ProcessBuilder(binary.toString(),
           "--port", Integer.toString(port),

@@ -16,7 +16,9 @@ public interface Transport {
 
   /**
    * Subscribes to a channel. Completes once frames published on it afterwards reach the receiver.
-   * Must not block the caller.
+   * Must not block the caller. Subscribing a channel again replaces the subscription (one
+   * delivery per frame afterwards): the core does it when its liveness probe finds that a
+   * subscription no longer delivers.
    */
   CompletionStage<Void> subscribe(String channel);
 
