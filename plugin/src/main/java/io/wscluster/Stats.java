@@ -23,6 +23,9 @@ final class Stats {
   static final String DISPATCH_FAILED = "dispatchFailed";
   static final String WRITE_RETRIES = "writeRetries";
   static final String RECEIPTS_SENT = "receiptsSent";
+  /** Gauges, not counters: computed by {@link ClusterNode#stats()} from the outboxes. */
+  static final String OUTBOX_QUEUED_MAX = "outbox.queued.max";
+  static final String OUTBOX_QUEUED_TOTAL = "outbox.queued.total";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 
