@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
  * Garbage and forged frames published straight into every wscluster channel of a running 3-node cluster (found with
  * {@code PUBSUB CHANNELS}), as anyone with access to Redis could: 10,000 seeded random byte strings, then frames made
  * from real ones captured off Redis (cut at every length, a wrong version byte, a payload over
- * {@code wscluster.message.max-bytes}, a negative payload length).
+ * {@code wscluster.message.max-bytes}, a negative payload length, a room name with a control character).
  *
  * <p>Every node must reject exactly the frames that reached it (per node: those published on {@code :all} and on its
  * own node channel), per reason where the reason is known, deliver none of them, log the rejection at most once per
@@ -151,6 +151,8 @@ class ForgedFramesIT {
       handReasons.merge("rejected.oversized", 1L, Long::sum);
       handMade.add(withPayload(binaryFrame, binaryBytes.length, -1, binaryBytes));
       handReasons.merge("rejected.length", 1L, Long::sum);
+      handMade.add(withControlCharacterInRoomName(captured, "main"));
+      handReasons.merge("rejected.name", 1L, Long::sum);
 
       List<Long> perNodeHand = floodEveryChannel(cluster, channels, nodeIds, handMade);
       List<Map<String, Long>> afterHand = awaitRejected(cluster, afterRandom, perNodeHand);
@@ -313,6 +315,22 @@ class ForgedFramesIT {
     int head = frame.length - oldLength - 4;
     return ByteBuffer.allocate(head + 4 + payload.length).put(frame, 0, head)
         .putInt(declared == -2 ? payload.length : declared).put(payload).array();
+  }
+
+  /** A captured frame naming {@code room}, with a newline in place of the room name's second byte. */
+  private static byte[] withControlCharacterInRoomName(List<RedisCapture.Captured> captured, String room) {
+    byte[] name = room.getBytes(StandardCharsets.UTF_8);
+    byte[] str16 = ByteBuffer.allocate(2 + name.length).putShort((short) name.length).put(name).array();
+    for (RedisCapture.Captured m : captured) {
+      byte[] f = m.payload().clone();
+      for (int at = 0; at + str16.length <= f.length; at++) {
+        if (Arrays.equals(f, at, at + str16.length, str16, 0, str16.length)) {
+          f[at + 3] = '\n';
+          return f;
+        }
+      }
+    }
+    throw new AssertionError("no captured frame names room " + room);
   }
 
   /** The frame with the last character of its origin id changed: an origin no node has. */
