@@ -325,10 +325,24 @@ final class ClusterNode implements WsCluster {
     return ls == null ? null : ls.user();
   }
 
+  /**
+   * The counters plus gauges read now: {@code sessions}, and the frames queued in the local
+   * sessions' outboxes ({@code outbox.queued.max}, the deepest; {@code outbox.queued.total}), each
+   * at most {@code wscluster.outbox.max-frames}. Costs one short lock per local session.
+   */
   @Override
   public Map<String, Long> stats() {
     Map<String, Long> snapshot = stats.snapshot();
     snapshot.put("sessions", (long) registry.size());
+    long deepest = 0;
+    long total = 0;
+    for (LocalSession ls : registry.all()) {
+      int queued = ls.outbox.size();
+      deepest = Math.max(deepest, queued);
+      total += queued;
+    }
+    snapshot.put(Stats.OUTBOX_QUEUED_MAX, deepest);
+    snapshot.put(Stats.OUTBOX_QUEUED_TOTAL, total);
     return snapshot;
   }
 

@@ -26,6 +26,8 @@ import java.util.Set;
  *             reason "" means written)
  * str0     := len:u16 utf8[len] (0..1024 bytes)
  * set      := n:u16 str16{n}       str16 := len:u16 utf8[len] (1..1024 bytes, valid UTF-8)
+ *             (names in a set are distinct target names: 1..256 chars, no control characters;
+ *             the sessions of one receipt are distinct)
  * str8     := len:u8 utf8[len] (1..255)                         bytes32 := len:i32 raw[len]
  * </pre>
  *
@@ -43,7 +45,11 @@ final class EnvelopeCodec {
   private static final int FLAG_RECEIPT = 4;
 
   /** Why a frame was rejected; the names are the counters' suffixes. */
-  enum Reason { EMPTY, VERSION, TRUNCATED, KIND, FLAGS, LENGTH, OVERSIZED, UTF8, SEQUENCE, TRAILING }
+  enum Reason {
+    EMPTY, VERSION, TRUNCATED, KIND, FLAGS, LENGTH, OVERSIZED, UTF8, SEQUENCE, TRAILING,
+    /** A name no node sends: one {@link Target} refuses, or one repeated in its set or receipt. */
+    NAME
+  }
 
   /** A rejected frame: the reason and a short detail for the log (never payload bytes). */
   static final class Rejection extends Exception {
@@ -206,7 +212,10 @@ final class EnvelopeCodec {
       if (reasonLength > MAX_NAME_BYTES) {
         throw new Rejection(Reason.LENGTH, "reason of " + reasonLength + " bytes");
       }
-      results.put(session, reasonLength == 0 ? "" : r.utf8(reasonLength));
+      if (results.put(session, reasonLength == 0 ? "" : r.utf8(reasonLength)) != null) {
+        throw new Rejection(Reason.NAME, "session #" + (i + 1)
+            + " of the receipt repeats an earlier one");
+      }
     }
     return Envelope.receipt(origin, seq, ref, java.util.Collections.unmodifiableMap(results), more);
   }
@@ -238,7 +247,18 @@ final class EnvelopeCodec {
       if (length == 0 || length > MAX_NAME_BYTES) {
         throw new Rejection(Reason.LENGTH, "name of " + length + " bytes");
       }
-      set.add(r.utf8(length));
+      String name = r.utf8(length);
+      // never the name itself in the message: it is forged input bound for a log line
+      if (name.length() > Target.MAX_NAME_LENGTH) {
+        throw new Rejection(Reason.NAME, "name of " + name.length() + " characters, limit "
+            + Target.MAX_NAME_LENGTH);
+      }
+      if (!Target.isValidName(name)) {
+        throw new Rejection(Reason.NAME, "name with a control character");
+      }
+      if (!set.add(name)) {
+        throw new Rejection(Reason.NAME, "name #" + (i + 1) + " of the set repeats an earlier one");
+      }
     }
     return Collections.unmodifiableSet(set);
   }

@@ -135,7 +135,10 @@ final class Outbox implements SendHandler {
     }
   }
 
-  /** Frames queued now (the one being written not included). */
+  /**
+   * Frames queued now (the one being written not included), never more than {@code maxFrames}.
+   * Any thread; for gauges ({@link ClusterNode#stats()}).
+   */
   synchronized int size() {
     return queue.size();
   }

@@ -36,8 +36,11 @@ final class Stats {
   static final String PROBES_SENT = "probesSent";
   /** Probes that did not come back in time: Redis down, or a subscription not delivering. */
   static final String PROBES_MISSED = "probesMissed";
-  /** Channels subscribed again after a missed probe that Redis had taken. */
+  /** Times this node subscribed its channel again because Redis reported no subscriber. */
   static final String RESUBSCRIBES = "resubscribes";
+  /** Gauges, not counters: computed by {@link ClusterNode#stats()} from the outboxes. */
+  static final String OUTBOX_QUEUED_MAX = "outbox.queued.max";
+  static final String OUTBOX_QUEUED_TOTAL = "outbox.queued.total";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

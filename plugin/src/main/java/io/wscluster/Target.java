@@ -128,7 +128,10 @@ public final class Target {
     return except;
   }
 
-  /** Rebuilds a target from decoded parts; the sets are trusted to hold valid names. */
+  /**
+   * Rebuilds a target from decoded parts; the sets are trusted to hold valid names
+   * ({@link #isValidName}: the decoder checks them).
+   */
   static Target of(boolean all, Set<String> rooms, Set<String> users, Set<String> sessions,
       Set<String> except) {
     if (all && rooms.isEmpty() && users.isEmpty() && sessions.isEmpty() && except.isEmpty()) {
@@ -143,6 +146,9 @@ public final class Target {
    * @throws IllegalArgumentException naming what and why
    */
   static String checkName(String kind, String name) {
+    if (isValidName(name)) {
+      return name;
+    }
     if (name == null) {
       throw new IllegalArgumentException(kind + " must not be null");
     }
@@ -158,6 +164,19 @@ public final class Target {
       }
     }
     return name;
+  }
+
+  /** Whether {@link #checkName} accepts the name; for the decoder, which must not throw it. */
+  static boolean isValidName(String name) {
+    if (name == null || name.isEmpty() || name.length() > MAX_NAME_LENGTH) {
+      return false;
+    }
+    for (int i = 0; i < name.length(); i++) {
+      if (Character.isISOControl(name.charAt(i))) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** A name as it may appear in a message: short, control characters replaced (no log injection). */

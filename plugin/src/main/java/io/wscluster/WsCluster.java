@@ -136,7 +136,11 @@ public interface WsCluster {
   /** Binary counterpart of {@link #sendLocal(Session, String)}; the array is not copied. */
   CompletionStage<Void> sendLocal(Session session, byte[] data);
 
-  /** Counters of this node since it started (name to value), for metrics and tests. */
+  /**
+   * Counters of this node since it started (name to value), for metrics and tests, and gauges
+   * read at the call: {@code sessions}, {@code outbox.queued.max} and {@code outbox.queued.total}
+   * (frames waiting in the local sessions' outboxes).
+   */
   Map<String, Long> stats();
 
   /**

@@ -30,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.BiConsumer;
 import java.util.function.Consumer;
 import java.util.stream.Collectors;
@@ -75,7 +76,12 @@ class ClusterNodeTest {
 
   private ClusterNode start(String name, ClusterNode.Hooks hooks, Transport transport,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
-    ClusterNode node = new ClusterNode(config(name, more), transport, hooks, System::nanoTime);
+    return start(name, transport, System::nanoTime, hooks, more);
+  }
+
+  private ClusterNode start(String name, Transport transport, java.util.function.LongSupplier clock,
+      ClusterNode.Hooks hooks, Consumer<WsClusterConfig.Builder> more) throws Exception {
+    ClusterNode node = new ClusterNode(config(name, more), transport, hooks, clock);
     nodes.add(node);
     node.start();
     return node;
@@ -191,19 +197,24 @@ class ClusterNodeTest {
     }
 
     void settleQuietly() {
-      Object before = null;
-      long deadline = System.nanoTime() + WAIT.toNanos();
-      while (System.nanoTime() < deadline) {
-        Object now = List.of(nodes().stream().map(ClusterNode::stats).collect(Collectors.toList()),
-            sessions.stream().map(FakeSession::receivedCount).collect(Collectors.toList()));
-        if (now.equals(before)) {
-          return;
-        }
-        before = now;
-        sleep(150);
-      }
-      throw new AssertionError("the cluster never settled");
+      ClusterNodeTest.settleQuietly(nodes(), sessions);
     }
+  }
+
+  /** Waits until the nodes' stats and what the sessions received stop changing. */
+  private static void settleQuietly(List<ClusterNode> nodes, List<FakeSession> sessions) {
+    Object before = null;
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (System.nanoTime() < deadline) {
+      Object now = List.of(nodes.stream().map(ClusterNode::stats).collect(Collectors.toList()),
+          sessions.stream().map(FakeSession::receivedCount).collect(Collectors.toList()));
+      if (now.equals(before)) {
+        return;
+      }
+      before = now;
+      sleep(150);
+    }
+    throw new AssertionError("the cluster never settled");
   }
 
   /**
@@ -457,9 +468,7 @@ class ClusterNodeTest {
     }
 
     for (byte[] g : garbage) { // straight onto the bus, as a forger with Redis access would
-      for (BiConsumer<String, byte[]> s : List.copyOf(bus.get(channel))) {
-        s.accept(channel, g);
-      }
+      flood(g, 1);
     }
     await().atMost(WAIT).until(() -> cl.nodes().stream()
         .allMatch(n -> n.stats().get("rejected") == garbage.size()));
@@ -476,6 +485,62 @@ class ClusterNodeTest {
     cl.send(cl.b, Target.all(), "after garbage", cl.sessions.toArray(new FakeSession[0]));
     cl.settle();
     assertEquals(List.of(), cl.ledger.violations());
+  }
+
+  @Test
+  void garbageFrames_warningIsLoggedAtMostOncePer10sWithTheCountSinceTheLastOne() throws Exception {
+    AtomicLong clock = new AtomicLong(TimeUnit.HOURS.toNanos(1));
+    ClusterNode a = start("a", new InMemoryTransport(bus, 0), clock::get, ClusterNode.Hooks.DEFAULT,
+        b -> { });
+    String log = capturingStderr(() -> {
+      flood(new byte[] {9, 9, 9}, 1_000); // wrong version
+      await().atMost(WAIT).until(() -> a.stats().get("rejected") == 1_000);
+      clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(9_999));
+      flood(new byte[0], 1);
+      await().atMost(WAIT).until(() -> a.stats().get("rejected") == 1_001);
+      clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(1));
+      flood(new byte[] {EnvelopeCodec.VERSION, 0}, 1);
+      await().atMost(WAIT).until(() -> a.stats().get("rejected") == 1_002);
+    });
+
+    List<String> warnings = log.lines().filter(l -> l.contains("[" + a.nodeId() + "] dropped "))
+        .collect(Collectors.toList());
+    assertEquals(2, warnings.size(), "one at the first reject, one 10 s later:\n" + log);
+    assertTrue(warnings.get(0).endsWith("WARN io.wscluster.ClusterNode - [" + a.nodeId()
+        + "] dropped 1 malformed frame(s) from Redis; latest: 3 bytes, VERSION: version 9, this"
+        + " node reads 1"), warnings.get(0));
+    assertTrue(warnings.get(1).endsWith("[" + a.nodeId() + "] dropped 1001 malformed frame(s)"
+        + " from Redis; latest: 2 bytes, TRUNCATED: needs 2 bytes at offset 1, 1 left"),
+        warnings.get(1));
+    assertEquals(1_000, a.stats().get("rejected.version"));
+    assertEquals(1, a.stats().get("rejected.empty"));
+    assertEquals(1, a.stats().get("rejected.truncated"));
+  }
+
+  /** Puts a frame on this test's broadcast channel {@code times} times, as a forger would. */
+  private void flood(byte[] frame, int times) {
+    for (int i = 0; i < times; i++) {
+      for (BiConsumer<String, byte[]> s : List.copyOf(bus.get(channel))) {
+        s.accept(channel, frame);
+      }
+    }
+  }
+
+  /** What slf4j-simple wrote to System.err while {@code body} ran. */
+  private static String capturingStderr(ThrowingRunnable body) throws Exception {
+    java.io.PrintStream err = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    System.setErr(new java.io.PrintStream(captured, true, StandardCharsets.UTF_8));
+    try {
+      body.run();
+    } finally {
+      System.setErr(err);
+    }
+    return captured.toString(StandardCharsets.UTF_8);
+  }
+
+  interface ThrowingRunnable {
+    void run() throws Exception;
   }
 
   /**
@@ -565,6 +630,75 @@ class ClusterNodeTest {
     a.send(Target.all(), new byte[1024]); // exactly the limit is fine
   }
 
+  // ================================================================ bad input from the application
+
+  /**
+   * Every way the application can hand the node something it must refuse fails at once, naming
+   * what and why, and nothing reaches the transport, a local session or another node. The valid
+   * send in the middle shows that the publish counter and the remote session would see one.
+   */
+  @Test
+  void badInput_isRefusedAtOnceAndNothingIsPublishedOrDelivered() throws Exception {
+    GatedTransport counted = new GatedTransport(new InMemoryTransport(bus, 0));
+    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, counted,
+        b -> b.set(WsClusterConfig.MESSAGE_MAX_BYTES, "1024"));
+    ClusterNode b = start("b");
+    FakeSession a1 = new FakeSession();
+    FakeSession b1 = new FakeSession();
+    a.onSessionOpened(a1.session);
+    b.onSessionOpened(b1.session);
+    a.join(a1.session, "lobby");
+    b.join(b1.session, "lobby");
+    String tooLong = "é".repeat(513); // 513 chars, 1026 bytes of UTF-8
+    String overLimit = "message of 1026 bytes exceeds wscluster.message.max-bytes=1024";
+
+    refused(IllegalArgumentException.class, overLimit, () -> a.send(Target.all(), tooLong));
+    refused(IllegalArgumentException.class,
+        "message of 1025 bytes exceeds wscluster.message.max-bytes=1024",
+        () -> a.send(Target.room("lobby"), new byte[1025]));
+    refused(IllegalArgumentException.class, overLimit,
+        () -> a.deliver(Target.session(b1.id), tooLong));
+    refused(IllegalArgumentException.class, overLimit, () -> a.sendLocal(a1.session, tooLong));
+    refused(IllegalArgumentException.class, "deliver takes sessions and users only (no rooms, "
+        + "not all), was " + Target.room("lobby"), () -> a.deliver(Target.room("lobby"), "x"));
+    refused(IllegalArgumentException.class, "room '' must be 1 to 256 characters long, was 0",
+        () -> a.join(a1.session, ""));
+    refused(IllegalArgumentException.class, "room 'lob?by' must not contain control characters"
+        + " (found U+000A at index 3)", () -> a.join(a1.session, "lob\nby"));
+    refused(IllegalArgumentException.class, "room '" + "r".repeat(40) + "...' must be 1 to 256"
+        + " characters long, was 257", () -> a.leave(a1.session, "r".repeat(257)));
+    refused(IllegalArgumentException.class, "user '' must be 1 to 256 characters long, was 0",
+        () -> a.setUser(a1.session, ""));
+    refused(IllegalArgumentException.class, "user 'al?ce' must not contain control characters"
+        + " (found U+0000 at index 2)", () -> a.setUser(a1.session, "al\u0000ce"));
+    assertEquals(Set.of("lobby"), a.rooms(a1.session), "the refused join and leave changed nothing");
+    assertEquals(null, a.user(a1.session), "the refused user names were not set");
+    assertEquals(0, counted.publishes(), "refused calls publish nothing");
+
+    a.send(Target.room("lobby"), "valid").toCompletableFuture().get(10, TimeUnit.SECONDS);
+    await().atMost(WAIT).until(() -> b1.receivedCount() == 1);
+    assertEquals(1, counted.publishes(), "the valid send is published once");
+
+    a.stop();
+    String stopped = "wscluster node " + a.nodeId() + " is stopped: nothing was sent";
+    refused(IllegalStateException.class, stopped, () -> a.send(Target.all(), "late"));
+    refused(IllegalStateException.class, stopped, () -> a.send(Target.all(), new byte[] {1}));
+    refused(IllegalStateException.class, stopped, () -> a.deliver(Target.session(b1.id), "late"));
+    refused(IllegalStateException.class, stopped, () -> a.sendLocal(a1.session, "late"));
+    refused(IllegalStateException.class, stopped, a::presence);
+    settleQuietly(List.of(b), List.of(b1));
+
+    assertEquals(1, counted.publishes(), "nothing published after the valid send");
+    assertEquals(List.of("valid"), a1.received());
+    assertEquals(List.of("valid"), b1.received());
+    assertEquals(1, a.stats().get("published"));
+  }
+
+  private static void refused(Class<? extends Throwable> type, String message,
+      org.junit.jupiter.api.function.Executable call) {
+    assertEquals(message, assertThrows(type, call).getMessage());
+  }
+
   @Test
   void sendToSession_writesThatLocalSessionOnlyAndPublishesNothing() throws Exception {
     ClusterNode a = start("a");
@@ -584,6 +718,39 @@ class ClusterNodeTest {
     assertEquals(List.of("fence"), other.received());
     assertEquals(List.of("fence"), remote.received());
     assertEquals(1, a.stats().get("published"), "only the fence went to the other nodes");
+  }
+
+  @Test
+  void stats_outboxGauges_reportTheDeepestAndTheTotalQueuedFramesNow() throws Exception {
+    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0),
+        b -> b.set(WsClusterConfig.OUTBOX_MAX_FRAMES, "8")
+            .set(WsClusterConfig.OUTBOX_OVERFLOW, "drop-newest"));
+    FakeSession stalled = new FakeSession().completion(FakeSession.Completion.MANUAL);
+    FakeSession slow = new FakeSession().completion(FakeSession.Completion.MANUAL);
+    FakeSession fast = new FakeSession();
+    for (FakeSession s : List.of(stalled, slow, fast)) {
+      a.onSessionOpened(s.session);
+      a.join(s.session, "lobby");
+    }
+    a.join(stalled.session, "news");
+    assertEquals(0L, a.stats().get("outbox.queued.max"));
+    assertEquals(0L, a.stats().get("outbox.queued.total"));
+
+    for (int i = 0; i < 4; i++) {
+      a.send(Target.room("lobby"), "lobby " + i); // 1 written + 3 queued each for stalled and slow
+    }
+    for (int i = 0; i < 20; i++) {
+      a.send(Target.room("news"), "news " + i); // stalled: 5 more fit, 15 dropped
+    }
+
+    assertEquals(8L, a.stats().get("outbox.queued.max"), "never more than max-frames");
+    assertEquals(8L + 3, a.stats().get("outbox.queued.total"));
+    assertEquals(15L, a.stats().get("overflowDropped"));
+    while (slow.completeNext()) {
+      // the slow client catches up
+    }
+    assertEquals(8L, a.stats().get("outbox.queued.total"));
+    assertEquals(4, fast.receivedCount(), "the fast client reads at once: nothing queued");
   }
 
   @Test
@@ -816,6 +983,7 @@ class ClusterNodeTest {
   static class GatedTransport implements Transport {
     private final Transport delegate;
     private final List<CompletableFuture<Long>> held = new ArrayList<>();
+    private final AtomicInteger publishes = new AtomicInteger();
     private boolean holding;
     private boolean stopped;
 
@@ -851,8 +1019,14 @@ class ClusterNodeTest {
       return delegate.subscribe(ch);
     }
 
+    /** How many times the node called {@link #publish}, whatever became of the frame. */
+    int publishes() {
+      return publishes.get();
+    }
+
     @Override
     public CompletionStage<Long> publish(String ch, byte[] frame) {
+      publishes.incrementAndGet();
       synchronized (this) {
         if (stopped) {
           return CompletableFuture.failedFuture(new IllegalStateException("not started"));

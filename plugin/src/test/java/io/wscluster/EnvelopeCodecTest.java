@@ -385,6 +385,41 @@ class EnvelopeCodecTest {
         Reason.LENGTH, "name of " + (EnvelopeCodec.MAX_NAME_BYTES + 1) + " bytes");
   }
 
+  // Regression: the decoder handed Target.of, which trusts its names to be valid, names that
+  // Target refuses (control characters, over 256 characters) or repeats; no node sends them.
+
+  @Test
+  void decode_nameWithAControlCharacter_isRejectedInEverySet() {
+    for (int set = 0; set < 4; set++) {
+      Raw raw = new Raw().header(1).u8(1).u8(0).str8(ORIGIN).i64(1);
+      raw.emptySets(set).u16(1).str16("lob\nby").emptySets(3 - set).i32(0);
+      assertRejected(raw.bytes(), Reason.NAME, "name with a control character");
+    }
+    assertRejected(envelope().rooms("a\u0000").frame(), Reason.NAME, "name with a control character");
+    assertRejected(envelope().rooms("a\u0085").frame(), Reason.NAME, "name with a control character");
+  }
+
+  @Test
+  void decode_nameOfMoreCharactersThanTargetAllows_isRejected() {
+    assertRejected(envelope().rooms("r".repeat(Target.MAX_NAME_LENGTH + 1)).frame(), Reason.NAME,
+        "name of 257 characters, limit 256");
+  }
+
+  @Test
+  void decode_nameRepeatedInASet_isRejected() {
+    assertRejected(envelope().rooms("lobby", "news", "lobby").frame(), Reason.NAME,
+        "name #3 of the set repeats an earlier one");
+  }
+
+  @Test
+  void decode_everyNameTargetAccepts_roundTrips() throws Rejection {
+    Target t = Target.rooms("r".repeat(Target.MAX_NAME_LENGTH), "with space", "tab-free ü 🎉")
+        .andUsers("😀".repeat(Target.MAX_NAME_LENGTH / 2)).andSessions("é".repeat(256));
+    Envelope e = new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1, t, false, new byte[0]);
+
+    assertEquals(t, codec.decode(EnvelopeCodec.frame(List.of(codec.encode(e)))).get(0).target);
+  }
+
   @Test
   void decode_invalidUtf8InAName_isRejected() {
     byte[][] invalid = {

@@ -22,6 +22,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /** One session's bounded queue: one write in flight, FIFO, overflow policies, failures. */
 class OutboxTest {
@@ -277,6 +279,56 @@ class OutboxTest {
     }
 
     assertEquals(List.of("a0", "a1", "a2", "b0", "b1", "b2"), fake.received());
+  }
+
+  /**
+   * The gauge behind {@code outbox.queued.max}: read from another thread while producers flood a
+   * client that never reads, the size never exceeds the bound, whatever the policy.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(Overflow.class)
+  void size_readWhileProducersFloodAStalledClient_neverExceedsMaxFrames(Overflow policy)
+      throws Exception {
+    int max = 64;
+    Outbox box = outbox(max, policy);
+    ExecutorService pool = Executors.newFixedThreadPool(3);
+    AtomicBoolean done = new AtomicBoolean();
+    int largest = 0;
+    try {
+      List<Future<?>> producers = new ArrayList<>();
+      for (int p = 0; p < 2; p++) {
+        String prefix = "p" + p + "-";
+        producers.add(pool.submit(() -> {
+          for (int i = 0; i < 20_000; i++) {
+            box.offer(prefix + i);
+          }
+        }));
+      }
+      Future<?> finished = pool.submit(() -> {
+        for (Future<?> f : producers) {
+          f.get();
+        }
+        done.set(true);
+        return null;
+      });
+      while (!done.get()) {
+        largest = Math.max(largest, box.size());
+      }
+      finished.get(30, TimeUnit.SECONDS);
+    } finally {
+      pool.shutdownNow();
+    }
+
+    assertTrue(largest <= max, policy + ": size reached " + largest);
+    assertEquals(1, fake.pendingWrites(), "the one write in flight stalls");
+    if (policy == Overflow.CLOSE) {
+      assertEquals(0, box.size(), "closed: the queue is dropped");
+      assertEquals(1, stats.get(Stats.OVERFLOW_CLOSED));
+    } else {
+      assertEquals(max, box.size());
+      assertEquals(40_000 - 1 - max, stats.get(Stats.OVERFLOW_DROPPED),
+          "every frame is written, queued or counted as dropped");
+    }
   }
 
   // ================================================================ failures

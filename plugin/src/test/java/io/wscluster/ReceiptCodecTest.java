@@ -253,6 +253,13 @@ class ReceiptCodecTest {
   }
 
   @Test
+  void decode_sessionRepeatedInAReceipt_isRejected() {
+    // regression: the second result silently replaced the first, whatever either said
+    assertRejected(receipt().i64(1).u16(2).str16("s").str16("").str16("s").str16("not connected")
+        .bytes(), Reason.NAME, "session #2 of the receipt repeats an earlier one");
+  }
+
+  @Test
   void decode_zeroOrNegativeReference_isRejected() {
     assertRejected(receipt().i64(0).u16(0).bytes(), Reason.SEQUENCE, "receipt for sequence 0");
     assertRejected(receipt().i64(-1).u16(0).bytes(), Reason.SEQUENCE, "receipt for sequence -1");

@@ -210,6 +210,17 @@ final class Cluster implements AutoCloseable {
     return text;
   }
 
+  /**
+   * Starts a node of this cluster in a JVM of its own ({@link NodeProcess}: one a test can SIGKILL or SIGSTOP) with
+   * the given lease, on this cluster's Redis and channel prefix. The caller closes it.
+   */
+  NodeProcess startProcess(Duration ttl, Duration heartbeat) throws Exception {
+    return NodeProcess.start(redis.address(), Map.of(
+        "wscluster.channel.prefix", prefix,
+        "wscluster.node.ttl", ttl.toMillis() + "ms",
+        "wscluster.node.heartbeat", heartbeat.toMillis() + "ms"));
+  }
+
   /** Sums a /status counter over the running nodes. */
   long sumStat(String counter) throws Exception {
     long sum = 0;

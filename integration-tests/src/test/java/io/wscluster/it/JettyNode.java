@@ -289,12 +289,26 @@ final class JettyNode implements WsNode, AutoCloseable {
 
   /** One counter of /status "stats" (missing counters fail: the counter names are part of the WAR's protocol). */
   long stat(String counter) throws IOException, InterruptedException {
-    Map<String, Object> json = statsJson();
-    Object stats = json.get("stats");
-    if (!(stats instanceof Map<?, ?> map) || !(map.get(counter) instanceof Number n)) {
-      throw new AssertionError("node " + name + " /status has no numeric stats." + counter + ": " + json);
+    Long value = stats().get(counter);
+    if (value == null) {
+      throw new AssertionError("node " + name + " /status has no numeric stats." + counter + ": " + statusText());
     }
-    return n.longValue();
+    return value;
+  }
+
+  /** Every numeric counter and gauge of /status "stats", sorted by name (counters never bumped may be absent). */
+  Map<String, Long> stats() throws IOException, InterruptedException {
+    Map<String, Object> json = statsJson();
+    if (!(json.get("stats") instanceof Map<?, ?> map)) {
+      throw new AssertionError("node " + name + " /status has no stats object: " + json);
+    }
+    Map<String, Long> out = new java.util.TreeMap<>();
+    map.forEach((k, v) -> {
+      if (v instanceof Number n) {
+        out.put((String) k, n.longValue());
+      }
+    });
+    return out;
   }
 
   synchronized void stop() {

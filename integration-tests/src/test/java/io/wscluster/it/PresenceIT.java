@@ -71,10 +71,7 @@ class PresenceIT {
   void start() throws Exception {
     cluster = Cluster.start("presence", 3, Map.of(),
         Cluster.everyNode(3, Map.of("wscluster.receipt.timeout", RECEIPT_TIMEOUT.toMillis() + "ms")));
-    process = NodeProcess.start(cluster.redis().address(), Map.of(
-        "wscluster.channel.prefix", cluster.prefix(),
-        "wscluster.node.ttl", PROCESS_TTL.toMillis() + "ms",
-        "wscluster.node.heartbeat", PROCESS_HEARTBEAT.toMillis() + "ms"));
+    process = cluster.startProcess(PROCESS_TTL, PROCESS_HEARTBEAT);
     observers = List.of(
         cluster.chat(0, "observers", "obs0"),
         cluster.chat(1, "observers", "obs1"),

@@ -83,6 +83,28 @@ final class RedisServer implements AutoCloseable {
     return (Long) command("PUBLISH", channel, payload);
   }
 
+  /**
+   * PUBLISHes each message in order on a connection of its own, pipelined in batches of {@code batch} (one round trip
+   * per batch, so tens of thousands of frames take seconds, and each batch is answered before the next is sent);
+   * returns the number of receivers of each, in order.
+   */
+  long[] publishAll(List<RedisCapture.Captured> messages, int batch) throws IOException {
+    long[] receivers = new long[messages.size()];
+    try (RespConnection c = new RespConnection("127.0.0.1", port, 2_000)) {
+      c.setReadTimeout(30_000);
+      for (int from = 0; from < messages.size(); from += batch) {
+        int to = Math.min(messages.size(), from + batch);
+        for (int i = from; i < to; i++) {
+          c.send("PUBLISH", messages.get(i).channel(), messages.get(i).payload());
+        }
+        for (int i = from; i < to; i++) {
+          receivers[i] = (Long) c.read();
+        }
+      }
+    }
+    return receivers;
+  }
+
   /** {@code PUBSUB NUMSUB channel}. */
   long numsub(String channel) throws IOException {
     List<?> reply = (List<?>) command("PUBSUB", "NUMSUB", channel);

@@ -69,10 +69,7 @@ class TargetedDeliveryIT {
   void start() throws Exception {
     cluster = Cluster.start("targeted", 3, Map.of(1, Map.of(JettyNode.TEST_EXTRA_SUBSCRIPTIONS, 1)),
         Map.of(2, Map.of("wscluster.receipt.timeout", N2_RECEIPT_TIMEOUT.toMillis() + "ms")));
-    process = NodeProcess.start(cluster.redis().address(), Map.of(
-        "wscluster.channel.prefix", cluster.prefix(),
-        "wscluster.node.ttl", PROCESS_TTL.toSeconds() + "s",
-        "wscluster.node.heartbeat", "1s"));
+    process = cluster.startProcess(PROCESS_TTL, Duration.ofSeconds(1));
     senders = List.of(cluster.chat(0, "senders", "s0"), cluster.chat(1, "senders", "s1"),
         cluster.chat(2, "senders", "s2"));
     targets = List.of(cluster.chat(0, "targets", "t0"), cluster.chat(1, "targets", "t1"),
