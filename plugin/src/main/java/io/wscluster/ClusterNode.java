@@ -109,7 +109,8 @@ final class ClusterNode implements WsCluster {
     this.hooks = hooks;
     this.nanoClock = nanoClock;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-    this.codec = new EnvelopeCodec(config.messageMaxBytes());
+    this.codec = new EnvelopeCodec(config.messageMaxBytes(),
+        FrameAuthenticator.of(config.secret(), config.secretPrevious()));
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(), nanoClock);
     this.registry = new SessionRegistry(nodeId, s -> new Outbox(s, config.outboxMaxFrames(),
         config.outboxOverflow(), stats, nodeId), this::onPresenceChange);
@@ -736,7 +737,7 @@ final class ClusterNode implements WsCluster {
     }
     List<Pending> batch = new ArrayList<>();
     List<byte[]> envelopes = new ArrayList<>();
-    int bytes = 3;
+    int bytes = EnvelopeCodec.HEADER_BYTES;
     Pending p;
     while (batch.size() < EnvelopeCodec.MAX_ENVELOPES_PER_FRAME && (p = outgoing.peek()) != null) {
       if (p.channels != null || !batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
@@ -750,7 +751,7 @@ final class ClusterNode implements WsCluster {
     inFlight = true;
     CompletionStage<Long> published;
     try {
-      published = transport.publish(broadcastChannel, EnvelopeCodec.frame(envelopes));
+      published = transport.publish(broadcastChannel, codec.frame(envelopes));
     } catch (RuntimeException e) {
       published = CompletableFuture.failedFuture(e);
     }
@@ -778,7 +779,7 @@ final class ClusterNode implements WsCluster {
       return;
     }
     inFlight = true;
-    byte[] frame = EnvelopeCodec.frame(List.of(head.envelope));
+    byte[] frame = codec.frame(List.of(head.envelope));
     CompletableFuture<?>[] all = new CompletableFuture<?>[channels.size()];
     for (int i = 0; i < all.length; i++) {
       try {
@@ -954,7 +955,7 @@ final class ClusterNode implements WsCluster {
     rejectsSinceLog++;
     long now = nanoClock.getAsLong();
     if (now - lastRejectLog >= REJECT_LOG_INTERVAL_NANOS) {
-      LOG.warn("[{}] dropped {} malformed frame(s) from Redis; latest: {} bytes, {}: {}", nodeId,
+      LOG.warn("[{}] rejected {} frame(s) from Redis; latest: {} bytes, {}: {}", nodeId,
           rejectsSinceLog, length, r.reason, r.getMessage());
       lastRejectLog = now;
       rejectsSinceLog = 0;
