@@ -135,7 +135,8 @@ final class ClusterNode implements WsCluster {
     this.hooks = hooks;
     this.nanoClock = nanoClock;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-    this.codec = new EnvelopeCodec(config.messageMaxBytes());
+    this.codec = new EnvelopeCodec(config.messageMaxBytes(),
+        FrameAuthenticator.of(config.secret(), config.secretPrevious()));
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(), nanoClock);
     this.registry = new SessionRegistry(nodeId, s -> new Outbox(s, config.outboxMaxFrames(),
         config.outboxOverflow(), stats, nodeId), this::onPresenceChange);
@@ -803,7 +804,7 @@ final class ClusterNode implements WsCluster {
     }
     List<Pending> batch = new ArrayList<>();
     List<byte[]> envelopes = new ArrayList<>();
-    int bytes = 3;
+    int bytes = EnvelopeCodec.HEADER_BYTES;
     Pending p;
     while (batch.size() < EnvelopeCodec.MAX_ENVELOPES_PER_FRAME && (p = outgoing.peek()) != null) {
       if (p.channels != null || !batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
@@ -814,7 +815,7 @@ final class ClusterNode implements WsCluster {
       envelopes.add(p.envelope);
       bytes += p.envelope.length;
     }
-    publish(new Frame(batch, EnvelopeCodec.frame(envelopes), List.of(broadcastChannel)));
+    publish(new Frame(batch, codec.frame(envelopes), List.of(broadcastChannel)));
   }
 
   /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
@@ -826,7 +827,7 @@ final class ClusterNode implements WsCluster {
     outgoing.poll();
     List<String> channels = head.channels.isCompletedExceptionally() ? List.of(broadcastChannel)
         : head.channels.join();
-    Frame frame = new Frame(List.of(head), EnvelopeCodec.frame(List.of(head.envelope)), channels);
+    Frame frame = new Frame(List.of(head), codec.frame(List.of(head.envelope)), channels);
     if (channels.isEmpty()) {
       onPublished(frame, null, null); // every target is local, or nowhere
       return;
@@ -1060,7 +1061,7 @@ final class ClusterNode implements WsCluster {
         transport.subscribe(ownChannel);
       }
       long seq = sequence.incrementAndGet();
-      byte[] frame = EnvelopeCodec.frame(List.of(codec.encode(
+      byte[] frame = codec.frame(List.of(codec.encode(
           Envelope.receipt(nodeId, seq, seq, Map.of()))));
       probeSeq = seq;
       probeSentNanos = now;
@@ -1253,7 +1254,7 @@ final class ClusterNode implements WsCluster {
     rejectsSinceLog++;
     long now = nanoClock.getAsLong();
     if (now - lastRejectLog >= REJECT_LOG_INTERVAL_NANOS) {
-      LOG.warn("[{}] dropped {} malformed frame(s) from Redis; latest: {} bytes, {}: {}", nodeId,
+      LOG.warn("[{}] rejected {} frame(s) from Redis; latest: {} bytes, {}: {}", nodeId,
           rejectsSinceLog, length, r.reason, r.getMessage());
       lastRejectLog = now;
       rejectsSinceLog = 0;

@@ -14,10 +14,12 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The wire format, version 1. Pure: no I/O, no state but limits; thread-safe.
+ * The wire format, version 1. Pure: no I/O, no state but limits and keys; thread-safe.
  *
  * <pre>
- * frame    := version:u8(=1) count:u16 envelope{count}          (no trailing bytes)
+ * frame    := head:u8 count:u16 envelope{count} tag?                (no trailing bytes)
+ * head     := version(=1) in bits 0-6; bit 7 set: the frame ends in a tag
+ * tag      := HMAC-SHA256(wscluster.secret, every frame byte before the tag): 32 bytes
  * envelope := kind:u8 flags:u8 origin:str8 seq:i64 body
  * body     := rooms:set users:set sessions:set except:set payload:bytes32    (kind 1, message)
  *           | ref:i64 n:u16 (session:str16 reason:str0)*n                      (kind 2, receipt)
@@ -34,9 +36,23 @@ import java.util.Set;
  * <p>Decoding is total: every byte string yields envelopes or a {@link Rejection} with a reason;
  * every length is checked against the bytes that remain before anything is allocated, so a
  * forged length cannot cause a large allocation.
+ *
+ * <p>Authentication: a codec with a {@link FrameAuthenticator} (the node has
+ * {@code wscluster.secret}) tags every frame it builds, and checks the tag of a frame before it
+ * reads anything but the head byte, so bytes from whoever lacks the secret are never parsed. It
+ * rejects a frame without a tag ({@link Reason#AUTH_MISSING}) and one whose tag verifies under
+ * neither its secret nor its previous secret ({@link Reason#AUTH_INVALID}). A codec without one
+ * rejects tagged frames ({@link Reason#AUTH_UNEXPECTED}) although it could read them: a node
+ * without the secret in a cluster that has one is a configuration mistake, and rejecting on both
+ * sides makes it loud on both sides (counted and logged by every node) rather than a cluster that
+ * silently delivers in one direction only.
  */
 final class EnvelopeCodec {
   static final byte VERSION = 1;
+  /** Head bit: the frame ends in a {@link FrameAuthenticator#TAG_BYTES}-byte tag. */
+  static final int TAGGED = 0x80;
+  /** Head and envelope count. */
+  static final int HEADER_BYTES = 3;
   static final int MAX_ENVELOPES_PER_FRAME = 65_535;
   static final int MAX_NAME_BYTES = 1024;
   static final int MAX_SET_SIZE = 4096;
@@ -48,7 +64,13 @@ final class EnvelopeCodec {
   enum Reason {
     EMPTY, VERSION, TRUNCATED, KIND, FLAGS, LENGTH, OVERSIZED, UTF8, SEQUENCE, TRAILING,
     /** A name no node sends: one {@link Target} refuses, or one repeated in its set or receipt. */
-    NAME
+    NAME,
+    /** An untagged frame reached a node that has a secret. */
+    AUTH_MISSING,
+    /** The tag does not verify: another secret, a forgery, or a frame cut or altered. */
+    AUTH_INVALID,
+    /** A tagged frame reached a node that has no secret: the nodes' configurations differ. */
+    AUTH_UNEXPECTED
   }
 
   /** A rejected frame: the reason and a short detail for the log (never payload bytes). */
@@ -62,10 +84,21 @@ final class EnvelopeCodec {
   }
 
   private final int maxPayloadBytes;
+  /** Null: frames are neither tagged nor verified. */
+  private final FrameAuthenticator auth;
 
-  /** @param maxPayloadBytes the largest payload a decoded envelope may carry */
+  /** A codec without authentication: untagged frames only. */
   EnvelopeCodec(int maxPayloadBytes) {
+    this(maxPayloadBytes, null);
+  }
+
+  /**
+   * @param maxPayloadBytes the largest payload a decoded envelope may carry
+   * @param auth tags built frames and verifies received ones; null for none
+   */
+  EnvelopeCodec(int maxPayloadBytes, FrameAuthenticator auth) {
     this.maxPayloadBytes = maxPayloadBytes;
+    this.auth = auth;
   }
 
   /** Encodes one envelope (without frame header); done once per send. */
@@ -105,16 +138,20 @@ final class EnvelopeCodec {
     return out.toByteArray();
   }
 
-  /** Wraps encoded envelopes (1 to 65535) into one frame, in order. */
-  static byte[] frame(List<byte[]> encodedEnvelopes) {
-    int size = 3;
+  /** Wraps encoded envelopes (1 to 65535) into one frame, in order; tagged if this codec signs. */
+  byte[] frame(List<byte[]> encodedEnvelopes) {
+    int size = HEADER_BYTES;
     for (byte[] b : encodedEnvelopes) {
       size += b.length;
     }
-    ByteBuffer buf = ByteBuffer.allocate(size);
-    buf.put(VERSION).putShort((short) encodedEnvelopes.size());
+    ByteBuffer buf = ByteBuffer.allocate(auth == null ? size : size + FrameAuthenticator.TAG_BYTES);
+    buf.put((byte) (auth == null ? VERSION : VERSION | TAGGED))
+        .putShort((short) encodedEnvelopes.size());
     for (byte[] b : encodedEnvelopes) {
       buf.put(b);
+    }
+    if (auth != null) {
+      auth.sign(buf.array(), size);
     }
     return buf.array();
   }
@@ -125,11 +162,8 @@ final class EnvelopeCodec {
       throw new Rejection(Reason.EMPTY, "empty frame");
     }
     try {
-      Reader r = new Reader(frame);
-      int version = r.u8();
-      if (version != VERSION) {
-        throw new Rejection(Reason.VERSION, "version " + version + ", this node reads " + VERSION);
-      }
+      Reader r = new Reader(frame, authenticated(frame));
+      r.u8(); // the head, checked above
       int count = r.u16();
       if (count == 0) {
         throw new Rejection(Reason.EMPTY, "frame with no envelope");
@@ -148,6 +182,41 @@ final class EnvelopeCodec {
       // a bug in the reader must not escape into a transport thread; reported like a bad frame
       throw new Rejection(Reason.LENGTH, "unexpected " + e.getClass().getSimpleName());
     }
+  }
+
+  /**
+   * Checks the head byte and, on a node with a secret, the tag; returns where the envelopes end.
+   * Nothing after the head byte is read before the tag has been verified.
+   */
+  private int authenticated(byte[] frame) throws Rejection {
+    int head = frame[0] & 0xff;
+    int version = head & ~TAGGED;
+    if (version != VERSION) {
+      throw new Rejection(Reason.VERSION, "version " + version + ", this node reads " + VERSION);
+    }
+    boolean tagged = (head & TAGGED) != 0;
+    if (auth == null) {
+      if (tagged) {
+        throw new Rejection(Reason.AUTH_UNEXPECTED, "tagged frame, but this node has no "
+            + WsClusterConfig.SECRET + ": set the same secret on every node");
+      }
+      return frame.length;
+    }
+    if (!tagged) {
+      throw new Rejection(Reason.AUTH_MISSING, "untagged frame, but this node has "
+          + WsClusterConfig.SECRET + ": a node without it, or a forgery");
+    }
+    int end = frame.length - FrameAuthenticator.TAG_BYTES;
+    if (end < HEADER_BYTES) {
+      throw new Rejection(Reason.TRUNCATED, "tagged frame of " + frame.length + " bytes, needs at "
+          + "least " + (HEADER_BYTES + FrameAuthenticator.TAG_BYTES));
+    }
+    if (!auth.verify(frame, end)) {
+      throw new Rejection(Reason.AUTH_INVALID, "the tag verifies with neither "
+          + WsClusterConfig.SECRET + " nor " + WsClusterConfig.SECRET_PREVIOUS
+          + ": a node with another secret, a forgery, or an altered frame");
+    }
+    return end;
   }
 
   private Envelope readEnvelope(Reader r) throws Rejection {
@@ -286,18 +355,20 @@ final class EnvelopeCodec {
     }
   }
 
-  /** A bounds-checked cursor over a frame. */
+  /** A bounds-checked cursor over a frame's bytes before {@code end} (where a tag starts). */
   private static final class Reader {
     private final byte[] data;
+    private final int end;
     private int pos;
     private CharsetDecoder decoder;
 
-    Reader(byte[] data) {
+    Reader(byte[] data, int end) {
       this.data = data;
+      this.end = end;
     }
 
     int remaining() {
-      return data.length - pos;
+      return end - pos;
     }
 
     void need(long n) throws Rejection {

@@ -52,6 +52,8 @@ public final class WsClusterConfig {
   public static final String OUTBOX_MAX_FRAMES = "wscluster.outbox.max-frames";
   public static final String OUTBOX_OVERFLOW = "wscluster.outbox.overflow";
   public static final String MESSAGE_MAX_BYTES = "wscluster.message.max-bytes";
+  public static final String SECRET = "wscluster.secret";
+  public static final String SECRET_PREVIOUS = "wscluster.secret.previous";
   public static final String DEDUP_WINDOW = "wscluster.dedup.window";
   public static final String DEDUP_ORIGIN_TTL = "wscluster.dedup.origin-ttl";
   public static final String SHUTDOWN_TIMEOUT = "wscluster.shutdown.timeout";
@@ -61,6 +63,9 @@ public final class WsClusterConfig {
   public static final String OUTAGE_BUFFER = "wscluster.outage.buffer";
   public static final String OUTAGE_BUFFER_BYTES = "wscluster.outage.buffer-bytes";
   public static final String CONFIG_FILE = "wscluster.config.file";
+
+  /** Shortest secret accepted: 32 characters are at least 32 bytes of key. */
+  static final int MIN_SECRET_LENGTH = 32;
 
   /** Every key with its default ("" when none) and what it means; the one list all sources obey. */
   public static final Map<String, String[]> KEYS;
@@ -88,6 +93,12 @@ public final class WsClusterConfig {
         "close (1013 Try Again Later) | drop-newest | drop-oldest"});
     keys.put(MESSAGE_MAX_BYTES, new String[] {"1048576",
         "largest payload in bytes (UTF-8 for text) that send accepts, up to 67108864"});
+    keys.put(SECRET, new String[] {"",
+        "key of the HMAC-SHA256 tag on every frame between nodes, the same on every node, "
+            + MIN_SECRET_LENGTH + " to 1024 characters; empty: frames are not tagged (masked in logs)"});
+    keys.put(SECRET_PREVIOUS, new String[] {"",
+        "a second key that tags are also verified with (never signed with) while the secret "
+            + "changes; needs " + SECRET + " (masked in logs)"});
     keys.put(DEDUP_WINDOW, new String[] {"8192",
         "per-origin anti-replay window in messages, a multiple of 64 from 64 to 1048576"});
     keys.put(DEDUP_ORIGIN_TTL, new String[] {"10m",
@@ -127,6 +138,8 @@ public final class WsClusterConfig {
   private final int outboxMaxFrames;
   private final Overflow outboxOverflow;
   private final int messageMaxBytes;
+  private final String secret;
+  private final String secretPrevious;
   private final int dedupWindow;
   private final Duration dedupOriginTtl;
   private final Duration shutdownTimeout;
@@ -156,6 +169,13 @@ public final class WsClusterConfig {
     this.outboxOverflow = p.choice(OUTBOX_OVERFLOW, Overflow.class);
     this.messageMaxBytes = p.integer(MESSAGE_MAX_BYTES, 1, MAX_MESSAGE_BYTES,
         "a positive integer up to " + MAX_MESSAGE_BYTES);
+    this.secret = p.secret(SECRET);
+    this.secretPrevious = p.secret(SECRET_PREVIOUS);
+    if (secret.isEmpty() && !secretPrevious.isEmpty()) {
+      throw new ConfigException(SECRET_PREVIOUS + " is set (" + sourceOf.apply(SECRET_PREVIOUS)
+          + ") but " + SECRET + " is not: a node signs with " + SECRET + " and only verifies with "
+          + SECRET_PREVIOUS + " while the secret changes; set both");
+    }
     this.dedupWindow = p.integer(DEDUP_WINDOW, 64, 1 << 20,
         "a multiple of 64 from 64 to 1048576");
     if (dedupWindow % 64 != 0) {
@@ -306,6 +326,19 @@ public final class WsClusterConfig {
     return messageMaxBytes;
   }
 
+  /**
+   * The key frames are tagged with, or "" when they are not. Package-private and never logged:
+   * only the codec needs it.
+   */
+  String secret() {
+    return secret;
+  }
+
+  /** A second key tags are verified with during a key change, or "". Never logged. */
+  String secretPrevious() {
+    return secretPrevious;
+  }
+
   public int dedupWindow() {
     return dedupWindow;
   }
@@ -359,6 +392,8 @@ public final class WsClusterConfig {
     shown.put(OUTBOX_MAX_FRAMES, outboxMaxFrames);
     shown.put(OUTBOX_OVERFLOW, lower(outboxOverflow));
     shown.put(MESSAGE_MAX_BYTES, messageMaxBytes);
+    shown.put(SECRET, masked(SECRET, secret));
+    shown.put(SECRET_PREVIOUS, masked(SECRET_PREVIOUS, secretPrevious));
     shown.put(DEDUP_WINDOW, dedupWindow);
     shown.put(DEDUP_ORIGIN_TTL, explicitOr(DEDUP_ORIGIN_TTL));
     shown.put(SHUTDOWN_TIMEOUT, explicitOr(SHUTDOWN_TIMEOUT));
@@ -374,9 +409,9 @@ public final class WsClusterConfig {
     return explicit.getOrDefault(key, KEYS.get(key)[0]).trim();
   }
 
-  /** A value as it may be shown in logs and errors: passwords and URL credentials hidden. */
+  /** A value as it may be shown in logs and errors: passwords, secrets, URL credentials hidden. */
   static String masked(String key, String value) {
-    if (key.equals(REDIS_PASSWORD)) {
+    if (key.equals(REDIS_PASSWORD) || key.equals(SECRET) || key.equals(SECRET_PREVIOUS)) {
       return value.isEmpty() ? "" : "****";
     }
     // up to the last '@': a password may itself contain '@' or '/'
@@ -529,6 +564,17 @@ public final class WsClusterConfig {
       String v = value(key);
       if (v.length() > 1024 || v.chars().anyMatch(Character::isISOControl)) {
         throw error(key, "at most 1024 characters without control characters");
+      }
+      return v;
+    }
+
+    /** "" for none, else a key of at least {@link #MIN_SECRET_LENGTH} characters. */
+    String secret(String key) {
+      String v = value(key);
+      if (!v.isEmpty() && (v.length() < MIN_SECRET_LENGTH || v.length() > 1024
+          || v.chars().anyMatch(Character::isISOControl))) {
+        throw error(key, MIN_SECRET_LENGTH + " to 1024 characters without control characters, "
+            + "the same on every node (make one with: openssl rand -base64 32), or empty for none");
       }
       return v;
     }

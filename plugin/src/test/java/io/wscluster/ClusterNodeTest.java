@@ -37,6 +37,8 @@ import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Three nodes in one JVM on the in-memory transport: every targeting mode reaches exactly the
@@ -579,6 +581,175 @@ class ClusterNodeTest {
         || b.stats().get("rejected") > 0);
     sleep(200);
     assertEquals(expected, b1.received(), "stats of b: " + b.stats());
+  }
+
+  // ================================================================ authentication (wscluster.secret)
+
+  private static final String SECRET = "cluster-secret-0123456789abcdefghij";
+  private static final String OTHER_SECRET = "another-secret-0123456789abcdefghi";
+
+  private ClusterNode signed(String name, String secret, String previous) throws Exception {
+    return start(name, ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0), b -> b
+        .set(WsClusterConfig.SECRET, secret).set(WsClusterConfig.SECRET_PREVIOUS, previous));
+  }
+
+  @Test
+  void secret_sameOnEveryNode_everyTargetingModeReachesExactlyTheIntendedSessionsOnce()
+      throws Exception {
+    List<byte[]> onTheBus = new CopyOnWriteArrayList<>();
+    bus.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add((ch, f) -> onTheBus.add(f));
+    Cluster cl = new Cluster(signed("a", SECRET, ""), signed("b", SECRET, ""),
+        signed("c", SECRET, ""));
+
+    cl.sendEveryTargetingMode();
+    cl.settle();
+
+    assertEquals(List.of(), cl.ledger.violations());
+    for (ClusterNode n : cl.nodes()) {
+      assertEquals(0, n.stats().get("rejected"), n.stats().toString());
+      assertEquals(0, n.stats().get("duplicates"));
+    }
+    assertFalse(onTheBus.isEmpty());
+    for (byte[] frame : onTheBus) {
+      assertEquals((byte) 0x81, frame[0], "every frame on the bus is tagged");
+    }
+  }
+
+  /** The requirement: a node with a different secret cannot inject. */
+  @Test
+  void secret_nodeWithAnotherSecret_reachesNoSessionOfTheOthersAndIsCounted() throws Exception {
+    Cluster cl = new Cluster(signed("a", SECRET, ""), signed("b", SECRET, ""),
+        signed("c", OTHER_SECRET, ""));
+
+    cl.send(cl.c, Target.all(), "C all", cl.c1, cl.c2);          // its own sessions only
+    cl.send(cl.c, Target.room("lobby"), "C lobby");                // a1 a2 b1: none
+    cl.send(cl.c, Target.user("alice"), "C alice", cl.c1);        // b2 is alice too: routed to b
+    cl.send(cl.a, Target.all(), "A all", cl.a1, cl.a2, cl.b1, cl.b2);
+    cl.settle();
+
+    assertEquals(List.of(), cl.ledger.violations());
+    for (ClusterNode n : cl.nodes()) {
+      Map<String, Long> s = n.stats();
+      assertTrue(s.getOrDefault("rejected.auth_invalid", 0L) > 0, n.nodeId() + " " + s);
+      assertEquals(s.get("rejected"), s.get("rejected.auth_invalid"), s.toString());
+    }
+  }
+
+  /**
+   * Nodes a and b, one session each, on {@code nodeSecret}; a frame for every session forged by
+   * someone who can publish on the channel and holds {@code forgerSecret} ("" for none).
+   */
+  private final class Injection {
+    final ClusterNode a;
+    final ClusterNode b;
+    final FakeSession a1 = new FakeSession();
+    final FakeSession b1 = new FakeSession();
+
+    Injection(String nodeSecret, String forgerSecret) throws Exception {
+      a = signed("a", nodeSecret, "");
+      b = signed("b", nodeSecret, "");
+      a.onSessionOpened(a1.session);
+      b.onSessionOpened(b1.session);
+      EnvelopeCodec forger = new EnvelopeCodec(WsClusterConfig.MAX_MESSAGE_BYTES,
+          FrameAuthenticator.of(forgerSecret, ""));
+      byte[] frame = forger.frame(List.of(forger.encode(new Envelope(Envelope.KIND_MESSAGE,
+          "mallory-0badc0de", 1, Target.all(), false,
+          "injected".getBytes(StandardCharsets.UTF_8)))));
+      for (BiConsumer<String, byte[]> s : List.copyOf(bus.get(channel))) {
+        s.accept(channel, frame);
+      }
+      // a fence: each node receives it after the forged frame, on the same transport thread
+      a.send(Target.all(), "fence");
+      await().atMost(WAIT).until(() -> b1.count("fence") == 1
+          && a.stats().get("ownEchoes") == 1);
+    }
+  }
+
+  /** A frame tagged with another secret, or with none, as a forger would publish it. */
+  @ParameterizedTest(name = "{1}")
+  @CsvSource({OTHER_SECRET + ", rejected.auth_invalid", "'', rejected.auth_missing"})
+  void injection_frameWithoutTheRightTag_reachesNoSessionAndIsCountedByReason(String forgerSecret,
+      String counter) throws Exception {
+    Injection in = new Injection(SECRET, forgerSecret);
+
+    assertEquals(List.of("fence"), in.a1.received());
+    assertEquals(List.of("fence"), in.b1.received());
+    for (ClusterNode n : List.of(in.a, in.b)) {
+      assertEquals(1, n.stats().get(counter), n.stats().toString());
+      assertEquals(1, n.stats().get("rejected"));
+    }
+  }
+
+  /** Proves the test above can fail: without secrets the same injection is delivered. */
+  @Test
+  void negativeControl_noSecretAnywhere_theSameInjectionIsDelivered() throws Exception {
+    Injection in = new Injection("", "");
+
+    assertEquals(1, in.a1.count("injected"), in.a1.received().toString());
+    assertEquals(1, in.b1.count("injected"), in.b1.received().toString());
+    assertEquals(0, in.a.stats().get("rejected"));
+  }
+
+  /** A node left without the secret is a configuration mistake, loud on both sides. */
+  @Test
+  void secret_onOneNodeOnly_bothSidesRejectTheOthersFramesAndCountThem() throws Exception {
+    assertEquals(List.of("old missed new: {rejected.auth_missing=1}",
+        "new missed old: {rejected.auth_unexpected=1}"),
+        exchange(new String[] {SECRET, ""}, new String[] {"", ""}));
+  }
+
+  /**
+   * The README's procedure from secret A to secret B, one node at a time: in each step a node
+   * already changed and a node not yet changed exchange messages without a single rejection.
+   */
+  @Test
+  void rotation_eachStepOfTheDocumentedProcedure_mixedNodesRejectNothing() throws Exception {
+    String[][] states = {{SECRET, ""}, {SECRET, OTHER_SECRET}, {OTHER_SECRET, SECRET},
+        {OTHER_SECRET, ""}};
+    for (int step = 1; step < states.length; step++) {
+      assertEquals(List.of(), exchange(states[step - 1], states[step]), "step " + step);
+    }
+  }
+
+  /** Proves the test above can fail: straight to secret=B previous=A loses the new node's sends. */
+  @Test
+  void rotation_skippingTheFirstStep_theOldNodeRejectsTheNewNodesMessages() throws Exception {
+    assertEquals(List.of("old missed new: {rejected.auth_invalid=1}"),
+        exchange(new String[] {SECRET, ""}, new String[] {OTHER_SECRET, SECRET}));
+  }
+
+  /**
+   * Nodes "old" and "new" with {secret, previous} each send one message to all; which node missed
+   * the other's message, and the rejections it counted.
+   */
+  private List<String> exchange(String[] old, String[] now) throws Exception {
+    ClusterNode o = signed("old", old[0], old[1]);
+    ClusterNode n = signed("new", now[0], now[1]);
+    FakeSession o1 = new FakeSession();
+    FakeSession n1 = new FakeSession();
+    o.onSessionOpened(o1.session);
+    n.onSessionOpened(n1.session);
+    o.send(Target.all(), "from old");
+    n.send(Target.all(), "from new");
+    await().atMost(WAIT).until(() -> (o1.count("from new") + o.stats().get("rejected") == 1)
+        && (n1.count("from old") + n.stats().get("rejected") == 1));
+    List<String> problems = new ArrayList<>();
+    if (o1.count("from new") != 1) {
+      problems.add("old missed new: " + rejections(o));
+    }
+    if (n1.count("from old") != 1) {
+      problems.add("new missed old: " + rejections(n));
+    }
+    o.stop();
+    n.stop();
+    return problems;
+  }
+
+  /** The rejected.REASON counters of a node. */
+  private static Map<String, Long> rejections(ClusterNode node) {
+    Map<String, Long> out = new java.util.TreeMap<>(node.stats());
+    out.keySet().removeIf(k -> !k.startsWith("rejected."));
+    return out;
   }
 
   // ================================================================ failures and limits

@@ -327,6 +327,41 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void load_secretsFromEnvironmentPlaceholders_areResolved() {
+    context.put(WsClusterConfig.SECRET, "${WS_SECRET}");
+    context.put(WsClusterConfig.SECRET_PREVIOUS, "${WS_SECRET_OLD}");
+    env.put("WS_SECRET", "0123456789abcdef0123456789abcdef");
+    env.put("WS_SECRET_OLD", "fedcba9876543210fedcba9876543210");
+
+    WsClusterConfig c = load();
+
+    assertEquals("0123456789abcdef0123456789abcdef", c.secret());
+    assertEquals("fedcba9876543210fedcba9876543210", c.secretPrevious());
+  }
+
+  @Test
+  void load_unsetPlaceholderInTheSecret_doesNotPrintTheSecret() {
+    context.put(WsClusterConfig.SECRET, "Hidden-0123456789abcdef${SUFFIX}");
+
+    String message = loadFails().getMessage();
+
+    assertEquals("wscluster.secret value was set to '****' (web.xml context-param), must "
+        + "reference a defined system property or environment variable: ${SUFFIX} is not set",
+        message);
+  }
+
+  @Test
+  void load_secretFromAnEnvironmentVariableTooShort_isRefusedWithoutPrintingIt() {
+    env.put("WSCLUSTER_SECRET", "Hidden-123");
+
+    String message = loadFails().getMessage();
+
+    assertTrue(message.startsWith("wscluster.secret value was set to '****' (environment "
+        + "variable WSCLUSTER_SECRET), must be 32 to 1024 characters"), message);
+    assertFalse(message.contains("Hidden"), "the secret leaks: " + message);
+  }
+
+  @Test
   void load_unsetPlaceholderInAnAddressWithCredentials_doesNotPrintThePassword() {
     env.put("WSCLUSTER_REDIS_ADDRESS", "redis://app:Secret@${REDIS_HOST}:6379");
 

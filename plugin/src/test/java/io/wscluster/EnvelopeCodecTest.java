@@ -76,7 +76,7 @@ class EnvelopeCodecTest {
       byte[] payload) throws Rejection {
     Envelope in = new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 42, target, binary, payload);
 
-    List<Envelope> out = codec.decode(EnvelopeCodec.frame(List.of(codec.encode(in))));
+    List<Envelope> out = codec.decode(codec.frame(List.of(codec.encode(in))));
 
     assertEquals(1, out.size());
     assertSameEnvelope(in, out.get(0));
@@ -88,7 +88,7 @@ class EnvelopeCodecTest {
     for (long seq : new long[] {1, 255, 256, 65_536, Integer.MAX_VALUE + 1L, Long.MAX_VALUE}) {
       Envelope in = new Envelope(Envelope.KIND_MESSAGE, longestOrigin, seq, Target.all(), false,
           new byte[] {1});
-      assertSameEnvelope(in, codec.decode(EnvelopeCodec.frame(List.of(codec.encode(in)))).get(0));
+      assertSameEnvelope(in, codec.decode(codec.frame(List.of(codec.encode(in)))).get(0));
     }
   }
 
@@ -96,7 +96,7 @@ class EnvelopeCodecTest {
   void decode_allTarget_isTheSharedAllInstance() throws Rejection {
     Envelope in = new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1, Target.all(), false, new byte[0]);
 
-    Envelope out = codec.decode(EnvelopeCodec.frame(List.of(codec.encode(in)))).get(0);
+    Envelope out = codec.decode(codec.frame(List.of(codec.encode(in)))).get(0);
 
     assertTrue(out.target.isAll());
     assertEquals(Target.all(), out.target);
@@ -108,7 +108,7 @@ class EnvelopeCodecTest {
     List<byte[]> encoded = new ArrayList<>();
     in.forEach(e -> encoded.add(codec.encode(e)));
 
-    List<Envelope> out = codec.decode(EnvelopeCodec.frame(encoded));
+    List<Envelope> out = codec.decode(codec.frame(encoded));
 
     assertEquals(in.size(), out.size());
     for (int i = 0; i < in.size(); i++) {
@@ -126,12 +126,12 @@ class EnvelopeCodecTest {
     }
 
     assertEquals(EnvelopeCodec.MAX_ENVELOPES_PER_FRAME,
-        codec.decode(EnvelopeCodec.frame(encoded)).size());
+        codec.decode(codec.frame(encoded)).size());
   }
 
   @Test
   void decode_payload_isACopyNotAViewOfTheFrame() throws Rejection {
-    byte[] frame = EnvelopeCodec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE,
+    byte[] frame = codec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE,
         ORIGIN, 1, Target.all(), true, new byte[] {1, 2, 3}))));
 
     Envelope out = codec.decode(frame).get(0);
@@ -166,7 +166,7 @@ class EnvelopeCodecTest {
       return;
     }
 
-    assertSameEnvelope(in, codec.decode(EnvelopeCodec.frame(List.of(encoded))).get(0));
+    assertSameEnvelope(in, codec.decode(codec.frame(List.of(encoded))).get(0));
   }
 
   // ================================================================ truncation
@@ -175,7 +175,7 @@ class EnvelopeCodecTest {
   void decode_everyTruncationOfAValidMultiEnvelopeFrame_isRejectedAsTruncated() {
     List<byte[]> encoded = new ArrayList<>();
     sampleEnvelopes(3).forEach(e -> encoded.add(codec.encode(e)));
-    byte[] frame = EnvelopeCodec.frame(encoded);
+    byte[] frame = codec.frame(encoded);
 
     for (int length = 0; length < frame.length; length++) {
       byte[] cut = Arrays.copyOf(frame, length);
@@ -197,7 +197,7 @@ class EnvelopeCodecTest {
         sampleEnvelopes(8))) {
       List<byte[]> encoded = new ArrayList<>();
       frameEnvelopes.forEach(e -> encoded.add(codec.encode(e)));
-      valid.add(EnvelopeCodec.frame(encoded));
+      valid.add(codec.frame(encoded));
     }
 
     int accepted = 0;
@@ -253,8 +253,11 @@ class EnvelopeCodecTest {
     assertRejected(frame, Reason.VERSION, "version 2, this node reads 1");
     frame[0] = 0;
     assertRejected(frame, Reason.VERSION, "version 0, this node reads 1");
+    // bit 7 of the head says "tagged": the version is the other seven bits
     frame[0] = (byte) 0xff;
-    assertRejected(frame, Reason.VERSION, "version 255, this node reads 1");
+    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1");
+    frame[0] = (byte) 0x82;
+    assertRejected(frame, Reason.VERSION, "version 2, this node reads 1");
   }
 
   @Test
@@ -417,7 +420,7 @@ class EnvelopeCodecTest {
         .andUsers("😀".repeat(Target.MAX_NAME_LENGTH / 2)).andSessions("é".repeat(256));
     Envelope e = new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1, t, false, new byte[0]);
 
-    assertEquals(t, codec.decode(EnvelopeCodec.frame(List.of(codec.encode(e)))).get(0).target);
+    assertEquals(t, codec.decode(codec.frame(List.of(codec.encode(e)))).get(0).target);
   }
 
   @Test
@@ -456,7 +459,7 @@ class EnvelopeCodecTest {
   void decode_countSmallerThanTheEnvelopesPresent_isRejectedAsTrailing() {
     List<byte[]> encoded = new ArrayList<>();
     sampleEnvelopes(2).forEach(e -> encoded.add(codec.encode(e)));
-    byte[] frame = EnvelopeCodec.frame(encoded);
+    byte[] frame = codec.frame(encoded);
     frame[2] = 1; // claims one envelope, carries two
 
     Rejection r = assertThrows(Rejection.class, () -> codec.decode(frame));
@@ -471,7 +474,7 @@ class EnvelopeCodecTest {
     encoded.set(1, envelope().seq(0).encoded());
 
     assertEquals(Reason.SEQUENCE,
-        assertThrows(Rejection.class, () -> codec.decode(EnvelopeCodec.frame(encoded))).reason);
+        assertThrows(Rejection.class, () -> codec.decode(codec.frame(encoded))).reason);
   }
 
   @Test
@@ -495,7 +498,7 @@ class EnvelopeCodecTest {
   // ================================================================ helpers
 
   private byte[] validFrame() {
-    return EnvelopeCodec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1,
+    return codec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1,
         Target.rooms("lobby"), false, "hi".getBytes(StandardCharsets.UTF_8)))));
   }
 
@@ -651,7 +654,7 @@ class EnvelopeCodecTest {
     }
 
     byte[] frame() {
-      return EnvelopeCodec.frame(List.of(encoded()));
+      return new EnvelopeCodec(MAX_PAYLOAD).frame(List.of(encoded()));
     }
   }
 

@@ -119,7 +119,7 @@ class ReceiptCodecTest {
       return;
     }
 
-    assertEquals(count, codec.decode(EnvelopeCodec.frame(List.of(encoded))).get(0).results.size());
+    assertEquals(count, codec.decode(codec.frame(List.of(encoded))).get(0).results.size());
   }
 
   /** The encoder cuts names and reasons at 1024 bytes: never inside a UTF-8 character. */
@@ -155,7 +155,7 @@ class ReceiptCodecTest {
     List<byte[]> encoded = new ArrayList<>();
     in.forEach(e -> encoded.add(codec.encode(e)));
 
-    List<Envelope> out = codec.decode(EnvelopeCodec.frame(encoded));
+    List<Envelope> out = codec.decode(codec.frame(encoded));
 
     assertEquals(in.size(), out.size());
     for (int i = 0; i < in.size(); i++) {
@@ -179,7 +179,7 @@ class ReceiptCodecTest {
   void decode_everyTruncationOfAFrameWithReceipts_isRejectedAsTruncated() {
     List<byte[]> encoded = new ArrayList<>();
     mixed().forEach(e -> encoded.add(codec.encode(e)));
-    byte[] frame = EnvelopeCodec.frame(encoded);
+    byte[] frame = codec.frame(encoded);
 
     for (int length = 0; length < frame.length; length++) {
       byte[] cut = Arrays.copyOf(frame, length);
@@ -313,7 +313,7 @@ class ReceiptCodecTest {
     assertEquals(9, e.ref);
     assertEquals(List.of(Map.entry("a", ""), Map.entry("b", "why")),
         List.copyOf(e.results.entrySet()));
-    assertArrayEquals(frame, EnvelopeCodec.frame(List.of(codec.encode(e))),
+    assertArrayEquals(frame, codec.frame(List.of(codec.encode(e))),
         "the hand-built bytes are what the encoder writes");
   }
 
@@ -325,7 +325,7 @@ class ReceiptCodecTest {
     Random random = new Random(seed);
     List<byte[]> encoded = new ArrayList<>();
     mixed().forEach(e -> encoded.add(codec.encode(e)));
-    byte[] valid = EnvelopeCodec.frame(encoded);
+    byte[] valid = codec.frame(encoded);
 
     for (int i = 0; i < 20_000; i++) {
       byte[] input = EnvelopeCodecTest.mutate(random, valid);
@@ -343,7 +343,7 @@ class ReceiptCodecTest {
   // ================================================================ helpers
 
   private Envelope roundTrip(Envelope in) throws Rejection {
-    List<Envelope> out = codec.decode(EnvelopeCodec.frame(List.of(codec.encode(in))));
+    List<Envelope> out = codec.decode(codec.frame(List.of(codec.encode(in))));
     assertEquals(1, out.size());
     return out.get(0);
   }

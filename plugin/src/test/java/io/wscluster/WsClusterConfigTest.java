@@ -50,6 +50,8 @@ class WsClusterConfigTest {
     assertEquals(1024, c.outboxMaxFrames());
     assertEquals(Overflow.CLOSE, c.outboxOverflow());
     assertEquals(1_048_576, c.messageMaxBytes());
+    assertEquals("", c.secret());
+    assertEquals("", c.secretPrevious());
     assertEquals(8192, c.dedupWindow());
     assertEquals(Duration.ofMinutes(10), c.dedupOriginTtl());
     assertEquals(Duration.ofSeconds(5), c.shutdownTimeout());
@@ -433,6 +435,8 @@ class WsClusterConfigTest {
    * {@link #badValueCases_coverEveryKey} until it gets a row here.
    */
   private static final Map<String, BadValue> BAD_VALUES = new LinkedHashMap<>();
+  private static final String SECRET_RULE = "32 to 1024 characters without control characters, "
+      + "the same on every node (make one with: openssl rand -base64 32), or empty for none";
 
   static {
     bad(WsClusterConfig.ENABLED, "yes", "true or false");
@@ -451,6 +455,9 @@ class WsClusterConfigTest {
     bad(WsClusterConfig.OUTBOX_MAX_FRAMES, "0", "a positive integer up to 1000000");
     bad(WsClusterConfig.OUTBOX_OVERFLOW, "block", "one of close drop-newest drop-oldest");
     bad(WsClusterConfig.MESSAGE_MAX_BYTES, "67108865", "a positive integer up to 67108864");
+    // secrets: too short, shown masked
+    BAD_VALUES.put(WsClusterConfig.SECRET, new BadValue("s".repeat(31), "****", SECRET_RULE));
+    BAD_VALUES.put(WsClusterConfig.SECRET_PREVIOUS, new BadValue("short", "****", SECRET_RULE));
     bad(WsClusterConfig.DEDUP_WINDOW, "100", "a multiple of 64 from 64 to 1048576");
     bad(WsClusterConfig.DEDUP_ORIGIN_TTL, "500ms", "a duration from 1s to 7d such as 10m");
     bad(WsClusterConfig.SHUTDOWN_TIMEOUT, "6m", "a duration from 0s to 5m such as 5s");
@@ -497,6 +504,69 @@ class WsClusterConfigTest {
 
     assertTrue(c.toString().contains("wscluster.redis.password=****"), c.toString());
     assertFalse(c.toString().contains("hunter2"), c.toString());
+  }
+
+  @Test
+  void secret_exactly32Characters_isAccepted() {
+    String secret = "0123456789abcdef0123456789abcdef";
+
+    WsClusterConfig c = WsClusterConfig.builder().set(WsClusterConfig.SECRET, secret)
+        .set(WsClusterConfig.SECRET_PREVIOUS, "é".repeat(32)).build();
+
+    assertEquals(secret, c.secret());
+    assertEquals("é".repeat(32), c.secretPrevious());
+  }
+
+  /** Every node trims the same way: a space a properties file kept cannot split the cluster. */
+  @Test
+  void secret_surroundingSpaces_areTrimmed() {
+    String secret = "0123456789abcdef0123456789abcdef";
+
+    assertEquals(secret, WsClusterConfig.builder()
+        .set(WsClusterConfig.SECRET, "  " + secret + " ").build().secret());
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {WsClusterConfig.SECRET, WsClusterConfig.SECRET_PREVIOUS})
+  void secret_tooShortOrControlCharacterOrTooLong_isRefusedWithoutPrintingIt(String key) {
+    String hidden = "Hidden-0123456789";
+    for (String value : new String[] {hidden, hidden + "\u0000" + hidden + hidden,
+        hidden.repeat(61)}) {
+      ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+          .set(WsClusterConfig.SECRET, "0123456789abcdef0123456789abcdef")
+          .set(key, value).build());
+
+      assertEquals(key + " value was set to '****' (builder), must be " + SECRET_RULE,
+          e.getMessage());
+    }
+  }
+
+  @Test
+  void secretPrevious_withoutSecret_isRefused() {
+    ConfigException e = assertThrows(ConfigException.class, () -> WsClusterConfig.builder()
+        .set(WsClusterConfig.SECRET_PREVIOUS, "0123456789abcdef0123456789abcdef").build());
+
+    assertEquals("wscluster.secret.previous is set (builder) but wscluster.secret is not: a node "
+        + "signs with wscluster.secret and only verifies with wscluster.secret.previous while the "
+        + "secret changes; set both", e.getMessage());
+  }
+
+  @Test
+  void toString_secrets_areMasked() {
+    String secret = "0123456789abcdef0123456789abcdef";
+    String previous = "fedcba9876543210fedcba9876543210";
+
+    String shown = WsClusterConfig.builder().set(WsClusterConfig.SECRET, secret)
+        .set(WsClusterConfig.SECRET_PREVIOUS, previous).build().toString();
+
+    assertTrue(shown.contains("wscluster.secret=****, wscluster.secret.previous=****,"), shown);
+    assertFalse(shown.contains(secret) || shown.contains(previous), shown);
+  }
+
+  @Test
+  void toString_noSecret_showsEmpty() {
+    assertTrue(WsClusterConfig.builder().build().toString()
+        .contains("wscluster.secret=, wscluster.secret.previous=,"));
   }
 
   @Test
