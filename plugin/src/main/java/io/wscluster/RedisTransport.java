@@ -1,6 +1,7 @@
 package io.wscluster;
 
 import io.wscluster.spi.Transport;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -11,9 +12,11 @@ import java.util.concurrent.TimeUnit;
 import org.redisson.Redisson;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
+import org.redisson.client.RedisAuthRequiredException;
+import org.redisson.client.RedisException;
+import org.redisson.client.RedisWrongPasswordException;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.config.Config;
-import org.redisson.config.SingleServerConfig;
 
 /**
  * Redis pub/sub through Redisson topics, frames as raw bytes ({@link ByteArrayCodec}: no Java
@@ -46,9 +49,37 @@ final class RedisTransport implements Transport {
       redisson = Redisson.create(c);
     } catch (RuntimeException e) {
       throw new WsClusterException("wscluster cannot connect to Redis at " + where(config)
-          + ": " + e.getMessage() + " (set " + WsClusterConfig.REDIS_ADDRESS + ", or "
-          + WsClusterConfig.ENABLED + "=false to run single-node)", e);
+          + ": " + reason(e), e);
     }
+  }
+
+  /**
+   * Why Redisson could not connect, naming the keys that fix it. Never a password: Redisson masks
+   * AUTH arguments in its exception messages, and none of ours holds one.
+   */
+  static String reason(RuntimeException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RedisAuthRequiredException) {
+        return "Redis requires a password (" + redisError(t) + "): set "
+            + WsClusterConfig.REDIS_PASSWORD + ", and " + WsClusterConfig.REDIS_USERNAME
+            + " for an ACL user";
+      }
+      if (t instanceof RedisWrongPasswordException || (t instanceof RedisException
+          && String.valueOf(t.getMessage()).startsWith("ERR AUTH"))) {
+        // ERR AUTH: a password was sent to a server that has none
+        return "Redis refused the credentials (" + redisError(t) + "): check "
+            + WsClusterConfig.REDIS_USERNAME + " and " + WsClusterConfig.REDIS_PASSWORD;
+      }
+    }
+    return e.getMessage() + " (set " + WsClusterConfig.REDIS_ADDRESS + ", or "
+        + WsClusterConfig.ENABLED + "=false to run single-node)";
+  }
+
+  /** The error text of Redis, without the channel and command details Redisson appends. */
+  private static String redisError(Throwable t) {
+    String message = t.getMessage();
+    int details = message.indexOf(". channel: ");
+    return details < 0 ? message : message.substring(0, details);
   }
 
   static String where(WsClusterConfig config) {
@@ -56,13 +87,27 @@ final class RedisTransport implements Transport {
         : config.redisAddress().toString();
   }
 
-  static Config redissonConfig(WsClusterConfig config) throws java.io.IOException {
+  static Config redissonConfig(WsClusterConfig config) throws IOException {
+    if (!config.redisUsername().isEmpty() && config.redisPassword().isEmpty()) {
+      // Redisson would send no AUTH at all: the client would silently be the default user
+      throw new ConfigException(WsClusterConfig.REDIS_USERNAME + " is set to '"
+          + WsClusterConfig.printable(config.redisUsername()) + "' but "
+          + WsClusterConfig.REDIS_PASSWORD + " is empty: Redis authenticates a user by name and "
+          + "password (any password for a nopass user)");
+    }
     Config c;
     if (config.redisConfig() != null) {
       c = Config.fromYAML(config.redisConfig().toFile());
+      // top-level ones only: Redisson itself warns about the deprecated per-server ones
+      if ((c.getUsername() != null || c.getPassword() != null)
+          && !(config.redisUsername().isEmpty() && config.redisPassword().isEmpty())) {
+        throw new ConfigException(config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG
+            + ") sets a Redis username or password, and so do " + WsClusterConfig.REDIS_USERNAME
+            + " or " + WsClusterConfig.REDIS_PASSWORD + ": keep one of them");
+      }
     } else {
       c = new Config();
-      SingleServerConfig single = c.useSingleServer()
+      c.useSingleServer()
           .setAddress(config.redisAddress().toString())
           .setConnectionPoolSize(config.redisConnections())
           .setConnectionMinimumIdleSize(1)
@@ -73,14 +118,17 @@ final class RedisTransport implements Transport {
           .setConnectTimeout(5000)
           .setRetryAttempts(2)
           .setClientName("wscluster-" + config.nodeName());
-      if (!config.redisUsername().isEmpty()) {
-        single.setUsername(config.redisUsername());
-      }
-      if (!config.redisPassword().isEmpty()) {
-        single.setPassword(config.redisPassword());
-      }
       c.setThreads(2);
       c.setNettyThreads(4);
+    }
+    // Config-level credentials (Redisson 4 deprecates the per-server ones): Redisson sends them
+    // to every data node (to a sentinel only if it asks for a password and the YAML file gives
+    // it no sentinelPassword) and masks AUTH arguments in its logs and exception messages.
+    if (!config.redisUsername().isEmpty()) {
+      c.setUsername(config.redisUsername());
+    }
+    if (!config.redisPassword().isEmpty()) {
+      c.setPassword(config.redisPassword());
     }
     // envelopes are bytes of our own codec; nothing else is ever written through this client
     c.setCodec(ByteArrayCodec.INSTANCE);
