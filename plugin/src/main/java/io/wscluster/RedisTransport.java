@@ -2,6 +2,11 @@ package io.wscluster;
 
 import io.wscluster.spi.Transport;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,6 +14,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
 import org.redisson.Redisson;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
@@ -70,6 +76,12 @@ final class RedisTransport implements Transport {
         return "Redis refused the credentials (" + redisError(t) + "): check "
             + WsClusterConfig.REDIS_USERNAME + " and " + WsClusterConfig.REDIS_PASSWORD;
       }
+      if (t instanceof SSLHandshakeException) {
+        return "the TLS handshake failed (" + t.getMessage() + "): the server's certificate "
+            + "must name the host of the address and chain to a CA this JVM trusts "
+            + "(sslTruststore in a Redisson YAML file named by " + WsClusterConfig.REDIS_CONFIG
+            + ", or the JVM truststore javax.net.ssl.trustStore)";
+      }
     }
     return e.getMessage() + " (set " + WsClusterConfig.REDIS_ADDRESS + ", or "
         + WsClusterConfig.ENABLED + "=false to run single-node)";
@@ -105,6 +117,7 @@ final class RedisTransport implements Transport {
             + ") sets a Redis username or password, and so do " + WsClusterConfig.REDIS_USERNAME
             + " or " + WsClusterConfig.REDIS_PASSWORD + ": keep one of them");
       }
+      checkTruststore(c, config.redisConfig());
     } else {
       c = new Config();
       c.useSingleServer()
@@ -133,6 +146,27 @@ final class RedisTransport implements Transport {
     // envelopes are bytes of our own codec; nothing else is ever written through this client
     c.setCodec(ByteArrayCodec.INSTANCE);
     return c;
+  }
+
+  /**
+   * Loads the truststore that a Redisson YAML file names, as Redisson will for each connection:
+   * a wrong path or password then fails startup in words instead of as a closed channel.
+   */
+  private static void checkTruststore(Config c, Path yaml) {
+    URL truststore = c.getSslTruststore();
+    if (truststore == null) {
+      return;
+    }
+    String type = c.getSslKeystoreType() != null ? c.getSslKeystoreType()
+        : KeyStore.getDefaultType();
+    String password = c.getSslTruststorePassword();
+    try (InputStream in = truststore.openStream()) {
+      KeyStore.getInstance(type).load(in, password == null ? null : password.toCharArray());
+    } catch (IOException | GeneralSecurityException e) {
+      throw new ConfigException("sslTruststore '" + truststore + "' in " + yaml + " ("
+          + WsClusterConfig.REDIS_CONFIG + ") cannot be loaded as a " + type + " truststore "
+          + "with its sslTruststorePassword: " + e);
+    }
   }
 
   @Override
