@@ -2,6 +2,12 @@ package io.wscluster;
 
 import io.wscluster.spi.Transport;
 import java.time.Duration;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -9,13 +15,16 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLHandshakeException;
 import org.redisson.Redisson;
 import org.redisson.api.RTopic;
 import org.redisson.api.RedissonClient;
+import org.redisson.client.RedisAuthRequiredException;
+import org.redisson.client.RedisException;
+import org.redisson.client.RedisWrongPasswordException;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.config.Config;
 import org.redisson.config.ConstantDelay;
-import org.redisson.config.SingleServerConfig;
 
 /**
  * Redis pub/sub through Redisson topics, frames as raw bytes ({@link ByteArrayCodec}: no Java
@@ -49,9 +58,43 @@ final class RedisTransport implements Transport {
       redisson = Redisson.create(c);
     } catch (RuntimeException e) {
       throw new WsClusterException("wscluster cannot connect to Redis at " + where(config)
-          + ": " + e.getMessage() + " (set " + WsClusterConfig.REDIS_ADDRESS + ", or "
-          + WsClusterConfig.ENABLED + "=false to run single-node)", e);
+          + ": " + reason(e), e);
     }
+  }
+
+  /**
+   * Why Redisson could not connect, naming the keys that fix it. Never a password: Redisson masks
+   * AUTH arguments in its exception messages, and none of ours holds one.
+   */
+  static String reason(RuntimeException e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof RedisAuthRequiredException) {
+        return "Redis requires a password (" + redisError(t) + "): set "
+            + WsClusterConfig.REDIS_PASSWORD + ", and " + WsClusterConfig.REDIS_USERNAME
+            + " for an ACL user";
+      }
+      if (t instanceof RedisWrongPasswordException || (t instanceof RedisException
+          && String.valueOf(t.getMessage()).startsWith("ERR AUTH"))) {
+        // ERR AUTH: a password was sent to a server that has none
+        return "Redis refused the credentials (" + redisError(t) + "): check "
+            + WsClusterConfig.REDIS_USERNAME + " and " + WsClusterConfig.REDIS_PASSWORD;
+      }
+      if (t instanceof SSLHandshakeException) {
+        return "the TLS handshake failed (" + t.getMessage() + "): the server's certificate "
+            + "must name the host of the address and chain to a CA this JVM trusts "
+            + "(sslTruststore in a Redisson YAML file named by " + WsClusterConfig.REDIS_CONFIG
+            + ", or the JVM truststore javax.net.ssl.trustStore)";
+      }
+    }
+    return e.getMessage() + " (set " + WsClusterConfig.REDIS_ADDRESS + ", or "
+        + WsClusterConfig.ENABLED + "=false to run single-node)";
+  }
+
+  /** The error text of Redis, without the channel and command details Redisson appends. */
+  private static String redisError(Throwable t) {
+    String message = t.getMessage();
+    int details = message.indexOf(". channel: ");
+    return details < 0 ? message : message.substring(0, details);
   }
 
   static String where(WsClusterConfig config) {
@@ -59,13 +102,28 @@ final class RedisTransport implements Transport {
         : config.redisAddress().toString();
   }
 
-  static Config redissonConfig(WsClusterConfig config) throws java.io.IOException {
+  static Config redissonConfig(WsClusterConfig config) throws IOException {
+    if (!config.redisUsername().isEmpty() && config.redisPassword().isEmpty()) {
+      // Redisson would send no AUTH at all: the client would silently be the default user
+      throw new ConfigException(WsClusterConfig.REDIS_USERNAME + " is set to '"
+          + WsClusterConfig.printable(config.redisUsername()) + "' but "
+          + WsClusterConfig.REDIS_PASSWORD + " is empty: Redis authenticates a user by name and "
+          + "password (any password for a nopass user)");
+    }
     Config c;
     if (config.redisConfig() != null) {
       c = Config.fromYAML(config.redisConfig().toFile());
+      // top-level ones only: Redisson itself warns about the deprecated per-server ones
+      if ((c.getUsername() != null || c.getPassword() != null)
+          && !(config.redisUsername().isEmpty() && config.redisPassword().isEmpty())) {
+        throw new ConfigException(config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG
+            + ") sets a Redis username or password, and so do " + WsClusterConfig.REDIS_USERNAME
+            + " or " + WsClusterConfig.REDIS_PASSWORD + ": keep one of them");
+      }
+      checkTruststore(c, config.redisConfig());
     } else {
       c = new Config();
-      SingleServerConfig single = c.useSingleServer()
+      c.useSingleServer()
           .setAddress(config.redisAddress().toString())
           .setConnectionPoolSize(config.redisConnections())
           .setConnectionMinimumIdleSize(1)
@@ -85,18 +143,42 @@ final class RedisTransport implements Transport {
           // 2 s), so a publish issued during an outage goes out as soon as Redis is back
           .setRetryDelay(new ConstantDelay(Duration.ofMillis(200)))
           .setClientName("wscluster-" + config.nodeName());
-      if (!config.redisUsername().isEmpty()) {
-        single.setUsername(config.redisUsername());
-      }
-      if (!config.redisPassword().isEmpty()) {
-        single.setPassword(config.redisPassword());
-      }
       c.setThreads(2);
       c.setNettyThreads(4);
+    }
+    // Config-level credentials (Redisson 4 deprecates the per-server ones): Redisson sends them
+    // to every data node (to a sentinel only if it asks for a password and the YAML file gives
+    // it no sentinelPassword) and masks AUTH arguments in its logs and exception messages.
+    if (!config.redisUsername().isEmpty()) {
+      c.setUsername(config.redisUsername());
+    }
+    if (!config.redisPassword().isEmpty()) {
+      c.setPassword(config.redisPassword());
     }
     // envelopes are bytes of our own codec; nothing else is ever written through this client
     c.setCodec(ByteArrayCodec.INSTANCE);
     return c;
+  }
+
+  /**
+   * Loads the truststore that a Redisson YAML file names, as Redisson will for each connection:
+   * a wrong path or password then fails startup in words instead of as a closed channel.
+   */
+  private static void checkTruststore(Config c, Path yaml) {
+    URL truststore = c.getSslTruststore();
+    if (truststore == null) {
+      return;
+    }
+    String type = c.getSslKeystoreType() != null ? c.getSslKeystoreType()
+        : KeyStore.getDefaultType();
+    String password = c.getSslTruststorePassword();
+    try (InputStream in = truststore.openStream()) {
+      KeyStore.getInstance(type).load(in, password == null ? null : password.toCharArray());
+    } catch (IOException | GeneralSecurityException e) {
+      throw new ConfigException("sslTruststore '" + truststore + "' in " + yaml + " ("
+          + WsClusterConfig.REDIS_CONFIG + ") cannot be loaded as a " + type + " truststore "
+          + "with its sslTruststorePassword: " + e);
+    }
   }
 
   /**

@@ -17,9 +17,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wscluster.Directory.Change;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -458,10 +455,8 @@ class ClusterPresenceTest {
 
   @Test
   void collision_twoProcessesRenewOneNodeId_logAnErrorAndBothKeepWorking() throws Exception {
-    PrintStream err = System.err;
-    ByteArrayOutputStream captured = new ByteArrayOutputStream();
-    System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
-    try {
+    String log;
+    try (CapturedStderr err = new CapturedStderr()) {
       ClusterPresence one = start("twin");
       ClusterPresence two = start("twin");
       heartbeats(6);
@@ -470,10 +465,8 @@ class ClusterPresenceTest {
       two.record(open("from-two", null));
       await().atMost(WAIT).until(() -> get(one.nodeOf("from-two")).isPresent()
           && get(two.nodeOf("from-one")).isPresent());
-    } finally {
-      System.setErr(err);
+      log = err.text();
     }
-    String log = captured.toString(StandardCharsets.UTF_8);
     assertTrue(log.contains("ERROR io.wscluster.ClusterPresence - [twin] node id collision: "
         + "another process renews the lease of this node id; give each node its own "
         + "wscluster.node.name"), log);

@@ -36,6 +36,7 @@ import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.redisson.config.Config;
+import org.redisson.config.SslVerificationMode;
 import org.w3c.dom.Element;
 import org.w3c.dom.NodeList;
 
@@ -100,6 +101,10 @@ class ConfigExamplesTest {
     assertEquals("mymaster", sentinel.useSentinelServers().getMasterName());
     Config cluster = Config.fromYAML(CONFIG.resolve("redisson-cluster.yaml").toFile());
     assertEquals(3, cluster.useClusterServers().getNodeAddresses().size());
+    Config tls = Config.fromYAML(CONFIG.resolve("redisson-tls.yaml").toFile());
+    assertEquals("rediss://redis.internal:6380", tls.useSingleServer().getAddress());
+    assertEquals("file:/etc/myapp/redis-ca.p12", tls.getSslTruststore().toString());
+    assertEquals(SslVerificationMode.STRICT, tls.getSslVerificationMode());
   }
 
   @Test

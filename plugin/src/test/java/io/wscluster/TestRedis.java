@@ -10,6 +10,8 @@ import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -17,38 +19,81 @@ import org.junit.jupiter.api.Assumptions;
 
 /**
  * A {@code redis-server} of a test class's own on a free port (never the shared one on 6379),
- * plus a minimal RESP client for checks behind the plugin's back. Skips the class (an
- * assumption) when redis-server is not on PATH.
+ * plain or TLS-only, with any extra arguments (a password, ACL users), plus a minimal RESP client
+ * for checks behind the plugin's back on a plain server without a password. Skips the class (an
+ * assumption) when redis-server is not on PATH, or cannot speak TLS for a TLS server.
  */
 final class TestRedis implements AutoCloseable {
   final int port;
+  private final boolean tls;
   private final Process process;
+  private final Path log;
 
-  private TestRedis(int port, Process process) {
+  private TestRedis(int port, boolean tls, Process process, Path log) {
     this.port = port;
+    this.tls = tls;
     this.process = process;
+    this.log = log;
   }
 
-  static TestRedis start(String purpose) throws Exception {
+  /**
+   * A plain-TCP server.
+   *
+   * @param extraArgs more redis-server arguments, such as {@code --requirepass secret}
+   */
+  static TestRedis start(String purpose, String... extraArgs) throws Exception {
+    int port = freePort();
+    List<String> args = new ArrayList<>(List.of("--port", String.valueOf(port)));
+    args.addAll(List.of(extraArgs));
+    return start(purpose, port, false, args);
+  }
+
+  /**
+   * A server that speaks TLS only (its plain port is off) with the certificate of {@code certs};
+   * clients need not present a certificate.
+   */
+  static TestRedis startTls(String purpose, TestCertificates certs, String... extraArgs)
+      throws Exception {
+    int port = freePort();
+    List<String> args = new ArrayList<>(List.of("--port", "0",
+        "--tls-port", String.valueOf(port),
+        "--tls-cert-file", certs.serverCert.toString(),
+        "--tls-key-file", certs.serverKey.toString(),
+        "--tls-ca-cert-file", certs.caCert.toString(),
+        "--tls-auth-clients", "no"));
+    args.addAll(List.of(extraArgs));
+    return start(purpose, port, true, args);
+  }
+
+  private static TestRedis start(String purpose, int port, boolean tls, List<String> args)
+      throws Exception {
     String binary = findOnPath("redis-server");
     Assumptions.assumeTrue(binary != null, "redis-server is not on PATH: install Redis 7 "
         + "(apt-get install redis-server) to run " + purpose);
-    int port = freePort();
-    Process p = new ProcessBuilder(binary, "--port", String.valueOf(port), "--bind", "127.0.0.1",
-        "--save", "", "--appendonly", "no")
+    List<String> command = new ArrayList<>(List.of(binary, "--bind", "127.0.0.1",
+        "--save", "", "--appendonly", "no"));
+    command.addAll(args);
+    Path log = Files.createTempFile("wscluster-test-redis-", ".log");
+    Process p = new ProcessBuilder(command)
         .redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+        .redirectOutput(log.toFile())
         .start();
-    TestRedis redis = new TestRedis(port, p);
+    TestRedis redis = new TestRedis(port, tls, p, log);
+    // the log line, not PING: it also works when the server wants a password or speaks TLS only
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-    while (!redis.ping()) {
+    while (!Files.readString(log).contains("Ready to accept connections")) {
       if (!p.isAlive()) {
+        String output = Files.readString(log);
+        redis.close();
+        Assumptions.assumeFalse(tls && output.contains("Bad directive"), "redis-server "
+            + binary + " was built without TLS support: install one with TLS to run " + purpose);
         throw new IllegalStateException("redis-server on port " + port + " exited with "
-            + p.exitValue());
+            + p.exitValue() + ":\n" + output);
       }
       if (System.nanoTime() > deadline) {
         redis.close();
-        throw new IllegalStateException("redis-server on port " + port + " did not answer PING");
+        throw new IllegalStateException("redis-server on port " + port
+            + " was not ready within 10 s");
       }
       Thread.sleep(20);
     }
@@ -56,7 +101,7 @@ final class TestRedis implements AutoCloseable {
   }
 
   String address() {
-    return "redis://127.0.0.1:" + port;
+    return (tls ? "rediss" : "redis") + "://127.0.0.1:" + port;
   }
 
   @Override
@@ -65,13 +110,10 @@ final class TestRedis implements AutoCloseable {
     if (!process.waitFor(5, TimeUnit.SECONDS)) {
       process.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
     }
-  }
-
-  private boolean ping() {
     try {
-      return "PONG".equals(command("PING"));
+      Files.deleteIfExists(log);
     } catch (IOException e) {
-      return false;
+      // a temp file: the OS cleans it up
     }
   }
 
@@ -84,9 +126,12 @@ final class TestRedis implements AutoCloseable {
 
   /**
    * Sends one command, returns its reply: a String for simple and bulk strings, a Long for
-   * integers, a List for arrays, null for nil.
+   * integers, a List for arrays, null for nil. Plain TCP without AUTH only.
    */
   Object command(String... args) throws IOException {
+    if (tls) {
+      throw new UnsupportedOperationException("the test's RESP client speaks plain TCP only");
+    }
     try (Socket s = new Socket()) {
       s.connect(new InetSocketAddress("127.0.0.1", port), 500);
       s.setSoTimeout(5_000);
@@ -152,7 +197,7 @@ final class TestRedis implements AutoCloseable {
     return b.toString(StandardCharsets.UTF_8);
   }
 
-  private static String findOnPath(String name) {
+  static String findOnPath(String name) {
     String path = System.getenv("PATH");
     if (path == null) {
       return null;
