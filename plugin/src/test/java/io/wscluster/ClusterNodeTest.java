@@ -505,13 +505,13 @@ class ClusterNodeTest {
       await().atMost(WAIT).until(() -> a.stats().get("rejected") == 1_002);
     });
 
-    List<String> warnings = log.lines().filter(l -> l.contains("[" + a.nodeId() + "] dropped "))
+    List<String> warnings = log.lines().filter(l -> l.contains("[" + a.nodeId() + "] rejected "))
         .collect(Collectors.toList());
     assertEquals(2, warnings.size(), "one at the first reject, one 10 s later:\n" + log);
     assertTrue(warnings.get(0).endsWith("WARN io.wscluster.ClusterNode - [" + a.nodeId()
-        + "] dropped 1 malformed frame(s) from Redis; latest: 3 bytes, VERSION: version 9, this"
+        + "] rejected 1 frame(s) from Redis; latest: 3 bytes, VERSION: version 9, this"
         + " node reads 1"), warnings.get(0));
-    assertTrue(warnings.get(1).endsWith("[" + a.nodeId() + "] dropped 1001 malformed frame(s)"
+    assertTrue(warnings.get(1).endsWith("[" + a.nodeId() + "] rejected 1001 frame(s)"
         + " from Redis; latest: 2 bytes, TRUNCATED: needs 2 bytes at offset 1, 1 left"),
         warnings.get(1));
     assertEquals(1_000, a.stats().get("rejected.version"));

@@ -62,7 +62,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(21, WsClusterConfig.KEYS.size());
+    assertEquals(23, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((key, v) -> {
       assertTrue(key.startsWith("wscluster."), key);
       assertEquals(2, v.length, key);
