@@ -56,6 +56,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   private volatile ClusterNode node;
   private JettyCallback hook;
   private JettyCallback decorator;
+  private NodeMBean mbean;
   private Object container;
   private Map<String, String> startedWith = Map.of();
   private final List<GuiceCluster> attached = new ArrayList<>();
@@ -67,8 +68,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
       return;
     }
     Map<String, String> top = topValues(context);
-    WsClusterConfig config = ConfigLoader.load(top, initParameters(context),
-        systemProperties(), System.getenv(), context.getClassLoader());
+    WsClusterConfig config = loadConfig(context, top);
     ClusterNode.Hooks hooks = hooks(context);
     io.wscluster.spi.Transport transport;
     java.util.function.Function<io.wscluster.spi.Transport, Directory> directories;
@@ -108,6 +108,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
       BY_CONTAINER.put(container, n);
     }
     context.setAttribute(WsCluster.CONTEXT_ATTRIBUTE, n);
+    mbean = NodeMBean.register(n, context.getContextPath());
     if (GUICE_PRESENT) {
       try {
         attachInjector(context, context.getAttribute(GuiceSupport.INJECTOR_ATTRIBUTE));
@@ -176,6 +177,10 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     }
     event.getServletContext().removeAttribute(CURRENT_ATTRIBUTE);
     event.getServletContext().removeAttribute(WsCluster.CONTEXT_ATTRIBUTE);
+    if (mbean != null) {
+      mbean.unregister();
+      mbean = null;
+    }
     if (decorator != null) {
       decorator.unregister();
       decorator = null;
@@ -207,6 +212,15 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
    */
   boolean isCurrent(ServletContext context) {
     return context.getAttribute(CURRENT_ATTRIBUTE) == this;
+  }
+
+  /**
+   * The webapp's configuration from every source; {@code top} are the highest-ranked settings
+   * (the module's), else the builder attribute is used.
+   */
+  static WsClusterConfig loadConfig(ServletContext context, Map<String, String> top) {
+    return ConfigLoader.load(top.isEmpty() ? builderValues(context) : top, initParameters(context),
+        systemProperties(), System.getenv(), context.getClassLoader());
   }
 
   /** The running cluster whose webapp's WebSocket container is {@code container}, or null. */

@@ -62,6 +62,7 @@ public final class WsClusterConfig {
   public static final String RECEIPT_TIMEOUT = "wscluster.receipt.timeout";
   public static final String OUTAGE_BUFFER = "wscluster.outage.buffer";
   public static final String OUTAGE_BUFFER_BYTES = "wscluster.outage.buffer-bytes";
+  public static final String HEALTH_PATH = "wscluster.health.path";
   public static final String CONFIG_FILE = "wscluster.config.file";
 
   /** Shortest secret accepted: 32 characters are at least 32 bytes of key. */
@@ -113,6 +114,8 @@ public final class WsClusterConfig {
         "how long deliver() waits for the owning nodes to confirm (100ms to 5m)"});
     keys.put(OUTAGE_BUFFER, new String[] {"100000",
         "messages a node keeps for publishing while Redis is unreachable; beyond, send() fails (1 to 10000000)"});
+    keys.put(HEALTH_PATH, new String[] {"",
+        "servlet path (such as /wscluster/health) answering GET with the node's health as JSON, 200 when ok else 503; empty: none"});
     keys.put(OUTAGE_BUFFER_BYTES, new String[] {"67108864",
         "bytes of encoded messages kept likewise (1048576 to 2147483647)"});
     keys.put(CONFIG_FILE, new String[] {"wscluster.properties on the classpath, if any",
@@ -120,6 +123,7 @@ public final class WsClusterConfig {
     KEYS = Collections.unmodifiableMap(keys);
   }
 
+  private static final Pattern HEALTH_PATH_PATTERN = Pattern.compile("|/[A-Za-z0-9._~/-]{0,200}");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
   private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
@@ -148,6 +152,7 @@ public final class WsClusterConfig {
   private final Duration receiptTimeout;
   private final int outageBuffer;
   private final int outageBufferBytes;
+  private final String healthPath;
 
   private WsClusterConfig(Map<String, String> raw, Function<String, String> sourceOf) {
     Parser p = new Parser(raw, sourceOf);
@@ -198,6 +203,8 @@ public final class WsClusterConfig {
     this.outageBuffer = p.integer(OUTAGE_BUFFER, 1, 10_000_000, "an integer from 1 to 10000000");
     this.outageBufferBytes = p.integer(OUTAGE_BUFFER_BYTES, 1 << 20, Integer.MAX_VALUE,
         "an integer from 1048576 to 2147483647");
+    this.healthPath = p.matching(HEALTH_PATH, HEALTH_PATH_PATTERN,
+        "empty, or a path such as /wscluster/health: / then up to 200 of A-Z a-z 0-9 . _ ~ - /");
     p.text(CONFIG_FILE);
     if (raw.containsKey(REDIS_CONFIG) && raw.containsKey(REDIS_ADDRESS)) {
       throw new ConfigException(REDIS_ADDRESS + " and " + REDIS_CONFIG + " are both set ("
@@ -371,6 +378,11 @@ public final class WsClusterConfig {
     return outageBufferBytes;
   }
 
+  /** The servlet path of the health endpoint; empty when there is none. */
+  public String healthPath() {
+    return healthPath;
+  }
+
   /** The keys that were set explicitly, with their raw values (secrets included: do not log). */
   Map<String, String> explicitValues() {
     return explicit;
@@ -402,6 +414,7 @@ public final class WsClusterConfig {
     shown.put(RECEIPT_TIMEOUT, explicitOr(RECEIPT_TIMEOUT));
     shown.put(OUTAGE_BUFFER, outageBuffer);
     shown.put(OUTAGE_BUFFER_BYTES, outageBufferBytes);
+    shown.put(HEALTH_PATH, healthPath);
     return shown.toString();
   }
 

@@ -20,5 +20,24 @@ public final class WsClusterInitializer implements ServletContainerInitializer {
     WebappLifecycle lifecycle = new WebappLifecycle();
     context.setAttribute(WebappLifecycle.CURRENT_ATTRIBUTE, lifecycle);
     context.addListener(lifecycle);
+    addHealthServlet(context);
+  }
+
+  /**
+   * Servlets can be added only here, before the listeners run: so wscluster.health.path is read
+   * from the sources available now (the builder attribute, context-params, system properties,
+   * environment, file), not from WsClusterModule. A configuration error is left to the listener,
+   * which reports it in full when the webapp starts.
+   */
+  private static void addHealthServlet(ServletContext context) {
+    String path;
+    try {
+      path = WebappLifecycle.loadConfig(context, java.util.Map.of()).healthPath();
+    } catch (ConfigException reportedLater) {
+      return;
+    }
+    if (!path.isEmpty()) {
+      context.addServlet("wscluster-health", new HealthServlet()).addMapping(path);
+    }
   }
 }

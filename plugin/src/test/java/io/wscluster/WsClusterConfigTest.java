@@ -62,7 +62,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(23, WsClusterConfig.KEYS.size());
+    assertEquals(24, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((key, v) -> {
       assertTrue(key.startsWith("wscluster."), key);
       assertEquals(2, v.length, key);
@@ -467,6 +467,8 @@ class WsClusterConfigTest {
     // the builder takes any file name (the loader opens it: ConfigLoaderTest refuses a missing
     // one); what the builder refuses is the free-form text rule
     bad(WsClusterConfig.OUTAGE_BUFFER, "0", "an integer from 1 to 10000000");
+    bad(WsClusterConfig.HEALTH_PATH, "health",
+        "empty, or a path such as /wscluster/health: / then up to 200 of A-Z a-z 0-9 . _ ~ - /");
     bad(WsClusterConfig.OUTAGE_BUFFER_BYTES, "1000", "an integer from 1048576 to 2147483647");
     BAD_VALUES.put(WsClusterConfig.CONFIG_FILE, new BadValue("conf\u0001.properties",
         "conf\\u0001.properties", "at most 1024 characters without control characters"));

@@ -93,4 +93,30 @@ class DeploymentIT {
       node.stop();
     }
   }
+
+  @Test
+  void healthPath_servesTheHealth_200WhileDelivering_503WhenRedisIsGone_404WhereNotSet() throws Exception {
+    try (Cluster cluster = Cluster.start("health", 2, Map.of(),
+        Map.of(0, Map.of("wscluster.health.path", "/wscluster/health")))) {
+      java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+      java.util.function.Function<Integer, java.net.http.HttpResponse<String>> get = i -> {
+        try {
+          return http.send(java.net.http.HttpRequest.newBuilder(cluster.node(i).httpUri("/wscluster/health"))
+              .timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      };
+
+      java.net.http.HttpResponse<String> healthy = get.apply(0);
+      assertEquals(200, healthy.statusCode(), healthy.body());
+      assertTrue(healthy.body().startsWith("{\"ok\":true,\"running\":true,\"delivering\":true,"), healthy.body());
+      assertEquals(404, get.apply(1).statusCode(), "off unless set");
+
+      cluster.redis().kill();
+      Settle.until("the health turns 503 once the probe goes missing", Duration.ofSeconds(15),
+          Duration.ofMillis(100), () -> get.apply(0).statusCode() == 503);
+      assertTrue(get.apply(0).body().contains("\"delivering\":false"), get.apply(0).body());
+    }
+  }
 }

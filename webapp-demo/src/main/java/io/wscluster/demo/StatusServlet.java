@@ -11,8 +11,9 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * {@code GET /status}: {@code {"node":"<nodeId>","stats":{"<name>":<count>,...}}}, counters sorted
- * by name. 503 with {@code {"error":"..."}} while the plugin is not running in this webapp.
+ * {@code GET /status}: {@code {"node":"<nodeId>","stats":{"<name>":<count>,...},"health":{...}}},
+ * counters sorted by name, health as {@code Health.toString()} writes it. 503 with
+ * {@code {"error":"..."}} while the plugin is not running in this webapp.
  */
 @WebServlet(urlPatterns = "/status")
 public final class StatusServlet extends HttpServlet {
@@ -39,7 +40,7 @@ public final class StatusServlet extends HttpServlet {
       Json.appendQuoted(json, counter.getKey()).append(':').append(counter.getValue());
       separator = ",";
     }
-    json.append("}}");
+    json.append("},\"health\":").append(cluster.health()).append('}');
     response.getWriter().write(json.toString());
   }
 }
