@@ -1134,12 +1134,13 @@ final class ClusterNode implements WsCluster {
       return;
     }
     for (Envelope e : envelopes) {
+      if (e.kind == Envelope.KIND_RECEIPT && e.ref == e.seq && e.origin.equals(nodeId)) {
+        stats.increment(Stats.PROBES_RECEIVED); // not counted as an envelope: no message
+        onProbeEcho(e.seq);
+        continue;
+      }
       stats.increment(Stats.ENVELOPES_RECEIVED);
       try {
-        if (e.kind == Envelope.KIND_RECEIPT && e.ref == e.seq && e.origin.equals(nodeId)) {
-          onProbeEcho(e.seq);
-          continue;
-        }
         if (hooks.dedup) {
           if (e.origin.equals(nodeId)) {
             stats.increment(Stats.OWN_ECHOES);

@@ -34,6 +34,8 @@ final class Stats {
   /** Held messages published although a node listed live never received them within its ttl. */
   static final String OUTAGE_GAVE_UP = "outageGaveUp";
   static final String PROBES_SENT = "probesSent";
+  /** Probe echoes that came back (also counted in framesReceived, not in envelopesReceived). */
+  static final String PROBES_RECEIVED = "probesReceived";
   /** Probes that did not come back in time: Redis down, or a subscription not delivering. */
   static final String PROBES_MISSED = "probesMissed";
   /** Times this node subscribed its channel again because Redis reported no subscriber. */
@@ -63,7 +65,7 @@ final class Stats {
     for (String name : new String[] {PUBLISHED, PUBLISH_FAILED, FRAMES_RECEIVED, REJECTED,
         OWN_ECHOES, DUPLICATES, TOO_OLD, DELIVERED, SEND_FAILED, OVERFLOW_CLOSED,
         OVERFLOW_DROPPED, OUTAGE_HELD, OUTAGE_REPUBLISHED, OUTAGE_DROPPED, PROBES_MISSED,
-        RESUBSCRIBES}) {
+        PROBES_RECEIVED, RESUBSCRIBES}) {
       out.put(name, 0L);
     }
     counters.forEach((k, v) -> out.put(k, v.sum()));
