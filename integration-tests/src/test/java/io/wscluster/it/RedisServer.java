@@ -142,6 +142,26 @@ final class RedisServer implements AutoCloseable {
     throw new IllegalStateException("no connected_clients in INFO clients: " + info);
   }
 
+  /** {@code CLIENT LIST}: per connection, its fields ({@code name}, {@code sub}, {@code psub}, {@code cmd}, ...). */
+  List<Map<String, String>> clientList() throws IOException {
+    String list = new String((byte[]) command("CLIENT", "LIST"), StandardCharsets.UTF_8);
+    List<Map<String, String>> out = new ArrayList<>();
+    for (String line : list.split("\n")) {
+      if (line.isBlank()) {
+        continue;
+      }
+      Map<String, String> fields = new TreeMap<>();
+      for (String field : line.trim().split(" ")) {
+        int eq = field.indexOf('=');
+        if (eq > 0) {
+          fields.put(field.substring(0, eq), field.substring(eq + 1));
+        }
+      }
+      out.add(fields);
+    }
+    return out;
+  }
+
   /**
    * What Redis counted since the last {@link #resetStats()}: calls per command ({@code INFO commandstats}, keyed
    * like {@code get} or {@code config|resetstat}) and network bytes in and out ({@code INFO stats}). Read with one

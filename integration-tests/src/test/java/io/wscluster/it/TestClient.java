@@ -557,6 +557,14 @@ public final class TestClient implements Session.Listener.AutoDemanding {
     }
   }
 
+  /** Drops the connection without a close frame, as a client that loses its network does. */
+  void abort() {
+    Session s = session;
+    if (s != null) {
+      s.disconnect();
+    }
+  }
+
   /** Closes and waits for the close handshake (bounded). */
   void closeAndWait() throws Exception {
     close();
