@@ -892,19 +892,15 @@ final class ClusterNode implements WsCluster {
       LOG.info("[{}] published {} held message(s) after {} attempts in {} ms", nodeId,
           frame.batch.size(), frame.attempts, (now - frame.firstAttemptNanos) / 1_000_000);
     }
-    if (missing == null) {
-      for (Pending p : frame.batch) {
-        if (p.done.complete(null)) {
-          release(p);
-        }
-      }
-    } else if (state != State.RUNNING) {
+    if (missing != null && state != State.RUNNING) {
       failStopped(frame.batch);
     } else {
-      // a node listed live never subscribed within a lease ttl: it is gone in all but name
-      stats.add(Stats.OUTAGE_GAVE_UP, frame.batch.size());
-      LOG.warn("[{}] gave up waiting for every node to receive {} messages: {}", nodeId,
-          frame.batch.size(), missing);
+      if (missing != null) {
+        // a node listed live never subscribed within a lease ttl: it is gone in all but name
+        stats.add(Stats.OUTAGE_GAVE_UP, frame.batch.size());
+        LOG.warn("[{}] gave up waiting for every node to receive {} messages: {}", nodeId,
+            frame.batch.size(), missing);
+      }
       for (Pending p : frame.batch) {
         if (p.done.complete(null)) {
           release(p);

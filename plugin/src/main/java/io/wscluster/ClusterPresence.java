@@ -71,10 +71,10 @@ final class ClusterPresence implements Presence {
   private volatile java.util.function.Supplier<List<Directory.Change>> snapshot = List::of;
   /**
    * When this node last found its own lease missing although it had renewed it less than a ttl
-   * before: Redis lost its data (epoch ms). Written on the directory's threads.
+   * before: Redis lost its data (epoch ms). Heartbeat-thread state.
    */
   private volatile long dataLostAtMillis = Long.MIN_VALUE / 2;
-  /** When this node's lease was last renewed (epoch ms). Written on the directory's threads. */
+  /** When this node's lease was last renewed (epoch ms). Heartbeat-thread state. */
   private volatile long lastRenewedMillis = Long.MIN_VALUE / 2;
 
   /**
@@ -220,32 +220,39 @@ final class ClusterPresence implements Presence {
       directory.renew(nodeId, token, ttlMillis, now).whenComplete((previous, error) -> {
         if (error != null) {
           LOG.warn("[{}] could not renew this node's lease: {}", nodeId, error.toString());
-        } else if (previous == null) {
-          long t = clock.getAsLong();
-          if (t - lastRenewedMillis < ttlMillis) {
-            dataLostAtMillis = t; // renewed less than a ttl ago, yet gone: Redis lost its data
-          }
-          lastRenewedMillis = now;
-          List<Directory.Change> all = snapshot.get();
-          LOG.warn("[{}] this node's lease was missing (Redis restarted without its data, or the "
-              + "lease expired during an outage): recording its {} sessions again", nodeId,
-              all.stream().filter(c -> c.kind == Directory.Change.Kind.OPEN).count());
-          all.forEach(this::record);
-        } else if (previous.equals(token)) {
-          lastRenewedMillis = now;
         } else {
-          lastRenewedMillis = now;
-          long t = clock.getAsLong();
-          long last = lastCollisionLog.get();
-          if (t - last > COLLISION_LOG_INTERVAL_MILLIS && lastCollisionLog.compareAndSet(last, t)) {
-            LOG.error("[{}] node id collision: another process renews the lease of this node id; "
-                + "give each node its own wscluster.node.name", nodeId);
-          }
+          // a resync walks every session: not on the directory's (Redisson's) thread
+          onHeartbeat(() -> onRenewed(previous, now), null);
         }
       });
       refreshLeases();
     } catch (RuntimeException e) {
       LOG.warn("[{}] heartbeat failed", nodeId, e);
+    }
+  }
+
+  /**
+   * Heartbeat thread: the lease was renewed at {@code renewedAt}; {@code previous} is the token
+   * that held it before (null if none or expired).
+   */
+  private void onRenewed(String previous, long renewedAt) {
+    long t = clock.getAsLong();
+    if (previous == null && t - lastRenewedMillis < ttlMillis) {
+      dataLostAtMillis = t; // renewed less than a ttl ago, yet gone: Redis lost its data
+    }
+    lastRenewedMillis = renewedAt;
+    if (previous == null) {
+      List<Directory.Change> all = snapshot.get();
+      LOG.warn("[{}] this node's lease was missing (Redis restarted without its data, or the "
+          + "lease expired during an outage): recording its {} sessions again", nodeId,
+          all.stream().filter(c -> c.kind == Directory.Change.Kind.OPEN).count());
+      all.forEach(this::record);
+    } else if (!previous.equals(token)) {
+      long last = lastCollisionLog.get();
+      if (t - last > COLLISION_LOG_INTERVAL_MILLIS && lastCollisionLog.compareAndSet(last, t)) {
+        LOG.error("[{}] node id collision: another process renews the lease of this node id; "
+            + "give each node its own wscluster.node.name", nodeId);
+      }
     }
   }
 
