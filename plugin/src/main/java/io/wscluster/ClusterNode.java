@@ -48,13 +48,20 @@ final class ClusterNode implements WsCluster {
    * times.
    */
   static final class Hooks {
-    static final Hooks DEFAULT = new Hooks(true, 0);
+    static final Hooks DEFAULT = new Hooks(true, 0, true);
     final boolean dedup;
     final int extraSubscriptions;
+    /** Write through Jetty's core session where there is one (else the Jakarta API only). */
+    final boolean coreWrites;
 
     Hooks(boolean dedup, int extraSubscriptions) {
+      this(dedup, extraSubscriptions, true);
+    }
+
+    Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites) {
       this.dedup = dedup;
       this.extraSubscriptions = extraSubscriptions;
+      this.coreWrites = coreWrites;
     }
   }
 
@@ -138,8 +145,9 @@ final class ClusterNode implements WsCluster {
     this.codec = new EnvelopeCodec(config.messageMaxBytes(),
         FrameAuthenticator.of(config.secret(), config.secretPrevious()));
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(), nanoClock);
-    this.registry = new SessionRegistry(nodeId, s -> new Outbox(s, config.outboxMaxFrames(),
-        config.outboxOverflow(), stats, nodeId), this::onPresenceChange);
+    this.registry = new SessionRegistry(nodeId, s -> new Outbox(s,
+        SessionWriter.of(s, hooks.coreWrites), config.outboxMaxFrames(), config.outboxOverflow(),
+        stats, nodeId), this::onPresenceChange);
     this.broadcastChannel = config.channelPrefix() + ":all";
     this.ownChannel = nodeChannel(nodeId);
     this.lastRejectLog = nanoClock.getAsLong() - REJECT_LOG_INTERVAL_NANOS;
@@ -365,15 +373,15 @@ final class ClusterNode implements WsCluster {
     Objects.requireNonNull(target, "target");
     checkSize(payload.length);
     checkRunning();
-    Object frame = binary ? ByteBuffer.wrap(payload).asReadOnlyBuffer() : text;
+    Payload frame = binary ? Payload.binary(payload) : Payload.text(text, payload);
     CompletableFuture<Void> done = new CompletableFuture<>();
     // one lock so sequence order = local delivery order = publish order for concurrent senders
     synchronized (sendLock) {
       long seq = sequence.incrementAndGet();
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
           binary, payload));
-      deliverLocally(target, frame);
       if (!admit(encoded.length)) {
+        deliverLocally(target, frame);
         done.completeExceptionally(bufferFull());
         return onCallbackThread(done);
       }
@@ -389,9 +397,11 @@ final class ClusterNode implements WsCluster {
             });
       }
       outgoing.add(new Pending(encoded, done, channels));
+      // publish first: the other nodes write to their sessions while this thread writes here
+      schedulePublish();
+      deliverLocally(target, frame);
     }
     stats.increment(Stats.PUBLISHED);
-    schedulePublish();
     return onCallbackThread(done);
   }
 
@@ -471,7 +481,7 @@ final class ClusterNode implements WsCluster {
     }
     checkSize(payload.length);
     checkRunning();
-    Object frame = binary ? ByteBuffer.wrap(payload).asReadOnlyBuffer() : text;
+    Payload frame = binary ? Payload.binary(payload) : Payload.text(text, payload);
     PendingDelivery pd;
     synchronized (sendLock) {
       long seq = sequence.incrementAndGet();
@@ -707,17 +717,17 @@ final class ClusterNode implements WsCluster {
     Objects.requireNonNull(text, "text");
     checkSize(text.length() > config.messageMaxBytes() / 3
         ? text.getBytes(StandardCharsets.UTF_8).length : text.length());
-    return writeLocal(session, text);
+    return writeLocal(session, Payload.text(text));
   }
 
   @Override
   public CompletionStage<Void> sendLocal(Session session, byte[] data) {
     Objects.requireNonNull(data, "data");
     checkSize(data.length);
-    return writeLocal(session, ByteBuffer.wrap(data).asReadOnlyBuffer());
+    return writeLocal(session, Payload.binary(data));
   }
 
-  private CompletionStage<Void> writeLocal(Session session, Object frame) {
+  private CompletionStage<Void> writeLocal(Session session, Payload frame) {
     checkRunning();
     CompletableFuture<Void> written = new CompletableFuture<>();
     local(session).outbox.offer(frame, written);
@@ -738,10 +748,23 @@ final class ClusterNode implements WsCluster {
     }
   }
 
-  private void deliverLocally(Target target, Object frame) {
+  private void deliverLocally(Target target, Payload frame) {
     Collection<LocalSession> sessions = registry.resolve(target);
     for (LocalSession ls : sessions) {
       ls.outbox.offer(frame);
+    }
+  }
+
+  /**
+   * Dispatcher thread: queues a message for the local sessions of its target without writing yet;
+   * the caller releases every outbox in {@code held} once the frame's envelopes are all queued,
+   * so each session's messages of one Redis frame are written as one run.
+   */
+  private void queueLocally(Target target, Payload frame,
+      java.util.Set<Outbox> held) {
+    for (LocalSession ls : registry.resolve(target)) {
+      ls.outbox.offer(frame, null, true);
+      held.add(ls.outbox);
     }
   }
 
@@ -1129,6 +1152,21 @@ final class ClusterNode implements WsCluster {
       onRejected(r, frame.length);
       return;
     }
+    // several messages in one frame: each session's share is written as one run (see Outbox)
+    java.util.Set<Outbox> held = envelopes.size() > 1
+        ? java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()) : null;
+    try {
+      dispatch(envelopes, held);
+    } finally {
+      if (held != null) {
+        for (Outbox o : held) {
+          o.release();
+        }
+      }
+    }
+  }
+
+  private void dispatch(List<Envelope> envelopes, java.util.Set<Outbox> held) {
     for (Envelope e : envelopes) {
       if (e.kind == Envelope.KIND_RECEIPT && e.ref == e.seq && e.origin.equals(nodeId)) {
         stats.increment(Stats.PROBES_RECEIVED); // not counted as an envelope: no message
@@ -1159,10 +1197,11 @@ final class ClusterNode implements WsCluster {
           }
           continue;
         }
-        Object out = e.binary ? ByteBuffer.wrap(e.payload).asReadOnlyBuffer()
-            : new String(e.payload, StandardCharsets.UTF_8);
+        Payload out = e.binary ? Payload.binary(e.payload) : Payload.text(e.payload);
         if (e.receiptRequested) {
           deliverAndConfirm(e, out);
+        } else if (held != null) {
+          queueLocally(e.target, out, held);
         } else {
           deliverLocally(e.target, out);
         }
@@ -1178,7 +1217,7 @@ final class ClusterNode implements WsCluster {
    * targets, then (when every write completed) sends the origin one receipt listing them, plus
    * the targeted session ids that are not here.
    */
-  private void deliverAndConfirm(Envelope e, Object frame) {
+  private void deliverAndConfirm(Envelope e, Payload frame) {
     Map<String, String> results = new java.util.concurrent.ConcurrentHashMap<>();
     CompletableFuture<Void> written = writeRecording(e.target, frame, results);
     for (String sid : e.target.sessions()) {
@@ -1193,7 +1232,7 @@ final class ClusterNode implements WsCluster {
    * Writes a frame to the local sessions a target matches, recording per session id "" (written)
    * or why not. The stage completes, never exceptionally, once every write finished.
    */
-  private CompletableFuture<Void> writeRecording(Target target, Object frame,
+  private CompletableFuture<Void> writeRecording(Target target, Payload frame,
       Map<String, String> results) {
     List<CompletableFuture<Void>> writes = new ArrayList<>();
     for (LocalSession ls : registry.resolve(target)) {

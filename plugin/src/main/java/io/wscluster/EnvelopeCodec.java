@@ -254,9 +254,60 @@ final class EnvelopeCodec {
           + maxPayloadBytes);
     }
     byte[] payload = r.bytes(length);
+    if ((flags & FLAG_BINARY) == 0 && !isUtf8(payload)) {
+      // a text frame's bytes go to clients as they are: a client would close on bad UTF-8
+      throw new Rejection(Reason.UTF8, "text payload is not valid UTF-8");
+    }
     Target target = Target.of((flags & FLAG_ALL) != 0, rooms, users, sessions, except);
     return new Envelope(kind, origin, seq, target, (flags & FLAG_BINARY) != 0, payload,
         (flags & FLAG_RECEIPT) != 0);
+  }
+
+  /**
+   * Whether {@code b} is well-formed UTF-8 (RFC 3629: shortest forms only, no surrogates, at most
+   * U+10FFFF), as WebSocket clients require of text messages. No allocation; ASCII runs are fast.
+   */
+  static boolean isUtf8(byte[] b) {
+    int i = 0;
+    int n = b.length;
+    while (i < n) {
+      int c = b[i];
+      if (c >= 0) {
+        i++;
+        continue;
+      }
+      c &= 0xff;
+      int more;
+      int min;
+      if (c >= 0xc2 && c <= 0xdf) {
+        more = 1;
+        min = 0x80;
+      } else if (c >= 0xe0 && c <= 0xef) {
+        more = 2;
+        min = 0x800;
+      } else if (c >= 0xf0 && c <= 0xf4) {
+        more = 3;
+        min = 0x10000;
+      } else {
+        return false;
+      }
+      if (i + more >= n) {
+        return false; // cut off
+      }
+      int cp = c & (0x3f >> more);
+      for (int k = 1; k <= more; k++) {
+        int cc = b[i + k] & 0xff;
+        if ((cc & 0xc0) != 0x80) {
+          return false;
+        }
+        cp = (cp << 6) | (cc & 0x3f);
+      }
+      if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) {
+        return false;
+      }
+      i += more + 1;
+    }
+    return true;
   }
 
   private static Envelope readReceipt(Reader r, String origin, long seq, boolean more)

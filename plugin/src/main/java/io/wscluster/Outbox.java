@@ -1,8 +1,6 @@
 package io.wscluster;
 
 import jakarta.websocket.CloseReason;
-import jakarta.websocket.SendHandler;
-import jakarta.websocket.SendResult;
 import jakarta.websocket.Session;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
@@ -11,56 +9,73 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The frames waiting for one session: at most one async write in flight, at most
- * {@code maxFrames} queued behind it; when full the overflow policy applies. A slow client thus
- * fills only its own outbox and never delays another session.
+ * The frames waiting for one session: at most one run of writes in flight, at most
+ * {@code maxFrames} frames queued or in flight; when full the overflow policy applies. A slow
+ * client thus fills only its own outbox and never delays another session.
+ *
+ * <p>A run is what is queued when the previous run completed, handed to the session's
+ * {@link SessionWriter} at once (up to {@link #MAX_RUN_FRAMES} frames and
+ * {@link #MAX_RUN_BYTES} bytes; one frame where the writer cannot batch): under load, Jetty
+ * writes a run with one system call instead of one per frame.
  *
  * <p>{@link #offer} may be called from any thread, concurrently. Write completions arrive on the
- * container's threads (sometimes inline, inside the send call); the next write is started from
+ * container's threads (sometimes inline, inside the write call); the next run is started from
  * there without recursion.
  *
  * <p>Jetty's Jakarta remote endpoint keeps the type of the message being sent in an unguarded
  * field: when the application writes a text message to the session directly while the outbox
- * writes a binary one (or the reverse), one of them can fail at once with "Cannot start BINARY
- * message when TEXT message is not complete yet". That failure is transient and nothing was
- * written, so the outbox writes the same frame again (a bounded number of times).
+ * writes a binary one (or the reverse) through the Jakarta API, one of them can fail at once with
+ * "Cannot start BINARY message when TEXT message is not complete yet". That failure is transient
+ * and nothing was written, so the outbox writes the same frame again (a bounded number of times).
  */
-final class Outbox implements SendHandler {
+final class Outbox {
   private static final Logger LOG = LoggerFactory.getLogger(Outbox.class);
   static final CloseReason OVERFLOW_CLOSE = new CloseReason(CloseReason.CloseCodes.TRY_AGAIN_LATER,
       "wscluster: client too slow, outbox full");
   static final int MAX_RACE_RETRIES = 1000;
+  static final int MAX_RUN_FRAMES = 64;
+  static final int MAX_RUN_BYTES = 64 * 1024;
 
   /** A queued frame and who waits for its write, if anyone. */
-  private static final class Entry {
-    final Object frame;
+  private final class Entry implements SessionWriter.Done {
+    final Payload payload;
     final CompletableFuture<Void> written;
 
-    Entry(Object frame, CompletableFuture<Void> written) {
-      this.frame = frame;
+    Entry(Payload payload, CompletableFuture<Void> written) {
+      this.payload = payload;
       this.written = written;
+    }
+
+    @Override
+    public void written(Throwable failure) {
+      onWritten(this, failure);
     }
   }
 
   private final Session session;
+  private final SessionWriter writer;
   private final int maxFrames;
   private final WsClusterConfig.Overflow overflow;
   private final Stats stats;
   private final String nodeId;
+  /** Frames not yet handed to the writer; guarded by this. */
   private final ArrayDeque<Entry> queue = new ArrayDeque<>();
-  private boolean writing;
-  private boolean inWriteCall;
-  private boolean completedInline;
+  /** Frames of the current run not yet completed; guarded by this. */
+  private int inFlight;
+  /** A thread is in {@link #drain}; guarded by this. */
+  private boolean draining;
   private boolean closed;
-  /** The entry being written; guarded by this. */
-  private Entry current;
-  /** Set when {@link #current} must be written again; guarded by this. */
-  private boolean retryCurrent;
   private int retries;
 
   Outbox(Session session, int maxFrames, WsClusterConfig.Overflow overflow, Stats stats,
       String nodeId) {
+    this(session, SessionWriter.of(session, false), maxFrames, overflow, stats, nodeId);
+  }
+
+  Outbox(Session session, SessionWriter writer, int maxFrames, WsClusterConfig.Overflow overflow,
+      Stats stats, String nodeId) {
     this.session = session;
+    this.writer = writer;
     this.maxFrames = maxFrames;
     this.overflow = overflow;
     this.stats = stats;
@@ -68,8 +83,8 @@ final class Outbox implements SendHandler {
   }
 
   /**
-   * Queues a frame: a {@link String} (text) or a {@link ByteBuffer} (binary, shared: each write
-   * uses its own duplicate).
+   * Queues a frame: a {@link Payload}, a {@link String} (text) or a {@link ByteBuffer} (binary,
+   * copied once).
    */
   void offer(Object frame) {
     offer(frame, null);
@@ -80,14 +95,28 @@ final class Outbox implements SendHandler {
    * ({@link WsClusterException}) when it is dropped or its write fails.
    */
   void offer(Object frame, CompletableFuture<Void> written) {
+    offer(frame, written, false);
+  }
+
+  /**
+   * As {@link #offer(Object, CompletableFuture)}; with {@code hold} the frame waits in the queue
+   * until {@link #release} (or another offer) starts writing, so frames offered together go out
+   * as one run. The caller must call {@link #release} after the last held offer.
+   */
+  void offer(Object frame, CompletableFuture<Void> written, boolean hold) {
+    Payload payload = frame instanceof Payload ? (Payload) frame
+        : frame instanceof String ? Payload.text((String) frame)
+        : Payload.binary((ByteBuffer) frame);
     boolean closeSession = false;
+    boolean start = false;
     Entry dropped = null;
     synchronized (this) {
       if (closed) {
         fail(written, "session " + session.getId() + " is closed");
         return;
       }
-      if (queue.size() >= maxFrames) {
+      // the frame being written counts as one, as when runs were single frames
+      if (queue.size() + Math.max(0, inFlight - 1) >= maxFrames) {
         switch (overflow) {
           case DROP_NEWEST:
             stats.increment(Stats.OVERFLOW_DROPPED);
@@ -105,11 +134,10 @@ final class Outbox implements SendHandler {
         }
       }
       if (!closeSession) {
-        queue.add(new Entry(frame, written));
-        if (!writing) {
-          writing = true;
-        } else {
-          frame = null; // the running drain takes it
+        queue.add(new Entry(payload, written));
+        if (!hold && !draining && inFlight == 0) {
+          draining = true;
+          start = true;
         }
       }
     }
@@ -130,13 +158,24 @@ final class Outbox implements SendHandler {
       }
       return;
     }
-    if (frame != null) {
+    if (start) {
       drain();
     }
   }
 
+  /** Starts writing what {@link #offer(Object, CompletableFuture, boolean) held}; any thread. */
+  void release() {
+    synchronized (this) {
+      if (draining || inFlight > 0 || queue.isEmpty() || closed) {
+        return; // the running drain, or the completion of the run in flight, takes them
+      }
+      draining = true;
+    }
+    drain();
+  }
+
   /**
-   * Frames queued now (the one being written not included), never more than {@code maxFrames}.
+   * Frames queued now (those being written not included), never more than {@code maxFrames}.
    * Any thread; for gauges ({@link ClusterNode#stats()}).
    */
   synchronized int size() {
@@ -170,44 +209,41 @@ final class Outbox implements SendHandler {
     }
   }
 
-  /** Writes queued frames one at a time; the caller owns {@code writing}. */
+  /**
+   * Hands runs to the writer until the queue is empty or a run is still being written; the caller
+   * set {@code draining}. Completions that arrive inline only count down; this loop goes on.
+   */
   private void drain() {
+    Entry[] run = new Entry[1];
     for (;;) {
-      Entry entry;
+      int n = 0;
       synchronized (this) {
-        if (retryCurrent) {
-          retryCurrent = false;
-          entry = current;
-        } else {
-          entry = closed ? null : queue.poll();
-        }
-        current = entry;
-        if (entry == null) {
-          writing = false;
+        if (closed || inFlight > 0 || queue.isEmpty()) {
+          draining = false;
           return;
         }
-        inWriteCall = true;
-        completedInline = false;
-      }
-      write(entry.frame);
-      synchronized (this) {
-        inWriteCall = false;
-        if (!completedInline) {
-          return; // onResult continues the drain when the write completes
+        int limit = writer.batches() ? MAX_RUN_FRAMES : 1;
+        int bytes = 0;
+        Entry e;
+        while (n < limit && (e = queue.peek()) != null
+            && (n == 0 || bytes + e.payload.length() <= MAX_RUN_BYTES)) {
+          queue.poll();
+          if (n == run.length) {
+            run = java.util.Arrays.copyOf(run, Math.min(limit, n * 4));
+          }
+          run[n++] = e;
+          bytes += e.payload.length();
         }
+        inFlight = n;
       }
-    }
-  }
-
-  private void write(Object frame) {
-    try {
-      if (frame instanceof String) {
-        session.getAsyncRemote().sendText((String) frame, this);
-      } else {
-        session.getAsyncRemote().sendBinary(((ByteBuffer) frame).duplicate(), this);
+      if (n > 1) {
+        stats.add(Stats.BATCHED_FRAMES, n - 1);
       }
-    } catch (RuntimeException e) {
-      onResult(new SendResult(e));
+      for (int i = 0; i < n; i++) {
+        Entry e = run[i];
+        run[i] = null;
+        writer.write(e.payload, i < n - 1, e);
+      }
     }
   }
 
@@ -217,43 +253,44 @@ final class Outbox implements SendHandler {
     return m != null && m.startsWith("Cannot start ") && m.endsWith(" message is not complete yet");
   }
 
-  @Override
-  public void onResult(SendResult result) {
-    Entry entry;
+  /** A write of {@code entry} ended; any thread, possibly inside {@link #drain}. */
+  private void onWritten(Entry entry, Throwable failure) {
     boolean retry = false;
+    boolean start = false;
     synchronized (this) {
-      entry = current;
-      if (!result.isOK() && isMixedTypeRace(result.getException()) && retries < MAX_RACE_RETRIES
-          && !closed) {
+      inFlight--;
+      if (failure != null && isMixedTypeRace(failure) && retries < MAX_RACE_RETRIES && !closed
+          && !writer.batches()) {
+        // nothing was written and nothing after it was handed over (runs of one): again, first
         retries++;
         retry = true;
-        retryCurrent = true;
+        queue.addFirst(entry);
       } else {
         retries = 0;
+      }
+      if (!draining && inFlight == 0 && !queue.isEmpty() && !closed) {
+        draining = true;
+        start = true;
       }
     }
     if (retry) {
       stats.increment(Stats.WRITE_RETRIES);
       Thread.yield();
-    } else if (result.isOK()) {
+    } else if (failure == null) {
       stats.increment(Stats.DELIVERED);
-      if (entry != null && entry.written != null) {
+      if (entry.written != null) {
         entry.written.complete(null);
       }
     } else {
       stats.increment(Stats.SEND_FAILED);
-      LOG.debug("[{}] write to session {} failed", nodeId, session.getId(), result.getException());
-      if (entry != null && entry.written != null) {
+      LOG.debug("[{}] write to session {} failed", nodeId, session.getId(), failure);
+      if (entry.written != null) {
         entry.written.completeExceptionally(new WsClusterException("write to session "
-            + session.getId() + " failed: " + result.getException(), result.getException()));
+            + session.getId() + " failed: " + failure, failure));
       }
     }
-    synchronized (this) {
-      if (inWriteCall) {
-        completedInline = true;
-        return;
-      }
+    if (start) {
+      drain();
     }
-    drain();
   }
 }

@@ -173,8 +173,20 @@ final class SessionRegistry {
   /**
    * The local sessions a target matches, each once. A session that is in two targeted rooms, or in
    * a room and the targeted user, appears once: this is where overlapping targets are made safe.
+   * For everyone or one room (nothing excepted) the result is a read-only live view, no copy: a
+   * session joining or leaving meanwhile may or may not be in it. Callers iterate it once.
    */
   Collection<LocalSession> resolve(Target target) {
+    if (target.except().isEmpty()) {
+      // the common cases, without a copy: a live, weakly consistent view to iterate once
+      if (target.isAll()) {
+        return java.util.Collections.unmodifiableCollection(bySession.values());
+      }
+      if (target.rooms().size() == 1 && target.users().isEmpty() && target.sessions().isEmpty()) {
+        Set<LocalSession> members = byRoom.get(target.rooms().iterator().next());
+        return members == null ? Set.of() : java.util.Collections.unmodifiableSet(members);
+      }
+    }
     Set<LocalSession> out;
     if (target.isAll()) {
       out = new LinkedHashSet<>(bySession.values());

@@ -22,6 +22,8 @@ final class Stats {
   static final String OVERFLOW_DROPPED = "overflowDropped";
   static final String DISPATCH_FAILED = "dispatchFailed";
   static final String WRITE_RETRIES = "writeRetries";
+  /** Frames handed to Jetty with its batch flag: written with the frame after them, one call. */
+  static final String BATCHED_FRAMES = "batchedFrames";
   static final String RECEIPTS_SENT = "receiptsSent";
   /** Messages held back because Redis did not take them or not every node was subscribed. */
   static final String OUTAGE_HELD = "outageHeld";

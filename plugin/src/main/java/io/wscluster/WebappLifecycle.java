@@ -23,7 +23,10 @@ import org.slf4j.LoggerFactory;
  * {@code io.wscluster.memory.bus} and {@code io.wscluster.memory.directory} (the in-memory bus
  * and directory shared by nodes of one JVM), and the test
  * hooks {@code io.wscluster.test.dedup} ("off") and {@code io.wscluster.test.extra-subscriptions}
- * (an Integer): tests only, they break the guarantees on purpose.
+ * (an Integer): tests only, they break the guarantees on purpose. {@code
+ * io.wscluster.test.jakarta-writes} ("on", or the system property of that name "true") makes
+ * every write go through the Jakarta API instead of Jetty's core session: for tests and
+ * benchmarks that compare the two.
  *
  * <p>With Guice on the webapp's classpath it also links the node to the injector in the
  * ServletContext attribute {@code com.google.inject.Injector} when that injector holds
@@ -36,6 +39,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   static final String BUILDER_ATTRIBUTE = WsClusterConfig.class.getName();
   static final String TEST_DEDUP = "io.wscluster.test.dedup";
   static final String TEST_EXTRA_SUBSCRIPTIONS = "io.wscluster.test.extra-subscriptions";
+  static final String TEST_JAKARTA_WRITES = "io.wscluster.test.jakarta-writes";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
   static final String CURRENT_ATTRIBUTE = WebappLifecycle.class.getName();
   /** Jetty's object factory, which makes and decorates the webapp's endpoints. */
@@ -286,7 +290,9 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     boolean dedup = !"off".equals(context.getAttribute(TEST_DEDUP));
     Object extra = context.getAttribute(TEST_EXTRA_SUBSCRIPTIONS);
     int extraSubscriptions = extra instanceof Integer ? (Integer) extra : 0;
-    return dedup && extraSubscriptions == 0 ? ClusterNode.Hooks.DEFAULT
-        : new ClusterNode.Hooks(dedup, extraSubscriptions);
+    boolean coreWrites = !"on".equals(context.getAttribute(TEST_JAKARTA_WRITES))
+        && !Boolean.getBoolean(TEST_JAKARTA_WRITES);
+    return dedup && extraSubscriptions == 0 && coreWrites ? ClusterNode.Hooks.DEFAULT
+        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites);
   }
 }

@@ -57,7 +57,8 @@ class EnvelopeCodecTest {
         new byte[0],
         "hello".getBytes(StandardCharsets.UTF_8),
         "héllo wörld ✓ 🎉".getBytes(StandardCharsets.UTF_8),
-        randomBytes(new Random(1), MAX_PAYLOAD)};
+        // text payloads must be UTF-8 (binary ones are random elsewhere): limit-sized text
+        ("x".repeat(MAX_PAYLOAD - 4) + "\uD83C\uDF89").getBytes(StandardCharsets.UTF_8)};
     String[] payloadNames = {"empty", "ascii", "unicode", "max"};
     targets().forEach(t -> {
       for (boolean binary : new boolean[] {false, true}) {
@@ -440,6 +441,58 @@ class EnvelopeCodecTest {
         assertTrue(r.getMessage().startsWith("invalid UTF-8 at offset "), r.getMessage());
       }
     }
+  }
+
+  @Test
+  void decode_textPayloadOfInvalidUtf8_isRejected_binaryIsNot() throws Rejection {
+    // text payloads go to clients unchanged, and a client closes the connection on bad UTF-8
+    byte[][] invalid = {{(byte) 0xc3, 0x28}, {(byte) 0xc0, (byte) 0x80},
+        {(byte) 0xed, (byte) 0xa0, (byte) 0x80}, {(byte) 0xff}, {'a', (byte) 0xe2, (byte) 0x82},
+        {(byte) 0xf4, (byte) 0x90, (byte) 0x80, (byte) 0x80}}; // above U+10FFFF
+    for (byte[] payload : invalid) {
+      byte[] text = codec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1,
+          Target.all(), false, payload))));
+      assertRejected(text, Reason.UTF8, "text payload is not valid UTF-8");
+      byte[] binary = codec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE, ORIGIN,
+          1, Target.all(), true, payload))));
+      assertArrayEquals(payload, codec.decode(binary).get(0).payload);
+    }
+  }
+
+  @Test
+  void decode_binaryPayloadOfRandomBytes_roundTrips() throws Rejection {
+    byte[] payload = randomBytes(new Random(1), MAX_PAYLOAD);
+    byte[] frame = codec.frame(List.of(codec.encode(new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 1,
+        Target.all(), true, payload))));
+    assertArrayEquals(payload, codec.decode(frame).get(0).payload);
+  }
+
+  @Test
+  void isUtf8_agreesWithTheJdkDecoder() {
+    Random random = new Random(7);
+    java.nio.charset.CharsetDecoder jdk = StandardCharsets.UTF_8.newDecoder();
+    int valid = 0;
+    for (int i = 0; i < 200_000; i++) {
+      byte[] b = randomBytes(random, random.nextInt(6));
+      if (random.nextBoolean()) {
+        // mostly well-formed text with one random byte: the interesting boundary
+        b = ("ab" + new String(Character.toChars(random.nextInt(0x110000) & ~0x800)) + "c")
+            .getBytes(StandardCharsets.UTF_8);
+        if (random.nextInt(3) == 0) {
+          b[random.nextInt(b.length)] = (byte) random.nextInt(256);
+        }
+      }
+      boolean expected;
+      try {
+        jdk.reset().decode(java.nio.ByteBuffer.wrap(b));
+        expected = true;
+      } catch (java.nio.charset.CharacterCodingException e) {
+        expected = false;
+      }
+      assertEquals(expected, EnvelopeCodec.isUtf8(b), Arrays.toString(b));
+      valid += expected ? 1 : 0;
+    }
+    assertTrue(valid > 50_000 && valid < 190_000, "both kinds were tried: " + valid);
   }
 
   @Test

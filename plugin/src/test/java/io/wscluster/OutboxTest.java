@@ -454,4 +454,125 @@ class OutboxTest {
         <= 123);
     assertSame(CloseReason.CloseCodes.TRY_AGAIN_LATER, Outbox.OVERFLOW_CLOSE.getCloseCode());
   }
+
+  // ================================================================ runs (a batching writer)
+
+  /** A writer that batches, as Jetty's core session does; completes when the test says. */
+  private static final class RunWriter extends SessionWriter {
+    final List<String> calls = new ArrayList<>();
+    final java.util.ArrayDeque<Done> pending = new java.util.ArrayDeque<>();
+
+    @Override
+    boolean batches() {
+      return true;
+    }
+
+    @Override
+    synchronized void write(Payload payload, boolean more, Done done) {
+      calls.add(payload.text() + (more ? "+" : ""));
+      pending.add(done);
+    }
+
+    void completeAll(Throwable failure) {
+      Done d;
+      while (true) {
+        synchronized (this) {
+          d = pending.poll();
+        }
+        if (d == null) {
+          return;
+        }
+        d.written(failure);
+      }
+    }
+  }
+
+  @Test
+  void batchingWriter_framesQueuedDuringARun_goOutAsTheNextRun_flaggedMoreButTheLast() {
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, 16, Overflow.CLOSE, stats, NODE);
+
+    box.offer("a");
+    box.offer("b");
+    box.offer("c");
+    box.offer("d");
+    assertEquals(List.of("a"), writer.calls, "one run at a time");
+    writer.completeAll(null);
+
+    assertEquals(List.of("a", "b+", "c+", "d"), writer.calls);
+    assertEquals(2, stats.get(Stats.BATCHED_FRAMES));
+    writer.completeAll(null);
+    assertEquals(4, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void heldOffers_waitForRelease_thenGoAsOneRun() {
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, 16, Overflow.CLOSE, stats, NODE);
+
+    box.offer("a", null, true);
+    box.offer("b", null, true);
+    assertEquals(List.of(), writer.calls, "held");
+    box.release();
+    box.release(); // idempotent while the run is in flight
+
+    assertEquals(List.of("a+", "b"), writer.calls);
+    writer.completeAll(null);
+    box.release(); // nothing queued: nothing happens
+    assertEquals(List.of("a+", "b"), writer.calls);
+  }
+
+  @Test
+  void heldOffers_withTheJakartaWriter_releaseWritesOneAtATimeInOrder() {
+    Outbox box = outbox(16, Overflow.CLOSE);
+    box.offer("a", null, true);
+    box.offer("b", null, true);
+    assertEquals(List.of(), fake.received());
+
+    box.release();
+    fake.completeNext();
+
+    assertEquals(List.of("a", "b"), fake.received());
+  }
+
+  @Test
+  void batchingWriter_failedRun_failsEachWaiterAndTheNextRunStillGoes() {
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, 16, Overflow.CLOSE, stats, NODE);
+    java.util.concurrent.CompletableFuture<Void> first = new java.util.concurrent.CompletableFuture<>();
+    java.util.concurrent.CompletableFuture<Void> second = new java.util.concurrent.CompletableFuture<>();
+    box.offer("a", first, true);
+    box.offer("b", second, true);
+    box.release();
+
+    writer.completeAll(new java.io.IOException("broken pipe"));
+    box.offer("c");
+
+    assertTrue(first.isCompletedExceptionally() && second.isCompletedExceptionally());
+    assertEquals(2, stats.get(Stats.SEND_FAILED));
+    assertEquals(List.of("a+", "b", "c"), writer.calls);
+  }
+
+  @Test
+  void batchingWriter_runsAreCappedInFramesAndBytes() {
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, 1024, Overflow.CLOSE, stats, NODE);
+    for (int i = 0; i < Outbox.MAX_RUN_FRAMES + 10; i++) {
+      box.offer("m" + i, null, true);
+    }
+    box.release();
+    assertEquals(Outbox.MAX_RUN_FRAMES, writer.calls.size());
+    assertTrue(writer.calls.get(Outbox.MAX_RUN_FRAMES - 1).equals("m" + (Outbox.MAX_RUN_FRAMES - 1)),
+        "the last of a run is not flagged: Jetty flushes it");
+    writer.completeAll(null);
+    assertEquals(Outbox.MAX_RUN_FRAMES + 10, writer.calls.size());
+
+    String big = "x".repeat(Outbox.MAX_RUN_BYTES / 2 + 1);
+    writer.completeAll(null);
+    writer.calls.clear();
+    box.offer(big, null, true);
+    box.offer(big, null, true);
+    box.release();
+    assertEquals(1, writer.calls.size(), "two frames over the byte cap: two runs");
+  }
 }
