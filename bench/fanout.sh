@@ -12,7 +12,7 @@
 # Builds nothing: needs a prior `mvn -B -q package -DskipTests`.
 #
 # Options (defaults): --nodes 3 --clients 300 --messages 20000 --rate 300 (or max) --window 100
-#   --bytes 200 --local-messages 5000 (never more than --messages) --no-local --runs 1 --threads 2
+#   --bytes 200 --local-messages 3000 (never more than --messages) --no-local --runs 1 --threads 2
 #   --warmup 1000; --runs K repeats both phases K times and reports medians.
 # Environment: WSCLUSTER_REDIS_ADDRESS (default redis://127.0.0.1:6379), BENCH_PORT (first node's
 #   port, default 8081), BENCH_NODE_OPTS (JVM options added to every node, "{node}" replaced by
@@ -51,7 +51,7 @@ for v in "$NODES" "$RUNS" "$MESSAGES" "${LOCAL_MESSAGES:-1}"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "'$v' must be a positive integer" >&2; exit 2; }
 done
 if [ -z "$LOCAL_MESSAGES" ]; then
-  LOCAL_MESSAGES=$((MESSAGES < 5000 ? MESSAGES : 5000))
+  LOCAL_MESSAGES=$((MESSAGES < 3000 ? MESSAGES : 3000))
 fi
 
 . bench/nodes.sh

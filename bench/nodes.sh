@@ -99,7 +99,7 @@ start_nodes() {
   for ((i = 0; i < count; i++)); do
     local log="$LOGS/${started[$i]}.log"
     for _ in $(seq 1 120); do
-      grep -q "ready on" "$log" && break
+      grep -q "ready on" "$log" 2>/dev/null && break
       kill -0 "${PIDS[$i]}" 2>/dev/null || break
       sleep 0.5
     done

@@ -327,13 +327,12 @@ public final class FanoutBench {
     double windowSeconds = (after.nanos - before.nanos) / 1e9;
     double measuredSeconds = lastDelivery - before.nanos > 0
         ? (lastDelivery - before.nanos) / 1e9 : windowSeconds;
-    double nodeCpu = 0;
-    for (int i = 0; i < o.nodePids.length; i++) {
-      nodeCpu += (after.nodeTicks[i] - before.nodeTicks[i]) / ProcFs.TICKS_PER_SECOND;
-    }
+    Double nodeCpu = cpuSeconds(before.nodeTicks, after.nodeTicks);
     Double redisCpu = o.redisPid > 0
-        ? (after.redisTicks - before.redisTicks) / ProcFs.TICKS_PER_SECOND : null;
-    double serverCpu = nodeCpu + (redisCpu == null ? 0 : redisCpu);
+        ? cpuSeconds(new long[] {before.redisTicks}, new long[] {after.redisTicks}) : null;
+    // null when a process could not be read (it died): no CPU figure rather than a wrong one
+    Double serverCpu = nodeCpu == null || (o.redisPid > 0 && redisCpu == null) ? null
+        : nodeCpu + (redisCpu == null ? 0 : redisCpu);
     int cores = Runtime.getRuntime().availableProcessors();
     double selfCpu = (after.selfCpuNanos - before.selfCpuNanos) / 1e9;
 
@@ -391,19 +390,20 @@ public final class FanoutBench {
     r.put("measuredSeconds", round(measuredSeconds, 2));
     r.put("deliveriesPerSec", round(measuredDeliveries / measuredSeconds, 0));
     r.put("latencyMs", latencyMs);
-    r.put("serverCpuSeconds", round(serverCpu, 2));
-    r.put("nodeCpuSeconds", round(nodeCpu, 2));
+    r.put("serverCpuSeconds", serverCpu == null ? null : round(serverCpu, 2));
+    r.put("nodeCpuSeconds", nodeCpu == null ? null : round(nodeCpu, 2));
     r.put("redisCpuSeconds", redisCpu == null ? null : round(redisCpu, 2));
-    r.put("serverCpuSecondsPerMillionDeliveries",
-        measuredDeliveries == 0 ? null : round(serverCpu / (measuredDeliveries / 1e6), 3));
-    r.put("peakRssMib", Arrays.stream(peakRss).mapToObj(v -> round(v, 0)).toList());
+    r.put("serverCpuSecondsPerMillionDeliveries", serverCpu == null || measuredDeliveries == 0
+        ? null : round(serverCpu / (measuredDeliveries / 1e6), 3));
+    r.put("peakRssMib", Arrays.stream(peakRss).mapToObj(v -> v < 0 ? null : round(v, 0)).toList());
     r.put("loadGenerator", generator);
     if (before.machine != null && after.machine != null) {
       double busy = (after.machine[0] - before.machine[0]) / ProcFs.TICKS_PER_SECOND;
       double total = (after.machine[1] - before.machine[1]) / ProcFs.TICKS_PER_SECOND;
       r.put("machineBusyShare", round(busy / total, 3));
       // everything else that ran meanwhile: other users of this machine, the kernel's own work
-      r.put("otherCpuSeconds", round(Math.max(0, busy - serverCpu - selfCpu), 2));
+      r.put("otherCpuSeconds", serverCpu == null ? null
+          : round(Math.max(0, busy - serverCpu - selfCpu), 2));
     }
     r.put("cpuWindowSeconds", round(windowSeconds, 2));
     r.put("connectSeconds", round(connectSeconds, 2));
@@ -419,6 +419,18 @@ public final class FanoutBench {
     r.put("problems", problems);
     r.put("machine", ProcFs.machine());
     return r;
+  }
+
+  /** The CPU seconds between two tick readings of the same processes; null if one is missing. */
+  private static Double cpuSeconds(long[] before, long[] after) {
+    double sum = 0;
+    for (int i = 0; i < before.length; i++) {
+      if (before[i] < 0 || after[i] < 0) {
+        return null;
+      }
+      sum += (after[i] - before[i]) / ProcFs.TICKS_PER_SECOND;
+    }
+    return sum;
   }
 
   private static String humanLine(Map<String, Object> r) {

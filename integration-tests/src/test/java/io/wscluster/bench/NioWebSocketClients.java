@@ -32,6 +32,7 @@ final class NioWebSocketClients implements AutoCloseable {
     void onText(int client, byte[] data, int offset, int length, long nowMicros, long nowNanos);
   }
 
+  private static final int CONNECT_BATCH = 100;
   private final List<Connection> connections = new ArrayList<>();
   private final List<IoThread> threads = new ArrayList<>();
   private final MicroClock clock;
@@ -44,8 +45,9 @@ final class NioWebSocketClients implements AutoCloseable {
   }
 
   /**
-   * Opens {@code clients} connections (one at a time, each upgraded before the next) and starts
-   * the I/O threads, the i-th with {@code handlers.get(i)}.
+   * Opens {@code clients} connections and starts the I/O threads, the i-th with
+   * {@code handlers.get(i)}. Upgrades go in batches: the requests of a batch are all sent before
+   * its responses are read, so that the servers work on them at the same time.
    *
    * @throws IOException a connection or upgrade failed; whatever was opened is closed
    */
@@ -56,11 +58,15 @@ final class NioWebSocketClients implements AutoCloseable {
       for (int t = 0; t < handlers.size(); t++) {
         c.threads.add(c.new IoThread(t, handlers.get(t)));
       }
-      for (int i = 0; i < clients; i++) {
-        IoThread io = c.threads.get(i % c.threads.size());
-        Connection conn = c.new Connection(i, io, urls.get(i % urls.size()));
-        c.connections.add(conn);
-        conn.channel.register(io.selector, SelectionKey.OP_READ, conn);
+      for (int first = 0; first < clients; first += CONNECT_BATCH) {
+        int end = Math.min(clients, first + CONNECT_BATCH);
+        for (int i = first; i < end; i++) {
+          c.connections.add(c.new Connection(i, c.threads.get(i % c.threads.size()),
+              urls.get(i % urls.size())));
+        }
+        for (int i = first; i < end; i++) {
+          c.connections.get(i).finishUpgrade();
+        }
       }
     } catch (IOException | RuntimeException e) {
       c.close();
@@ -131,32 +137,37 @@ final class NioWebSocketClients implements AutoCloseable {
     private final IoThread io;
     private final SocketChannel channel;
     private final FrameDecoder decoder = new FrameDecoder(16 * 1024);
+    private final URI uri;
+    private final WebSocketHandshake handshake;
     /** Frames to write; guarded by this. */
     private ByteBuffer out = ByteBuffer.allocate(1024);
     private boolean open = true;
 
+    /** Connects (blocking) and sends the upgrade request. */
     private Connection(int index, IoThread io, URI uri) throws IOException {
       this.index = index;
       this.io = io;
+      this.uri = uri;
+      this.handshake = new WebSocketHandshake(uri);
       this.channel = SocketChannel.open();
       try {
         channel.setOption(StandardSocketOptions.TCP_NODELAY, true);
         channel.connect(new InetSocketAddress(uri.getHost(), uri.getPort()));
-        upgrade(uri);
-        channel.configureBlocking(false);
+        ByteBuffer request = ByteBuffer.wrap(handshake.request());
+        while (request.hasRemaining()) {
+          channel.write(request);
+        }
       } catch (IOException | RuntimeException e) {
         channel.close();
         throw e;
       }
     }
 
-    /** Blocking: request, then the response head; frames after it stay in the decoder. */
-    private void upgrade(URI uri) throws IOException {
-      WebSocketHandshake handshake = new WebSocketHandshake(uri);
-      ByteBuffer request = ByteBuffer.wrap(handshake.request());
-      while (request.hasRemaining()) {
-        channel.write(request);
-      }
+    /**
+     * Reads the upgrade response (blocking) and registers with the I/O thread's selector; frames
+     * after the response stay in the decoder for the I/O thread.
+     */
+    private void finishUpgrade() throws IOException {
       ByteBuffer in = decoder.buffer();
       int head;
       while ((head = WebSocketHandshake.headLength(in.array(), in.position())) < 0) {
@@ -169,6 +180,8 @@ final class NioWebSocketClients implements AutoCloseable {
       int rest = in.position() - head;
       System.arraycopy(in.array(), head, in.array(), 0, rest);
       in.position(rest);
+      channel.configureBlocking(false);
+      channel.register(io.selector, SelectionKey.OP_READ, this);
     }
 
     /**
