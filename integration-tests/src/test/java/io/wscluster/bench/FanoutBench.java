@@ -169,6 +169,10 @@ public final class FanoutBench {
 
     Future<?> warm = publisherExecutor.submit(() -> publisher.send(0, o.warmup));
     boolean warmComplete = awaitCompleted(recorder, o.warmup, o.idleSeconds);
+    if (!warmComplete) {
+      // something was lost: a full window would never open again, and the run has failed anyway
+      publisher.stop = true;
+    }
     warm.get();
 
     Snapshot before = Snapshot.take(o, generatorThreads);
@@ -415,6 +419,9 @@ public final class FanoutBench {
     }
     if (publisher.failure != null) {
       problems.add("publisher: " + publisher.failure);
+    }
+    if (!complete) {
+      problems.add("incomplete: nothing arrived for " + o.idleSeconds + " s, the run stopped");
     }
     r.put("problems", problems);
     r.put("machine", ProcFs.machine());
