@@ -1,17 +1,104 @@
 #!/usr/bin/env bash
-# The "fanout" workload: 3 demo nodes as separate processes on one Redis, C clients on /bench,
-# one publisher on node 0 sending M messages of about B bytes at R/s; prints FanoutBench's JSON
-# line: deliveries, duplicates, loss, latency, server CPU (nodes + Redis) per million deliveries.
-# Builds nothing: needs a prior `mvn -B -q package -DskipTests`. Options are passed to
-# FanoutBench (defaults --clients 300 --messages 20000 --rate 300 --bytes 200).
-# Logs go to a temporary folder, kept on failure or with BENCH_KEEP_LOGS=1.
+# The "fanout" workload, two phases per run, side by side:
+#   cluster: N demo nodes as separate processes (default 3) on one Redis, with a fresh channel prefix
+#   local:   1 demo node with the in-memory transport (no Redis): the same work without clustering
+# In each, C clients connect round-robin to the nodes' /bench; client 0 publishes M messages of about
+# B bytes at R/s (or, with --rate max, as fast as a window of W messages not yet received by every
+# client allows), after a warm-up of 1000 messages that counts for duplicates and loss only. Every
+# client records each (client, id): duplicates, loss, latency. See FanoutBench and FanoutReport.
+#
+# Prints a table on stderr and exactly one JSON line on stdout (both phases, the clustered/local
+# server CPU ratio, the machine); exits 1 on any duplicate or loss, 2 on a failure to run.
+# Builds nothing: needs a prior `mvn -B -q package -DskipTests`.
+#
+# Options (defaults): --nodes 3 --clients 300 --messages 20000 --rate 300 (or max) --window 100
+#   --bytes 200 --local-messages 3000 (never more than --messages) --no-local --runs 1 --threads 2
+#   --warmup 1000; --runs K repeats both phases K times and reports medians.
+# Environment: WSCLUSTER_REDIS_ADDRESS (default redis://127.0.0.1:6379), BENCH_PORT (first node's
+#   port, default 8081), BENCH_NODE_OPTS (JVM options added to every node, "{node}" replaced by
+#   <phase><run>-<port>: BENCH_NODE_OPTS='-XX:StartFlightRecording=filename=/tmp/{node}.jfr'),
+#   BENCH_KEEP_LOGS=1 keeps the logs and phase lines (kept anyway on failure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PREFIX="bench-fanout-$RANDOM$RANDOM"
+
+usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; }
+
+NODES=3
+CLIENTS=300
+MESSAGES=20000
+LOCAL_MESSAGES=
+RUNS=1
+LOCAL=1
+ARGS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --no-local) LOCAL=0; shift; continue ;;
+    -h | --help) usage; exit 0 ;;
+  esac
+  [ $# -ge 2 ] || { echo "option $1 needs a value" >&2; usage; exit 2; }
+  case "$1" in
+    --nodes) NODES=$2 ;;
+    --clients) CLIENTS=$2; ARGS+=("$1" "$2") ;;
+    --messages) MESSAGES=$2 ;;
+    --local-messages) LOCAL_MESSAGES=$2 ;;
+    --runs) RUNS=$2 ;;
+    --rate | --window | --bytes | --threads | --warmup) ARGS+=("$1" "$2") ;;
+    *) echo "unknown option $1" >&2; usage; exit 2 ;;
+  esac
+  shift 2
+done
+for v in "$NODES" "$RUNS" "$MESSAGES" "${LOCAL_MESSAGES:-1}"; do
+  [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "'$v' must be a positive integer" >&2; exit 2; }
+done
+if [ -z "$LOCAL_MESSAGES" ]; then
+  LOCAL_MESSAGES=$((MESSAGES < 3000 ? MESSAGES : 3000))
+fi
+
 . bench/nodes.sh
-start_nodes "$PREFIX"
-REDIS_PID=$(pgrep -f "redis-server.*:${REDIS##*:}" | head -1 || true)
-NODE_PIDS=$(IFS=,; echo "${PIDS[*]}")
-run_bench io.wscluster.bench.FanoutBench \
-  --urls "ws://127.0.0.1:$PORT/bench,ws://127.0.0.1:$((PORT + 1))/bench,ws://127.0.0.1:$((PORT + 2))/bench" \
-  --pids "$NODE_PIDS${REDIS_PID:+,$REDIS_PID}" "$@"
+need_open_files $((CLIENTS + 200))
+if [ -z "$REDIS_PID" ]; then
+  echo "WARNING: no redis-server process for $REDIS here: Redis CPU is not counted" >&2
+fi
+# the generator's heap holds a bit per (client, message) and a few histograms
+BENCH_CLIENT_JAVA="${BENCH_CLIENT_JAVA:--Xmx1g -XX:+UseSerialGC}"
+
+PHASES=()
+FAILED=0
+# phase NAME RUN NODES TRANSPORT MESSAGES: starts the nodes, runs FanoutBench, stops the nodes
+phase() {
+  local name=$1 run=$2 count=$3 transport=$4 messages=$5
+  local out="$LOGS/$name-$run.json" err="$LOGS/$name-$run.err" status=0
+  start_nodes "bench-fanout-$RANDOM$RANDOM" "$count" "$transport" "$name$run"
+  local pids
+  pids=$(IFS=,; echo "${PIDS[*]}")
+  local redis=()
+  [ "$transport" = redis ] && [ -n "$REDIS_PID" ] && redis=(--redis-pid "$REDIS_PID")
+  bench_java "$out" "$err" io.wscluster.bench.FanoutBench --phase "$name" \
+    --transport "$transport" --urls "$(node_urls ws /bench)" --node-pids "$pids" \
+    ${redis[@]+"${redis[@]}"} ${ARGS[@]+"${ARGS[@]}"} --messages "$messages" || status=$?
+  stop_nodes
+  grep -E "^(fanout |WARNING)" "$err" >&2 || true
+  case "$status" in
+    0) ;;
+    1) FAILED=1 ;;
+    *) tail -20 "$err" >&2; echo "FanoutBench ($name, run $run) exited with $status; logs in $LOGS" >&2
+       exit 2 ;;
+  esac
+  PHASES+=("$out")
+}
+
+for ((run = 1; run <= RUNS; run++)); do
+  phase cluster "$run" "$NODES" redis "$MESSAGES"
+  if [ "$LOCAL" = 1 ]; then phase local "$run" 1 memory "$LOCAL_MESSAGES"; fi
+done
+
+status=0
+bench_java "$LOGS/report.json" "$LOGS/report.txt" io.wscluster.bench.FanoutReport "${PHASES[@]}" \
+  || status=$?
+cat "$LOGS/report.txt" >&2
+cat "$LOGS/report.json"
+if [ "$status" != 0 ] || [ "$FAILED" != 0 ]; then
+  echo "duplicates or loss (or a failed report): logs and phase lines in $LOGS" >&2
+  exit $((status > 1 ? 2 : 1))
+fi
+[ -n "${BENCH_KEEP_LOGS:-}" ] || rm -rf "$LOGS"

@@ -1,20 +1,23 @@
-# Sourced by the bench scripts: the classpath of the bench mains and 3 demo nodes as separate
-# processes on one Redis. Expects the caller to have set -euo pipefail and cd'ed to the repo root.
-# Sets: REDIS, PORT, JAR, CLASSES, LOGS, CP_FILE, PIDS; defines start_nodes and the cleanup trap.
+# Sourced by the bench scripts: the classpath of the bench mains, and demo nodes as separate
+# processes (one launcher each, `wscluster-demo.jar --nodes 1`) on one Redis. Expects the caller to
+# have set -euo pipefail and cd'ed to the repo root.
+# Sets: REDIS, REDIS_PID (empty when Redis is no local process), PORT, JAR, CLASSES, LOGS, CP_FILE,
+# PIDS (of the running nodes); defines start_nodes, stop_nodes, node_urls, bench_java, run_bench,
+# need_open_files and the cleanup trap.
+# BENCH_NODE_OPTS: JVM options appended to every node's (split on spaces, no quoting); "{node}" in
+# them becomes the node's label and port, e.g. -XX:StartFlightRecording=filename=/tmp/{node}.jfr
 REDIS="${WSCLUSTER_REDIS_ADDRESS:-redis://127.0.0.1:6379}"
-PORT="${BENCH_PORT:-8081}"   # nodes listen on PORT, PORT+1, PORT+2
+PORT="${BENCH_PORT:-8081}"   # node i listens on PORT+i
 JAR=webapp-demo/target/wscluster-demo.jar
 CLASSES=integration-tests/target/test-classes
 if [ ! -f "$JAR" ] || [ ! -d "$CLASSES/io/wscluster/bench" ]; then
   echo "build first: mvn -B -q package -DskipTests" >&2
   exit 2
 fi
-for i in 0 1 2; do
-  if (exec 3<>"/dev/tcp/127.0.0.1/$((PORT + i))") 2>/dev/null; then
-    echo "port $((PORT + i)) is already in use; stop what listens there or set BENCH_PORT" >&2
-    exit 2
-  fi
-done
+# the Redis server process, when it runs here: its CPU time counts as the cluster's
+REDIS_PORT=${REDIS##*:}
+REDIS_PORT=${REDIS_PORT%%/*}
+REDIS_PID=$(pgrep -f "redis-server.*:${REDIS_PORT}( |$)" | head -1 || true)
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/wscluster-bench.XXXXXX")
 # The test classpath, without building: naming the compile phase lets the reactor resolve the
@@ -25,56 +28,113 @@ mvn -B -o -q -Dstyle.color=never -pl integration-tests -am compile dependency:bu
   -Dmaven.main.skip=true -Dmaven.resources.skip=true -Dmdep.includeScope=test \
   -Dmdep.outputFile="$CP_FILE" >"$LOGS/mvn.log" 2>&1 \
   || { cat "$LOGS/mvn.log" >&2; echo "could not resolve the test classpath (offline)" >&2; exit 2; }
-grep -q jetty-websocket-jetty-client "$CP_FILE" \
+grep -q HdrHistogram "$CP_FILE" \
   || { echo "unexpected classpath in $CP_FILE" >&2; exit 2; }
 
 PIDS=()
 BENCH_PID=
-cleanup() {
-  [ -n "$BENCH_PID" ] && kill "$BENCH_PID" 2>/dev/null || true
+
+# stop_nodes: SIGTERM to every node, then waits (15 s at most) for their graceful stop, which
+# removes each node's lease and directory entries; SIGKILL for any still alive
+stop_nodes() {
+  [ ${#PIDS[@]} -gt 0 ] || return 0
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  # a graceful stop removes each node's lease and directory entries; wait for it, briefly
   for _ in $(seq 1 30); do
-    alive=0
+    local alive=0
     for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ "$alive" = 0 ] && break
     sleep 0.5
   done
   for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  PIDS=()
+}
+cleanup() {
+  [ -n "$BENCH_PID" ] && kill "$BENCH_PID" 2>/dev/null || true
+  stop_nodes
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# start_nodes PREFIX: 3 launchers with their own channel prefix; returns once all are ready
+# need_open_files N: raises the soft limit on open files to N if it can, warns if it cannot
+need_open_files() {
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$1" ]; then
+    ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+  fi
+  if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$1" ]; then
+    echo "WARNING: ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)), this run needs about $1:" \
+      "connections will fail; raise the limit" >&2
+  fi
+}
+
+# start_nodes PREFIX [COUNT [TRANSPORT [LABEL]]]: COUNT (default 3) launchers on PORT, PORT+1, ...
+# with channel prefix PREFIX and transport redis (default) or memory; returns once all are ready.
+# LABEL (default "node") names the log files and replaces {node} in BENCH_NODE_OPTS.
 start_nodes() {
-  echo "bench: Redis $REDIS, channel prefix $1, nodes on $PORT-$((PORT + 2)), logs $LOGS" >&2
-  for i in 0 1 2; do
-    local port=$((PORT + i))
-    java -Xmx1g -Dwscluster.channel.prefix="$1" -jar "$JAR" --nodes 1 --port "$port" \
-      --redis "$REDIS" --transport redis >"$LOGS/node-$port.log" 2>&1 &
-    PIDS+=($!)
+  local prefix=$1 count=${2:-3} transport=${3:-redis} label=${4:-node}
+  local i port started=()
+  for ((i = 0; i < count; i++)); do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$((PORT + i))") 2>/dev/null; then
+      echo "port $((PORT + i)) is already in use; stop what listens there or set BENCH_PORT" >&2
+      exit 2
+    fi
   done
-  for i in 0 1 2; do
-    local port=$((PORT + i))
+  echo "bench: $count node(s), transport $transport$([ "$transport" = redis ] \
+    && echo " on $REDIS"), channel prefix $prefix, ports $PORT-$((PORT + count - 1)), logs $LOGS" >&2
+  for ((i = 0; i < count; i++)); do
+    port=$((PORT + i))
+    local opts=()
+    read -r -a opts <<<"${BENCH_NODE_OPTS:-}"
+    if [ ${#opts[@]} -gt 0 ]; then
+      opts=("${opts[@]//\{node\}/$label-$port}")
+    fi
+    local redis_args=()
+    [ "$transport" = redis ] && redis_args=(--redis "$REDIS")
+    java -Xmx1g -Dwscluster.channel.prefix="$prefix" ${opts[@]+"${opts[@]}"} -jar "$JAR" \
+      --nodes 1 --port "$port" --transport "$transport" ${redis_args[@]+"${redis_args[@]}"} \
+      >"$LOGS/$label-$port.log" 2>&1 &
+    PIDS+=($!)
+    started+=("$label-$port")
+  done
+  for ((i = 0; i < count; i++)); do
+    local log="$LOGS/${started[$i]}.log"
     for _ in $(seq 1 120); do
-      grep -q "ready on" "$LOGS/node-$port.log" && break
+      grep -q "ready on" "$log" 2>/dev/null && break
       kill -0 "${PIDS[$i]}" 2>/dev/null || break
       sleep 0.5
     done
-    grep -q "ready on" "$LOGS/node-$port.log" || { cat "$LOGS/node-$port.log" >&2; exit 1; }
+    grep -q "ready on" "$log" || { cat "$log" >&2; exit 1; }
   done
+}
+
+# node_urls SCHEME PATH: the running nodes' base URLs joined by commas, e.g. node_urls ws /bench
+node_urls() {
+  local i urls=()
+  for ((i = 0; i < ${#PIDS[@]}; i++)); do urls+=("$1://127.0.0.1:$((PORT + i))$2"); done
+  (IFS=,; echo "${urls[*]}")
+}
+
+# bench_java OUT ERR MAIN ARGS...: runs a bench main on the test classpath with stdout to OUT and
+# stderr to ERR; returns its exit status. JVM options: BENCH_CLIENT_JAVA (default -Xmx2g).
+bench_java() {
+  local out=$1 err=$2 main=$3
+  shift 3
+  local jvm=()
+  read -r -a jvm <<<"${BENCH_CLIENT_JAVA:--Xmx2g}"
+  java "${jvm[@]}" -cp "$CLASSES:$(cat "$CP_FILE")" "$main" "$@" >"$out" 2>"$err" &
+  BENCH_PID=$!
+  local status=0
+  wait "$BENCH_PID" || status=$?
+  BENCH_PID=
+  return "$status"
 }
 
 # run_bench MAIN ARGS...: runs a bench main on the test classpath; prints its stdout; fails loudly
 run_bench() {
   local main=$1
   shift
-  java -Xmx2g -cp "$CLASSES:$(cat "$CP_FILE")" "$main" "$@" >"$LOGS/bench.out" 2>"$LOGS/bench.err" &
-  BENCH_PID=$!
   local status=0
-  wait "$BENCH_PID" || status=$?
-  BENCH_PID=
+  bench_java "$LOGS/bench.out" "$LOGS/bench.err" "$main" "$@" || status=$?
   cat "$LOGS/bench.out"
   if [ "$status" != 0 ]; then
     tail -20 "$LOGS/bench.err" >&2

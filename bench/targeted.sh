@@ -17,16 +17,8 @@ args=("$@")
 for ((i = 0; i < ${#args[@]}; i++)); do
   [ "${args[$i]}" = "--sessions" ] && SESSIONS="${args[$((i + 1))]:-$SESSIONS}"
 done
-NEED=$((SESSIONS + 500))
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$NEED" ]; then
-  ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-fi
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$NEED" ]; then
-  echo "WARNING: ulimit -n is $(ulimit -n) (hard $(ulimit -Hn)), $SESSIONS sessions need about" \
-    "$NEED: connections will fail; raise the limit" >&2
-fi
 
 . bench/nodes.sh
+need_open_files $((SESSIONS + 500))
 start_nodes "$PREFIX"
-run_bench io.wscluster.bench.TargetedBench \
-  --urls "http://127.0.0.1:$PORT,http://127.0.0.1:$((PORT + 1)),http://127.0.0.1:$((PORT + 2))" "$@"
+run_bench io.wscluster.bench.TargetedBench --urls "$(node_urls http "")" "$@"

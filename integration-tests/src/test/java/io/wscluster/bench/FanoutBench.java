@@ -1,219 +1,470 @@
 package io.wscluster.bench;
 
+import io.wscluster.it.Json;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.BitSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
-import org.eclipse.jetty.websocket.api.Callback;
-import org.eclipse.jetty.websocket.api.Session;
-import org.eclipse.jetty.websocket.client.WebSocketClient;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.concurrent.locks.LockSupport;
+import org.HdrHistogram.Histogram;
 
 /**
- * The "fanout" workload against running nodes' {@code /bench} endpoints: C clients connected
- * round-robin to the given URLs, client 0 (on the first URL) sends M JSON messages of about B
- * bytes at R per second; every client counts what it receives per message id. Prints one JSON
- * summary line: deliveries, duplicates, loss, latency percentiles and, when the node/Redis pids
- * are given, their CPU seconds per million deliveries (from /proc/&lt;pid&gt;/stat).
+ * One phase of the "fanout" workload against running nodes' {@code /bench} endpoints (see
+ * bench/fanout.sh, which starts the nodes and merges the phases): C clients connected round-robin
+ * to the given URLs; client 0 (on the first URL) publishes {@code {"id":n,"t":<epoch µs>,"p":"…"}}
+ * texts of about B bytes, at R per second or, with {@code --rate max}, as fast as a window of W
+ * messages not yet received by every client allows; every client records each id it receives.
  *
- * <p>Run: {@code java -cp <test classpath> io.wscluster.bench.FanoutBench --urls
- * ws://127.0.0.1:8081/bench,ws://127.0.0.1:8082/bench --clients 300 --messages 20000 --rate 300
- * --bytes 200 [--pids 123,456]}
+ * <p>First {@code --warmup} messages (default 1000), then a pause until they have all arrived,
+ * then the {@code --messages} measured ones. The warm-up counts for duplicates and loss, not for
+ * latency, throughput or CPU. The measurement window starts when the first measured message is
+ * due and ends when the last one reached every client (or nothing arrived for --idle-seconds,
+ * default 10); a second later the duplicate and loss counts are taken.
+ *
+ * <p>The load generator is {@link NioWebSocketClients}: --threads (default 2) selector threads,
+ * ids and send times parsed from the bytes, one bit per (client, id), one latency histogram per
+ * thread. Its own CPU time and each of its threads' are reported so that a reader can see it was
+ * not the bottleneck.
+ *
+ * <p>Prints one JSON line on stdout (the phase's figures) and one human line on stderr that
+ * starts with "fanout "; exits 1 on any duplicate, loss or unexpected message, 2 on a bad command
+ * line or a failure to connect.
  */
 public final class FanoutBench {
   private FanoutBench() {}
 
-  /** One receiving client: what it saw, per message id. Public: Jetty invokes it reflectively. */
-  public static final class Receiver implements Session.Listener.AutoDemanding {
-    final BitSet seen;
-    final AtomicLong received = new AtomicLong();
-    final AtomicLong duplicates = new AtomicLong();
-    final long[] latencyMicros;
-    volatile Session session;
+  static final String USAGE = "options: --urls ws://h:p/bench,... [--phase cluster] "
+      + "[--transport redis] [--clients 300] [--messages 20000] [--warmup 1000] "
+      + "[--rate 300|max] [--window 100] [--bytes 200] [--threads 2] [--node-pids p,p,...] "
+      + "[--redis-pid p] [--idle-seconds 10]";
 
-    Receiver(int messages) {
-      seen = new BitSet(messages);
-      latencyMicros = new long[messages];
-    }
+  /** The command line, checked once. */
+  static final class Options {
+    List<URI> urls = List.of(URI.create("ws://127.0.0.1:8081/bench"));
+    String phase = "cluster";
+    String transport = "redis";
+    int clients = 300;
+    int messages = 20_000;
+    int warmup = 1000;
+    /** Messages per second; 0 for max. */
+    int rate = 300;
+    int window = 100;
+    int bytes = 200;
+    int threads = 2;
+    long[] nodePids = new long[0];
+    long redisPid = -1;
+    int idleSeconds = 10;
 
-    @Override
-    public void onWebSocketOpen(Session session) {
-      this.session = session;
-    }
-
-    @Override
-    public void onWebSocketError(Throwable cause) {
-      // connections end when the run stops the client; loss is counted from what arrived
-    }
-
-    @Override
-    public void onWebSocketText(String text) {
-      long now = nowMicros();
-      int id = (int) field(text, "\"id\":");
-      long t = field(text, "\"t\":");
-      synchronized (this) {
-        if (seen.get(id)) {
-          duplicates.incrementAndGet();
-          return;
+    static Options parse(String[] args) {
+      Options o = new Options();
+      for (int i = 0; i < args.length; i++) {
+        String name = args[i];
+        if (i + 1 >= args.length) {
+          throw new IllegalArgumentException("option " + name + " needs a value");
         }
-        seen.set(id);
-        latencyMicros[id] = now - t;
+        String value = args[++i];
+        switch (name) {
+          case "--urls":
+            o.urls = Arrays.stream(value.split(",")).map(URI::create).toList();
+            break;
+          case "--phase": o.phase = value; break;
+          case "--transport": o.transport = value; break;
+          case "--clients": o.clients = positive(name, value); break;
+          case "--messages": o.messages = positive(name, value); break;
+          case "--warmup": o.warmup = integer(name, value, 0); break;
+          case "--rate": o.rate = value.equals("max") ? 0 : positive(name, value); break;
+          case "--window": o.window = positive(name, value); break;
+          case "--bytes": o.bytes = positive(name, value); break;
+          case "--threads": o.threads = positive(name, value); break;
+          case "--node-pids":
+            o.nodePids = Arrays.stream(value.split(",")).mapToLong(Long::parseLong).toArray();
+            break;
+          case "--redis-pid": o.redisPid = Long.parseLong(value); break;
+          case "--idle-seconds": o.idleSeconds = positive(name, value); break;
+          default:
+            throw new IllegalArgumentException("unknown option " + name);
+        }
       }
-      received.incrementAndGet();
+      return o;
     }
-  }
 
-  static long field(String text, String name) {
-    int i = text.indexOf(name) + name.length();
-    long v = 0;
-    while (i < text.length() && Character.isDigit(text.charAt(i))) {
-      v = v * 10 + (text.charAt(i++) - '0');
+    private static int positive(String name, String value) {
+      return integer(name, value, 1);
     }
-    return v;
-  }
 
-  static long nowMicros() {
-    java.time.Instant now = java.time.Instant.now();
-    return now.getEpochSecond() * 1_000_000L + now.getNano() / 1000;
-  }
-
-  /** utime + stime of a process in clock ticks (100 per second on Linux). */
-  static long cpuTicks(long pid) {
-    try {
-      String stat = Files.readString(Paths.get("/proc/" + pid + "/stat"));
-      String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-      return Long.parseLong(f[11]) + Long.parseLong(f[12]);
-    } catch (Exception e) {
-      return 0;
+    private static int integer(String name, String value, int min) {
+      try {
+        int v = Integer.parseInt(value);
+        if (v >= min) {
+          return v;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException("option " + name + " was '" + value
+          + "', must be an integer of at least " + min);
     }
   }
 
   public static void main(String[] args) {
+    Options options;
     try {
-      run(args);
+      options = Options.parse(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("FanoutBench: " + e.getMessage() + "\n" + USAGE);
+      System.exit(2);
+      return;
+    }
+    try {
+      System.exit(run(options));
     } catch (Throwable t) {
-      // the WebSocket client's threads would keep the JVM alive after a failure
       t.printStackTrace();
-      System.exit(1);
+      System.exit(2);
     }
   }
 
-  private static void run(String[] args) throws Exception {
-    List<String> urls = List.of("ws://127.0.0.1:8081/bench");
-    int clients = 300;
-    int messages = 20_000;
-    int rate = 300;
-    int bytes = 200;
-    long[] pids = new long[0];
-    for (int i = 0; i < args.length; i++) {
-      switch (args[i]) {
-        case "--urls": urls = Arrays.asList(args[++i].split(",")); break;
-        case "--clients": clients = Integer.parseInt(args[++i]); break;
-        case "--messages": messages = Integer.parseInt(args[++i]); break;
-        case "--rate": rate = Integer.parseInt(args[++i]); break;
-        case "--bytes": bytes = Integer.parseInt(args[++i]); break;
-        case "--pids":
-          pids = Arrays.stream(args[++i].split(",")).mapToLong(Long::parseLong).toArray();
-          break;
-        default:
-          System.err.println("unknown option " + args[i]);
-          System.exit(2);
-      }
+  static int run(Options o) throws Exception {
+    long fdLimit = ProcFs.openFilesLimit();
+    if (fdLimit >= 0 && fdLimit < o.clients + 100L) {
+      System.err.println("WARNING: open files limit " + fdLimit + " is below the "
+          + (o.clients + 100) + " that " + o.clients + " clients need; raise it with ulimit -n");
     }
-    WebSocketClient client = new WebSocketClient();
-    client.setMaxTextMessageSize(1 << 20);
-    client.start();
-    List<Receiver> receivers = new ArrayList<>();
-    for (int c = 0; c < clients; c++) {
-      Receiver r = new Receiver(messages);
-      client.connect(r, URI.create(urls.get(c % urls.size()))).get(10, TimeUnit.SECONDS);
-      receivers.add(r);
+    int ids = o.warmup + o.messages;
+    MicroClock clock = new MicroClock();
+    FanoutRecorder recorder = new FanoutRecorder(o.clients, ids, o.warmup);
+    List<NioWebSocketClients.TextHandler> handlers = new ArrayList<>();
+    for (int t = 0; t < o.threads; t++) {
+      handlers.add(recorder.newWorker()::onText);
     }
-    Thread.sleep(500); // let every node register its sessions' room membership
-    String pad = "x".repeat(Math.max(0, bytes - 40));
-    long[] cpuBefore = Arrays.stream(pids).map(FanoutBench::cpuTicks).toArray();
-    long selfBefore = cpuTicks(ProcessHandle.current().pid());
-    long start = System.nanoTime();
-    Session publisher = receivers.get(0).session;
-    for (int id = 0; id < messages; id++) {
-      long due = start + (long) (id * (1e9 / rate));
-      long wait = due - System.nanoTime();
-      if (wait > 0) {
-        TimeUnit.NANOSECONDS.sleep(wait);
-      }
-      String text = "{\"id\":" + id + ",\"t\":" + nowMicros() + ",\"p\":\"" + pad + "\"}";
-      Callback.Completable sent = new Callback.Completable();
-      publisher.sendText(text, sent);
-      sent.get(10, TimeUnit.SECONDS);
+    long connectStart = System.nanoTime();
+    NioWebSocketClients clients = NioWebSocketClients.connect(o.urls, o.clients, handlers, clock);
+    double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
+    Thread.sleep(1000); // every node has registered its sessions in the room by now
+
+    AtomicReference<Thread> publisherThread = new AtomicReference<>();
+    ExecutorService publisherExecutor = Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "fanout-publisher");
+      t.setDaemon(true);
+      publisherThread.set(t);
+      return t;
+    });
+    Publisher publisher = new Publisher(clients.connection(0), clock, recorder, o);
+    List<Thread> generatorThreads = new ArrayList<>(clients.threads());
+    // start the executor's thread now, so that it is measured from the window's start
+    publisherExecutor.submit(() -> { }).get();
+    generatorThreads.add(publisherThread.get());
+    if (o.rate == 0) {
+      recorder.waiter(publisherThread.get()); // the window opens as messages complete
     }
-    long sendNanos = System.nanoTime() - start;
-    long expected = (long) messages * clients;
-    long lastTotal = -1;
-    long idleSince = System.nanoTime();
-    while (true) {
-      long total = receivers.stream().mapToLong(r -> r.received.get()).sum();
-      if (total >= expected) {
-        break;
-      }
-      if (total != lastTotal) {
-        lastTotal = total;
-        idleSince = System.nanoTime();
-      } else if (System.nanoTime() - idleSince > TimeUnit.SECONDS.toNanos(10)) {
-        break;
-      }
-      Thread.sleep(50);
+
+    Future<?> warm = publisherExecutor.submit(() -> publisher.send(0, o.warmup));
+    boolean warmComplete = awaitCompleted(recorder, o.warmup, o.idleSeconds);
+    if (!warmComplete) {
+      // something was lost: a full window would never open again, and the run has failed anyway
+      publisher.stop = true;
     }
+    warm.get();
+
+    Snapshot before = Snapshot.take(o, generatorThreads);
+    Future<?> measured = publisherExecutor.submit(() -> publisher.send(o.warmup, ids));
+    boolean complete = awaitCompleted(recorder, ids, o.idleSeconds);
+    Snapshot after = Snapshot.take(o, generatorThreads);
+    long lastDelivery = recorder.lastDeliveryNanos();
     Thread.sleep(1000); // late duplicates would arrive now
-    long elapsedNanos = System.nanoTime() - start;
-    long[] cpuAfter = Arrays.stream(pids).map(FanoutBench::cpuTicks).toArray();
-    long selfTicks = cpuTicks(ProcessHandle.current().pid()) - selfBefore;
-    long delivered = 0;
-    long duplicates = 0;
-    long[] all = new long[(int) Math.min(expected, Integer.MAX_VALUE - 8)];
-    int n = 0;
-    for (Receiver r : receivers) {
-      synchronized (r) {
-        delivered += r.received.get();
-        duplicates += r.duplicates.get();
-        for (int id = r.seen.nextSetBit(0); id >= 0; id = r.seen.nextSetBit(id + 1)) {
-          all[n++] = r.latencyMicros[id];
+    publisher.stop = true;
+    measured.cancel(true);
+    publisherExecutor.shutdownNow();
+    double[] peakRss = Arrays.stream(o.nodePids).mapToDouble(ProcFs::peakRssMib).toArray();
+    clients.close(); // joins the I/O threads: their state is safe to read from here on
+
+    Map<String, Object> report = report(o, recorder, before, after, lastDelivery, peakRss,
+        clients, publisher, connectSeconds, warmComplete && complete);
+    System.out.println(Json.write(report));
+    System.out.flush();
+    System.err.println(humanLine(report));
+    boolean ok = recorder.duplicates() == 0 && recorder.lost() == 0 && recorder.unexpected() == 0;
+    return ok ? 0 : 1;
+  }
+
+  /**
+   * Waits until {@code target} messages have reached every client, or until nothing arrived for
+   * {@code idleSeconds}; returns whether the target was reached.
+   */
+  private static boolean awaitCompleted(FanoutRecorder recorder, long target, int idleSeconds)
+      throws InterruptedException {
+    long last = -1;
+    long idleSince = System.nanoTime();
+    while (recorder.completedMessages() < target) {
+      long delivered = recorder.delivered();
+      if (delivered != last) {
+        last = delivered;
+        idleSince = System.nanoTime();
+      } else if (System.nanoTime() - idleSince > TimeUnit.SECONDS.toNanos(idleSeconds)) {
+        return false;
+      }
+      Thread.sleep(5);
+    }
+    return true;
+  }
+
+  /** Client 0's sender: builds each message in one reusable array and writes it. */
+  static final class Publisher {
+    private final NioWebSocketClients.Connection connection;
+    private final MicroClock clock;
+    private final FanoutRecorder recorder;
+    private final int rate;
+    private final int window;
+    private final int bytes;
+    private final byte[] buffer;
+    volatile boolean stop;
+    volatile String failure;
+
+    Publisher(NioWebSocketClients.Connection connection, MicroClock clock,
+        FanoutRecorder recorder, Options o) {
+      this.connection = connection;
+      this.clock = clock;
+      this.recorder = recorder;
+      this.rate = o.rate;
+      this.window = o.window;
+      this.bytes = o.bytes;
+      this.buffer = new byte[o.bytes + 64];
+    }
+
+    /** Sends ids [from, to): on schedule at the rate, or within the window (rate max). */
+    void send(int from, int to) {
+      long start = System.nanoTime();
+      for (int id = from; id < to && !stop; id++) {
+        if (rate > 0) {
+          long due = start + (long) ((id - from) * (1e9 / rate));
+          for (long wait; (wait = due - System.nanoTime()) > 0 && !stop; ) {
+            LockSupport.parkNanos(wait);
+          }
+        } else {
+          // in flight: sent and not yet received by every client (ids complete about in order)
+          while (id - recorder.completedMessages() >= window && !stop) {
+            LockSupport.parkNanos(1_000_000);
+          }
+        }
+        int length = message(buffer, id, clock.nowMicros(), bytes);
+        try {
+          connection.send(FrameDecoder.OP_TEXT, buffer, 0, length);
+        } catch (java.io.IOException e) {
+          failure = "publishing id " + id + ": " + e;
+          return;
         }
       }
     }
-    Arrays.sort(all, 0, n);
-    long serverTicks = 0;
-    for (int i = 0; i < pids.length; i++) {
-      serverTicks += cpuAfter[i] - cpuBefore[i];
-    }
-    double serverCpuSeconds = serverTicks / 100.0;
-    String summary = String.format(Locale.ROOT,
-        "{\"workload\":\"fanout\",\"nodes\":%d,\"clients\":%d,\"messages\":%d,\"rate\":%d,"
-            + "\"bytes\":%d,\"expected\":%d,\"delivered\":%d,\"duplicates\":%d,\"lost\":%d,"
-            + "\"deliveriesPerSec\":%.0f,\"sendSeconds\":%.2f,"
-            + "\"latencyMs\":{\"p50\":%.2f,\"p90\":%.2f,\"p99\":%.2f,\"p999\":%.2f,\"max\":%.2f},"
-            + "\"serverCpuSeconds\":%.2f,\"serverCpuSecondsPerMillionDeliveries\":%.2f,"
-            + "\"loadGeneratorCpuSeconds\":%.2f,\"machine\":{\"cores\":%d,\"jdk\":\"%s\"}}",
-        urls.size(), clients, messages, rate, bytes, expected, delivered, duplicates,
-        expected - delivered, delivered / (elapsedNanos / 1e9), sendNanos / 1e9,
-        pct(all, n, 50), pct(all, n, 90), pct(all, n, 99), pct(all, n, 99.9),
-        n == 0 ? 0 : all[n - 1] / 1000.0, serverCpuSeconds,
-        delivered == 0 ? 0 : serverCpuSeconds / (delivered / 1e6), selfTicks / 100.0,
-        Runtime.getRuntime().availableProcessors(), System.getProperty("java.version"));
-    System.out.println(summary);
-    client.stop();
-    System.exit(duplicates == 0 && delivered == expected ? 0 : 1);
   }
 
-  private static double pct(long[] sorted, int n, double p) {
-    if (n == 0) {
-      return 0;
+  /**
+   * Writes {@code {"id":id,"t":micros,"p":"xx…"}} into {@code out}, padded to {@code bytes} in all
+   * when the fields leave room; returns its length.
+   */
+  static int message(byte[] out, int id, long micros, int bytes) {
+    int p = put(out, 0, "{\"id\":");
+    p = putDigits(out, p, id);
+    p = put(out, p, ",\"t\":");
+    p = putDigits(out, p, micros);
+    p = put(out, p, ",\"p\":\"");
+    int pad = Math.max(0, bytes - p - 2);
+    Arrays.fill(out, p, p + pad, (byte) 'x');
+    p += pad;
+    return put(out, p, "\"}");
+  }
+
+  private static int put(byte[] out, int at, String ascii) {
+    for (int i = 0; i < ascii.length(); i++) {
+      out[at + i] = (byte) ascii.charAt(i);
     }
-    int i = (int) Math.min(n - 1, Math.ceil(p / 100.0 * n) - 1);
-    return sorted[Math.max(0, i)] / 1000.0;
+    return at + ascii.length();
+  }
+
+  private static int putDigits(byte[] out, int at, long v) {
+    int n = 1;
+    for (long x = v; x >= 10; x /= 10) {
+      n++;
+    }
+    for (int i = at + n - 1; i >= at; i--) {
+      out[i] = (byte) ('0' + v % 10);
+      v /= 10;
+    }
+    return at + n;
+  }
+
+  /** CPU times at one instant: the servers', this process's and its threads', the machine's. */
+  static final class Snapshot {
+    long nanos;
+    long[] nodeTicks;
+    long redisTicks;
+    long selfCpuNanos;
+    long[] threadCpuNanos;
+    long[] machine;
+
+    static Snapshot take(Options o, List<Thread> threads) {
+      Snapshot s = new Snapshot();
+      s.nanos = System.nanoTime();
+      s.nodeTicks = Arrays.stream(o.nodePids).map(ProcFs::cpuTicks).toArray();
+      s.redisTicks = o.redisPid > 0 ? ProcFs.cpuTicks(o.redisPid) : -1;
+      s.selfCpuNanos = ((com.sun.management.OperatingSystemMXBean)
+          ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
+      ThreadMXBean mx = ManagementFactory.getThreadMXBean();
+      s.threadCpuNanos = threads.stream().mapToLong(t -> mx.getThreadCpuTime(t.getId())).toArray();
+      s.machine = ProcFs.machineTicks();
+      return s;
+    }
+  }
+
+  private static Map<String, Object> report(Options o, FanoutRecorder recorder, Snapshot before,
+      Snapshot after, long lastDelivery, double[] peakRss, NioWebSocketClients clients,
+      Publisher publisher, double connectSeconds, boolean complete) {
+    long measuredDeliveries = recorder.measuredDelivered();
+    double windowSeconds = (after.nanos - before.nanos) / 1e9;
+    double measuredSeconds = lastDelivery - before.nanos > 0
+        ? (lastDelivery - before.nanos) / 1e9 : windowSeconds;
+    Double nodeCpu = cpuSeconds(before.nodeTicks, after.nodeTicks);
+    Double redisCpu = o.redisPid > 0
+        ? cpuSeconds(new long[] {before.redisTicks}, new long[] {after.redisTicks}) : null;
+    // null when a process could not be read (it died): no CPU figure rather than a wrong one
+    Double serverCpu = nodeCpu == null || (o.redisPid > 0 && redisCpu == null) ? null
+        : nodeCpu + (redisCpu == null ? 0 : redisCpu);
+    int cores = Runtime.getRuntime().availableProcessors();
+    double selfCpu = (after.selfCpuNanos - before.selfCpuNanos) / 1e9;
+
+    Map<String, Object> generator = new LinkedHashMap<>();
+    generator.put("cpuSeconds", round(selfCpu, 2));
+    generator.put("cores", round(selfCpu / windowSeconds, 3));
+    generator.put("machineShare", round(selfCpu / windowSeconds / cores, 3));
+    generator.put("cpuSecondsPerMillionDeliveries",
+        measuredDeliveries == 0 ? null : round(selfCpu / (measuredDeliveries / 1e6), 3));
+    Map<String, Object> threadShares = new LinkedHashMap<>();
+    String busiest = null;
+    double busiestShare = -1;
+    List<String> names = new ArrayList<>();
+    clients.threads().forEach(t -> names.add(t.getName()));
+    names.add("fanout-publisher");
+    for (int i = 0; i < names.size(); i++) {
+      double share = (after.threadCpuNanos[i] - before.threadCpuNanos[i]) / 1e9 / windowSeconds;
+      threadShares.put(names.get(i), round(share, 3));
+      if (share > busiestShare) {
+        busiestShare = share;
+        busiest = names.get(i);
+      }
+    }
+    generator.put("busiestThread", busiest);
+    generator.put("busiestThreadShare", round(busiestShare, 3));
+    generator.put("threadShares", threadShares);
+
+    Histogram latency = recorder.latency();
+    Map<String, Object> latencyMs = new LinkedHashMap<>();
+    latencyMs.put("p50", round(latency.getValueAtPercentile(50) / 1000.0, 3));
+    latencyMs.put("p90", round(latency.getValueAtPercentile(90) / 1000.0, 3));
+    latencyMs.put("p99", round(latency.getValueAtPercentile(99) / 1000.0, 3));
+    latencyMs.put("p999", round(latency.getValueAtPercentile(99.9) / 1000.0, 3));
+    latencyMs.put("max", round(latency.getMaxValue() / 1000.0, 3));
+
+    Map<String, Object> r = new LinkedHashMap<>();
+    r.put("phase", o.phase);
+    r.put("nodes", o.urls.size());
+    r.put("transport", o.transport);
+    r.put("clients", o.clients);
+    r.put("messages", o.messages);
+    r.put("warmup", o.warmup);
+    r.put("rate", o.rate == 0 ? "max" : o.rate);
+    r.put("window", o.rate == 0 ? o.window : null);
+    r.put("bytes", o.bytes);
+    r.put("threads", o.threads);
+    r.put("expected", recorder.expected());
+    r.put("delivered", recorder.delivered());
+    r.put("duplicates", recorder.duplicates());
+    r.put("lost", recorder.lost());
+    r.put("unexpected", recorder.unexpected());
+    r.put("unexpectedCloses", clients.unexpectedCloses());
+    r.put("complete", complete);
+    r.put("measuredDeliveries", measuredDeliveries);
+    r.put("measuredSeconds", round(measuredSeconds, 2));
+    r.put("deliveriesPerSec", round(measuredDeliveries / measuredSeconds, 0));
+    r.put("latencyMs", latencyMs);
+    r.put("serverCpuSeconds", serverCpu == null ? null : round(serverCpu, 2));
+    r.put("nodeCpuSeconds", nodeCpu == null ? null : round(nodeCpu, 2));
+    r.put("redisCpuSeconds", redisCpu == null ? null : round(redisCpu, 2));
+    r.put("serverCpuSecondsPerMillionDeliveries", serverCpu == null || measuredDeliveries == 0
+        ? null : round(serverCpu / (measuredDeliveries / 1e6), 3));
+    r.put("peakRssMib", Arrays.stream(peakRss).mapToObj(v -> v < 0 ? null : round(v, 0)).toList());
+    r.put("loadGenerator", generator);
+    if (before.machine != null && after.machine != null) {
+      double busy = (after.machine[0] - before.machine[0]) / ProcFs.TICKS_PER_SECOND;
+      double total = (after.machine[1] - before.machine[1]) / ProcFs.TICKS_PER_SECOND;
+      r.put("machineBusyShare", round(busy / total, 3));
+      // everything else that ran meanwhile: other users of this machine, the kernel's own work
+      r.put("otherCpuSeconds", serverCpu == null ? null
+          : round(Math.max(0, busy - serverCpu - selfCpu), 2));
+    }
+    r.put("cpuWindowSeconds", round(windowSeconds, 2));
+    r.put("connectSeconds", round(connectSeconds, 2));
+    List<String> problems = new ArrayList<>();
+    recorder.duplicateList().forEach(d -> problems.add("duplicate: " + d));
+    recorder.lostList().forEach(l -> problems.add("lost: " + l));
+    if (clients.firstFailure() != null) {
+      problems.add("connection: " + clients.firstFailure());
+    }
+    if (publisher.failure != null) {
+      problems.add("publisher: " + publisher.failure);
+    }
+    if (!complete) {
+      problems.add("incomplete: nothing arrived for " + o.idleSeconds + " s, the run stopped");
+    }
+    r.put("problems", problems);
+    r.put("machine", ProcFs.machine());
+    return r;
+  }
+
+  /** The CPU seconds between two tick readings of the same processes; null if one is missing. */
+  private static Double cpuSeconds(long[] before, long[] after) {
+    double sum = 0;
+    for (int i = 0; i < before.length; i++) {
+      if (before[i] < 0 || after[i] < 0) {
+        return null;
+      }
+      sum += (after[i] - before[i]) / ProcFs.TICKS_PER_SECOND;
+    }
+    return sum;
+  }
+
+  private static String humanLine(Map<String, Object> r) {
+    @SuppressWarnings("unchecked")
+    Map<String, Object> lat = (Map<String, Object>) r.get("latencyMs");
+    @SuppressWarnings("unchecked")
+    Map<String, Object> gen = (Map<String, Object>) r.get("loadGenerator");
+    return String.format(Locale.ROOT, "fanout %s: %d of %d delivered, %d duplicates, %d lost;"
+        + " %s deliveries/s; p50 %s ms, p99 %s ms; server %s CPU-s per 1M deliveries;"
+        + " generator %s cores, busiest thread %s of wall", r.get("phase"), r.get("delivered"),
+        r.get("expected"), r.get("duplicates"), r.get("lost"), r.get("deliveriesPerSec"),
+        lat.get("p50"), lat.get("p99"), r.get("serverCpuSecondsPerMillionDeliveries"),
+        gen.get("cores"), gen.get("busiestThreadShare"));
+  }
+
+  /**
+   * {@code v} to {@code digits} decimals (a whole number for 0); null for NaN and infinities
+   * (JSON has neither).
+   */
+  static Number round(double v, int digits) {
+    if (Double.isNaN(v) || Double.isInfinite(v)) {
+      return null;
+    }
+    if (digits == 0) {
+      return Math.round(v);
+    }
+    double scale = Math.pow(10, digits);
+    return Math.round(v * scale) / scale;
   }
 }

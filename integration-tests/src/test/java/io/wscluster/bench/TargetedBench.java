@@ -1,8 +1,6 @@
 package io.wscluster.bench;
 
 import java.net.URI;
-import java.nio.file.Files;
-import java.nio.file.Paths;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -220,21 +218,6 @@ public final class TargetedBench {
     }
   }
 
-  /** The soft limit on open files of this process, from /proc/self/limits; -1 if unknown. */
-  static long openFilesLimit() {
-    try {
-      for (String line : Files.readAllLines(Paths.get("/proc/self/limits"))) {
-        if (line.startsWith("Max open files")) {
-          String soft = line.substring("Max open files".length()).trim().split("\\s+")[0];
-          return soft.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(soft);
-        }
-      }
-    } catch (Exception e) {
-      // not Linux
-    }
-    return -1;
-  }
-
   public static void main(String[] args) {
     try {
       System.exit(run(args));
@@ -275,7 +258,7 @@ public final class TargetedBench {
       }
     }
     int nodes = urls.size();
-    long fdLimit = openFilesLimit();
+    long fdLimit = ProcFs.openFilesLimit();
     long fdNeeded = sessions + 200L;
     boolean fdLow = fdLimit >= 0 && fdLimit < fdNeeded;
     if (fdLow) {

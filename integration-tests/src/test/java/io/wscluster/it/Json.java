@@ -5,18 +5,29 @@ import java.util.List;
 import java.util.Map;
 import org.eclipse.jetty.util.ajax.JSON;
 
-/** JSON in and out for the demo's protocol, via Jetty's JSON (objects → Map, arrays → Object[], numbers → Long). */
-final class Json {
+/**
+ * JSON in and out for the demo's protocol and the benchmarks' reports, via Jetty's JSON (objects →
+ * Map, arrays → Object[], numbers → Long or Double).
+ */
+public final class Json {
 
   private Json() {
   }
 
-  /** Parses a JSON object; anything else is an assertion failure naming the text. */
+  /**
+   * Parses a JSON object, its members in the order of the text; anything else is an assertion
+   * failure naming the text.
+   */
   @SuppressWarnings("unchecked")
-  static Map<String, Object> object(String text) {
+  public static Map<String, Object> object(String text) {
     Object parsed;
     try {
-      parsed = new JSON().fromJSON(text);
+      parsed = new JSON() {
+        @Override
+        protected Map<String, Object> newMap() {
+          return new java.util.LinkedHashMap<>();
+        }
+      }.fromJSON(text);
     } catch (RuntimeException e) {
       throw new AssertionError("not JSON: " + text, e);
     }
@@ -27,7 +38,7 @@ final class Json {
   }
 
   /** Writes maps, collections, arrays, strings, numbers and booleans. */
-  static String write(Object value) {
+  public static String write(Object value) {
     return new JSON().toJSON(value instanceof Collection<?> c ? c.toArray() : normalize(value));
   }
 

@@ -1,5 +1,6 @@
 package io.wscluster.it;
 
+import io.wscluster.bench.WebSocketHandshake;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.EOFException;
@@ -9,9 +10,6 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
-import java.security.SecureRandom;
-import java.util.Base64;
 
 /**
  * A WebSocket client written on a plain socket (RFC 6455, no extensions), which reads only when the test calls
@@ -22,7 +20,6 @@ import java.util.Base64;
  */
 final class RawWebSocket implements AutoCloseable {
 
-  private static final String ACCEPT_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
   private static final int OP_CONTINUATION = 0;
   static final int OP_TEXT = 1;
   static final int OP_BINARY = 2;
@@ -75,37 +72,10 @@ final class RawWebSocket implements AutoCloseable {
   }
 
   private void handshake(URI uri) throws IOException {
-    byte[] nonce = new byte[16];
-    new SecureRandom().nextBytes(nonce);
-    String key = Base64.getEncoder().encodeToString(nonce);
-    String request = "GET " + uri.getRawPath() + (uri.getRawQuery() != null ? "?" + uri.getRawQuery() : "")
-        + " HTTP/1.1\r\n"
-        + "Host: " + uri.getHost() + ":" + uri.getPort() + "\r\n"
-        + "Upgrade: websocket\r\n"
-        + "Connection: Upgrade\r\n"
-        + "Sec-WebSocket-Key: " + key + "\r\n"
-        + "Sec-WebSocket-Version: 13\r\n"
-        + "\r\n";
-    out.write(request.getBytes(StandardCharsets.US_ASCII));
+    WebSocketHandshake handshake = new WebSocketHandshake(uri);
+    out.write(handshake.request());
     out.flush();
-    String response = readHeaders();
-    if (!response.startsWith("HTTP/1.1 101")) {
-      throw new IOException("upgrade of " + uri + " refused: " + response);
-    }
-    String expected = accept(key);
-    if (!response.toLowerCase().contains("sec-websocket-accept: " + expected.toLowerCase())) {
-      throw new IOException("wrong Sec-WebSocket-Accept (expected " + expected + "): " + response);
-    }
-  }
-
-  private static String accept(String key) {
-    try {
-      byte[] sha1 = MessageDigest.getInstance("SHA-1")
-          .digest((key + ACCEPT_GUID).getBytes(StandardCharsets.US_ASCII));
-      return Base64.getEncoder().encodeToString(sha1);
-    } catch (java.security.NoSuchAlgorithmException e) {
-      throw new IllegalStateException(e);
-    }
+    handshake.check(readHeaders());
   }
 
   /** Reads the response head byte by byte, up to and including the blank line. */
