@@ -12,21 +12,29 @@ import javax.crypto.spec.SecretKeySpec;
  * during a key change, with {@value WsClusterConfig#SECRET_PREVIOUS}. The key is the UTF-8 bytes
  * of the configured string.
  *
- * <p>Pure and thread-safe. A {@link Mac} is not thread-safe, so every call makes its own: the
- * publisher thread signs while the dispatcher thread verifies, and tests call from anywhere.
+ * <p>Pure and thread-safe. A {@link Mac} is not thread-safe, so each thread that signs or verifies
+ * keeps its own, per key (making one per frame cost more than the tag itself): the publisher
+ * thread signs while the dispatcher thread verifies, and tests call from anywhere. The cached
+ * objects are JDK classes only, so a container thread that held one pins no webapp class.
  */
 final class FrameAuthenticator {
   static final String ALGORITHM = "HmacSHA256";
   static final int TAG_BYTES = 32;
 
-  private final SecretKeySpec signing;
+  private final ThreadLocal<Mac> signing;
   /** Verifies too, never signs; null when there is no key change under way. */
-  private final SecretKeySpec previous;
+  private final ThreadLocal<Mac> previous;
 
   private FrameAuthenticator(String secret, String previous) {
-    this.signing = key(secret);
-    this.previous = previous.isEmpty() ? null : key(previous);
-    mac(signing); // a JRE without HmacSHA256 fails the start, not the first frame
+    SecretKeySpec key = key(secret);
+    mac(key); // a JRE without HmacSHA256 fails the start, not the first frame
+    this.signing = ThreadLocal.withInitial(() -> mac(key));
+    if (previous.isEmpty()) {
+      this.previous = null;
+    } else {
+      SecretKeySpec old = key(previous);
+      this.previous = ThreadLocal.withInitial(() -> mac(old));
+    }
   }
 
   /**
@@ -47,11 +55,12 @@ final class FrameAuthenticator {
 
   /** Writes the tag of {@code frame[0, length)} into {@code frame[length, length + 32)}. */
   void sign(byte[] frame, int length) {
-    Mac mac = mac(signing);
+    Mac mac = signing.get(); // ready: every use ends in doFinal, or reset on failure
     mac.update(frame, 0, length);
     try {
       mac.doFinal(frame, length);
     } catch (javax.crypto.ShortBufferException e) {
+      mac.reset();
       throw new IllegalArgumentException("no room for the tag after " + length + " bytes", e);
     }
   }
@@ -68,8 +77,8 @@ final class FrameAuthenticator {
     return previous != null && matches(previous, frame, length, tag);
   }
 
-  private static boolean matches(SecretKeySpec key, byte[] frame, int length, byte[] tag) {
-    Mac mac = mac(key);
+  private static boolean matches(ThreadLocal<Mac> key, byte[] frame, int length, byte[] tag) {
+    Mac mac = key.get();
     mac.update(frame, 0, length);
     return MessageDigest.isEqual(mac.doFinal(), tag);
   }
