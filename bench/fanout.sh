@@ -4,16 +4,21 @@
 #   local:   1 demo node with the in-memory transport (no Redis): the same work without clustering
 # In each, C clients connect round-robin to the nodes' /bench; client 0 publishes M messages of about
 # B bytes at R/s (or, with --rate max, as fast as a window of W messages not yet received by every
-# client allows), after a warm-up of 1000 messages that counts for duplicates and loss only. Every
+# client allows), after a warm-up of 2000 messages (7 s at 300/s) that counts for duplicates and loss only. Every
 # client records each (client, id): duplicates, loss, latency. See FanoutBench and FanoutReport.
+#
+# A third phase, floor, measures the machine's limit for the same clients, rate and bytes (6 s,
+# not with --rate max): LoopbackFloor writes ready-made frames to loopback sockets, one write per
+# delivery, with no server at all; the report divides the server CPU per delivery by it.
 #
 # Prints a table on stderr and exactly one JSON line on stdout (both phases, the clustered/local
 # server CPU ratio, the machine); exits 1 on any duplicate or loss, 2 on a failure to run.
 # Builds nothing: needs a prior `mvn -B -q package -DskipTests`.
 #
 # Options (defaults): --nodes 3 --clients 300 --messages 20000 --rate 300 (or max) --window 100
-#   --bytes 200 --local-messages 3000 (never more than --messages) --no-local --runs 1 --threads 2
-#   --warmup 1000; --runs K repeats both phases K times and reports medians.
+#   --bytes 200 --local-messages 3000 (never more than --messages) --no-local --no-floor --runs 1
+#   --threads 2 --warmup 2000 (7 s at 300/s: the nodes' JIT compilation is mostly over before the CPU is
+#   measured); --runs K repeats both phases K times and reports medians.
 # Environment: WSCLUSTER_REDIS_ADDRESS (default redis://127.0.0.1:6379), BENCH_PORT (first node's
 #   port, default 8081), BENCH_NODE_OPTS (JVM options added to every node, "{node}" replaced by
 #   <phase><run>-<port>: BENCH_NODE_OPTS='-XX:StartFlightRecording=filename=/tmp/{node}.jfr'),
@@ -29,10 +34,14 @@ MESSAGES=20000
 LOCAL_MESSAGES=
 RUNS=1
 LOCAL=1
+FLOOR=1
+RATE=300
+BYTES=200
 ARGS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --no-local) LOCAL=0; shift; continue ;;
+    --no-floor) FLOOR=0; shift; continue ;;
     -h | --help) usage; exit 0 ;;
   esac
   [ $# -ge 2 ] || { echo "option $1 needs a value" >&2; usage; exit 2; }
@@ -42,7 +51,9 @@ while [ $# -gt 0 ]; do
     --messages) MESSAGES=$2 ;;
     --local-messages) LOCAL_MESSAGES=$2 ;;
     --runs) RUNS=$2 ;;
-    --rate | --window | --bytes | --threads | --warmup) ARGS+=("$1" "$2") ;;
+    --rate) RATE=$2; ARGS+=("$1" "$2") ;;
+    --bytes) BYTES=$2; ARGS+=("$1" "$2") ;;
+    --window | --threads | --warmup) ARGS+=("$1" "$2") ;;
     *) echo "unknown option $1" >&2; usage; exit 2 ;;
   esac
   shift 2
@@ -87,9 +98,23 @@ phase() {
   PHASES+=("$out")
 }
 
+# floor RUN: the machine's limit at this workload's clients, rate and bytes, no server running
+floor() {
+  local out="$LOGS/floor-$1.json" err="$LOGS/floor-$1.err" status=0
+  bench_java "$out" "$err" io.wscluster.bench.LoopbackFloor --clients "$CLIENTS" --rate "$RATE" \
+    --bytes "$BYTES" --seconds 6 || status=$?
+  if [ "$status" != 0 ]; then
+    tail -20 "$err" >&2; echo "LoopbackFloor (run $1) exited with $status; logs in $LOGS" >&2
+    exit 2
+  fi
+  PHASES+=("$out")
+}
+[ "$RATE" = max ] && FLOOR=0
+
 for ((run = 1; run <= RUNS; run++)); do
   phase cluster "$run" "$NODES" redis "$MESSAGES"
   if [ "$LOCAL" = 1 ]; then phase local "$run" 1 memory "$LOCAL_MESSAGES"; fi
+  if [ "$FLOOR" = 1 ]; then floor "$run"; fi
 done
 
 status=0

@@ -25,7 +25,7 @@ import org.HdrHistogram.Histogram;
  * texts of about B bytes, at R per second or, with {@code --rate max}, as fast as a window of W
  * messages not yet received by every client allows; every client records each id it receives.
  *
- * <p>First {@code --warmup} messages (default 1000), then a pause until they have all arrived,
+ * <p>First {@code --warmup} messages (default 2000: 7 s at 300/s, so that the nodes' JIT compilation is mostly over), then a pause until they have all arrived,
  * then the {@code --messages} measured ones. The warm-up counts for duplicates and loss, not for
  * latency, throughput or CPU. The measurement window starts when the first measured message is
  * due and ends when the last one reached every client (or nothing arrived for --idle-seconds,
@@ -44,7 +44,7 @@ public final class FanoutBench {
   private FanoutBench() {}
 
   static final String USAGE = "options: --urls ws://h:p/bench,... [--phase cluster] "
-      + "[--transport redis] [--clients 300] [--messages 20000] [--warmup 1000] "
+      + "[--transport redis] [--clients 300] [--messages 20000] [--warmup 2000] "
       + "[--rate 300|max] [--window 100] [--bytes 200] [--threads 2] [--node-pids p,p,...] "
       + "[--redis-pid p] [--idle-seconds 10]";
 
@@ -55,7 +55,7 @@ public final class FanoutBench {
     String transport = "redis";
     int clients = 300;
     int messages = 20_000;
-    int warmup = 1000;
+    int warmup = 2000;
     /** Messages per second; 0 for max. */
     int rate = 300;
     int window = 100;

@@ -39,11 +39,13 @@ public final class FanoutReport {
     }
     List<Map<String, Object>> cluster = new ArrayList<>();
     List<Map<String, Object>> local = new ArrayList<>();
+    List<Map<String, Object>> floor = new ArrayList<>();
     for (String file : args) {
       Map<String, Object> phase = Json.object(lastJsonLine(file));
-      ("local".equals(phase.get("phase")) ? local : cluster).add(phase);
+      ("loopback-floor".equals(phase.get("workload")) ? floor
+          : "local".equals(phase.get("phase")) ? local : cluster).add(phase);
     }
-    Map<String, Object> report = report(cluster, local);
+    Map<String, Object> report = report(cluster, local, floor);
     System.err.print(table(report));
     System.out.println(Json.write(report));
     System.exit(Boolean.TRUE.equals(report.get("ok")) ? 0 : 1);
@@ -61,6 +63,15 @@ public final class FanoutReport {
 
   static Map<String, Object> report(List<Map<String, Object>> cluster,
       List<Map<String, Object>> local) {
+    return report(cluster, local, List.of());
+  }
+
+  /**
+   * As {@link #report(List, List)}, with the floor runs ({@link LoopbackFloor}): the machine's CPU
+   * per delivery for bare loopback writes, and each phase's server CPU per delivery over it.
+   */
+  static Map<String, Object> report(List<Map<String, Object>> cluster,
+      List<Map<String, Object>> local, List<Map<String, Object>> floor) {
     Map<String, Object> first = cluster.isEmpty() ? local.get(0) : cluster.get(0);
     Map<String, Object> r = new LinkedHashMap<>();
     r.put("workload", "fanout");
@@ -84,6 +95,25 @@ public final class FanoutReport {
     ratio.put("cpuPerDelivery", ratios.isEmpty() ? null : FanoutBench.round(median(ratios), 3));
     ratio.put("perRun", ratios.stream().map(x -> FanoutBench.round(x, 3)).toList());
     r.put("clusterOverLocal", ratios.isEmpty() ? null : ratio);
+    if (!floor.isEmpty()) {
+      List<Double> writes = floor.stream()
+          .map(f -> number(f.get("writerCpuMicrosPerWrite"))).filter(Objects::nonNull).toList();
+      double micros = median(writes);
+      Map<String, Object> f = new LinkedHashMap<>();
+      f.put("cpuMicrosPerDelivery", FanoutBench.round(micros, 3));
+      f.put("perRun", writes.stream().map(x -> FanoutBench.round(x, 3)).toList());
+      f.put("generatorSideCpuMicrosPerDelivery", FanoutBench.round(median(floor.stream()
+          .map(x -> number(x.get("readerCpuMicrosPerWrite"))).filter(Objects::nonNull)
+          .toList()), 3));
+      for (String name : List.of("cluster", "local")) {
+        @SuppressWarnings("unchecked")
+        Map<String, Object> p = (Map<String, Object>) r.get(name);
+        Double cpu = p == null ? null : number(p.get("serverCpuSecondsPerMillionDeliveries"));
+        f.put(name + "OverFloor", cpu == null || micros <= 0 ? null
+            : FanoutBench.round(cpu / micros, 3));
+      }
+      r.put("floor", f);
+    }
     long duplicates = 0;
     long lost = 0;
     long unexpected = 0;
@@ -244,6 +274,13 @@ public final class FanoutReport {
       Map<String, Object> ratio = (Map<String, Object>) r.get("clusterOverLocal");
       sb.append(String.format(Locale.ROOT, "  clustered / local server CPU per delivery: %s%n",
           str(ratio.get("cpuPerDelivery"))));
+    }
+    if (r.get("floor") != null) {
+      Map<String, Object> f = (Map<String, Object>) r.get("floor");
+      sb.append(String.format(Locale.ROOT, "  floor (bare loopback writes, no server): %s CPU-us "
+          + "per delivery; server over floor: cluster %s, local %s%n",
+          str(f.get("cpuMicrosPerDelivery")), str(f.get("clusterOverFloor")),
+          str(f.get("localOverFloor"))));
     }
     for (int i = 0; i < phases.size(); i++) {
       for (Object problem : (List<Object>) phases.get(i).get("problems")) {
