@@ -2,17 +2,24 @@
 // Protocol (see ChatEndpoint.java): the server sends welcome / msg / ack / receipt / deliveryError /
 // presence / error frames; the page sends {"op":"say"}, {"op":"deliver"} (direct messages, with a
 // receipt) and {"op":"presence"} (the room's users, polled every PRESENCE_POLL_MS).
+// Reconnecting: to the same node first; after FAILOVER_AFTER failed attempts to the next node of the
+// welcome's "nodes" list (the launcher's nodes), if there is one. A WebSocket may go to another
+// origin, so the page keeps working from whichever node it was loaded.
+// Test hooks (BrowserIT): every chat message is an li.msg whose span.text holds its text, direct
+// ones also have the class direct; a direct message sent from here gets span.receipt.ok when its
+// receipt came; #status has the class of the connection state.
 (function () {
   'use strict';
 
   var MAX_LOG_ENTRIES = 500;
   var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_MAX_MS = 15000;
+  var BACKOFF_MAX_MS = 5000;         // a restarted node is back within seconds: keep looking often
   var PRESENCE_POLL_MS = 2000;
+  var FAILOVER_AFTER = 2;
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {
-    status: $('status'), where: $('where'), log: $('log'),
+    status: $('status'), where: $('where'), log: $('log'), node: $('node'),
     join: $('join'), nick: $('nick'), room: $('room'), connect: $('connect'), disconnect: $('disconnect'),
     say: $('say'), text: $('text'), dm: $('dm'), dmUser: $('dm-user'), dmText: $('dm-text'),
     presence: $('presence'), presenceRoom: $('presence-room')
@@ -27,6 +34,10 @@
   var presenceTimer = null;
   var nextId = 1;           // ids of deliver requests, to match their receipts
   var pending = {};         // deliver id -> the span showing its outcome
+  var home = location.pathname.replace(/[^/]*$/, '');   // this page's base path: any context path
+  var base = null;          // base URL of the node to connect to; null: the page's own node
+  var nodes = [];           // base URLs of every node, from the last welcome (may be empty)
+  var failures = 0;         // failed connects to `base` in a row
 
   // remembered between visits; a random guest name the first time
   els.nick.value = localStorage.getItem('wscluster.nick') || 'guest-' + Math.random().toString(36).slice(2, 6);
@@ -72,11 +83,27 @@
 
   function system(text) { log('system', [['', text]]); }
 
+  // Node names are the node id less its random part (node-1-3f9c2e1b is node node-1).
+  function nodeName(id) { return String(id).replace(/-[0-9a-f]{8}$/, ''); }
+
+  // One of six colours per node, from the digits of its name (node-2 and n2 get colour 2).
+  function colour(id) { return parseInt(nodeName(id).replace(/\D+/g, ''), 10) % 6 || 0; }
+
   function chatUrl(room, nick) {
-    var base = location.pathname.replace(/[^/]*$/, '');   // works under any context path
-    var scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-    return scheme + '//' + location.host + base + 'chat/' + encodeURIComponent(room) +
+    var http = base || (location.protocol + '//' + location.host + home);
+    return http.replace(/^http/, 'ws') + 'chat/' + encodeURIComponent(room) +
         '?user=' + encodeURIComponent(nick);
+  }
+
+  function hostOf(url) { return url ? url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') : location.host; }
+
+  // After FAILOVER_AFTER failures in a row, the next node of the list (when it names others).
+  function chooseNode() {
+    if (failures < FAILOVER_AFTER || nodes.length < 2) { return; }
+    var current = base || (location.protocol + '//' + location.host + home);
+    var at = nodes.indexOf(current);
+    base = nodes[(at + 1) % nodes.length];
+    failures = 0;
   }
 
   function connect() {
@@ -84,7 +111,8 @@
     retryTimer = null;
     var nick = els.nick.value.trim();
     var room = els.room.value.trim();
-    setStatus(attempt === 0 ? 'connecting' : 'reconnecting', attempt === 0 ? 'connecting' : 'reconnecting (attempt ' + (attempt + 1) + ')');
+    setStatus(attempt === 0 ? 'connecting' : 'reconnecting', attempt === 0 ? 'connecting'
+        : 'reconnecting to ' + hostOf(base) + ' (attempt ' + (attempt + 1) + ')');
     var ws = new WebSocket(chatUrl(room, nick));
     ws.binaryType = 'arraybuffer';
     socket = ws;
@@ -108,7 +136,13 @@
         settle(id, '\u2717 disconnected', 'failed', 'the connection closed before the receipt came');
       });
       setChatEnabled(false);
+      if (els.node.textContent !== 'no node' && wanted) {
+        system('disconnected from ' + els.node.textContent + (event.code === 1000 ? '' : ' (' + (event.reason ||
+            'code ' + event.code) + ')') + ', reconnecting');
+      }
       els.where.textContent = 'not connected';
+      els.node.textContent = 'no node';
+      els.node.className = 'node none';
       if (event.code === 1008) {              // invalid room or user name: retrying cannot help
         wanted = false;
         setFormLocked(false);
@@ -123,7 +157,11 @@
       var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
       delay = Math.round(delay / 2 + Math.random() * delay / 2);
       attempt++;
-      setStatus('reconnecting', 'reconnecting in ' + (delay / 1000).toFixed(1) + ' s');
+      failures++;
+      chooseNode();
+      // 1001 going away: the node is stopping (a restart, an undeploy)
+      setStatus('reconnecting', (event.code === 1001 ? 'node left' : 'connection lost') + ', reconnecting to ' +
+          hostOf(base) + ' in ' + (delay / 1000).toFixed(1) + ' s');
       retryTimer = setTimeout(connect, delay);
     };
   }
@@ -132,19 +170,25 @@
     switch (frame.type) {
       case 'welcome':
         attempt = 0;
-        setStatus('connected');
+        failures = 0;
+        if (frame.nodes && frame.nodes.length) { nodes = frame.nodes; }
+        setStatus('connected', 'connected');
         setChatEnabled(true);
+        els.node.textContent = nodeName(frame.node);
+        els.node.className = 'node n' + colour(frame.node);
+        els.node.title = 'node id ' + frame.node + ' at ' + hostOf(base);
         els.where.textContent = '';
         els.where.append('connected to node ');
         var code = document.createElement('code');
         code.textContent = frame.node;
-        els.where.append(code, ' as ' + (frame.user || '(anonymous)') + ' in room ' + frame.room);
+        els.where.append(code, ' at ' + hostOf(base) + ' as ' + (frame.user || '(anonymous)') +
+            ' in room ' + frame.room);
         system('joined ' + frame.room + ' on ' + frame.node + ' (session ' + frame.session + ')');
         startPresence(frame.room);
         break;
       case 'msg':
-        log('', [['meta', '[' + frame.room + ' via ' + frame.node + ']'],
-          ['from', (frame.from || '(anonymous)') + ':'], ['', frame.text]]);
+        log(frame.direct ? 'msg direct' : 'msg', [['via c' + colour(frame.node), (frame.direct ? 'direct via ' : '') +
+            nodeName(frame.node)], ['from', (frame.from || '(anonymous)') + ':'], ['text', frame.text]]);
         break;
       case 'ack':
         break;                                 // the page does not track acks
@@ -232,6 +276,7 @@
     localStorage.setItem('wscluster.room', els.room.value.trim());
     wanted = true;
     attempt = 0;
+    failures = 0;
     setFormLocked(true);
     connect();
   });
@@ -256,7 +301,7 @@
     if (!user || !text) { return; }
     var id = 'd' + (nextId++);
     if (send({ op: 'deliver', users: [user], text: text, id: id })) {
-      log('direct', [['from', 'to ' + user + ':'], ['', text], ['receipt', '\u2026']]);
+      log('sent-direct', [['via', 'direct'], ['from', 'to ' + user + ':'], ['', text], ['receipt', '\u2026']]);
       pending[id] = els.log.lastChild.lastChild;
       els.dmText.value = '';
     }

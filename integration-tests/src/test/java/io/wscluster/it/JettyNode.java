@@ -205,6 +205,27 @@ final class JettyNode implements WsNode, AutoCloseable {
     return URI.create("http://127.0.0.1:" + port() + pathAndQuery);
   }
 
+  /**
+   * Stops the whole server (its connections close, the plugin leaves the cluster), waits {@code down}, and starts it
+   * again on the same port with the same WebAppContext: a node restart as clients see it. Unlike {@link #undeploy()},
+   * which leaves open WebSocket connections standing.
+   */
+  synchronized void restart(Duration down) throws Exception {
+    int port = port();
+    long t0 = System.nanoTime();
+    server.stop();
+    LOG.info("node {} stopped for a restart in {} ms", name, (System.nanoTime() - t0) / 1_000_000);
+    Thread.sleep(down.toMillis());
+    connector.setPort(port);
+    t0 = System.nanoTime();
+    server.start();
+    if (!webapp.isAvailable()) {
+      throw new IllegalStateException("node " + name + " webapp unavailable after restart",
+          webapp.getUnavailableException());
+    }
+    LOG.info("node {} restarted on port {} in {} ms", name, port, (System.nanoTime() - t0) / 1_000_000);
+  }
+
   /** Stops the webapp only (the plugin's contextDestroyed runs); the server and its connector stay up. */
   synchronized void undeploy() throws Exception {
     long t0 = System.nanoTime();

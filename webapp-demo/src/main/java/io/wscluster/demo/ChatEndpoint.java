@@ -28,7 +28,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>On open the session takes the user from the {@code user} query parameter (else its
  * principal), joins the room of its URL and receives a welcome frame, after the join: a client
- * that has its welcome is in the room. It then sends JSON ops; every reply ({@code ack},
+ * that has its welcome is in the room. The welcome names the node, the session, the room, the
+ * user, and the base URLs of the cluster's nodes ({@code demo.nodes}, often empty) that the chat
+ * page may reconnect to. A {@code msg} carries {@code "direct":true} when it was sent to users or
+ * sessions ({@code dm}, {@code deliver}) rather than to rooms. It then sends JSON ops; every reply ({@code ack},
  * {@code error}) goes to the sender only, every {@code msg} through the cluster:
  *
  * <pre>
@@ -103,7 +106,9 @@ public final class ChatEndpoint extends Endpoint {
       welcome = "{\"type\":\"welcome\",\"node\":" + Json.quote(cluster.nodeId())
           + ",\"session\":" + Json.quote(id)
           + ",\"room\":" + Json.quote(room)
-          + ",\"user\":" + Json.quote(user) + "}";
+          + ",\"user\":" + Json.quote(user)
+          + ",\"nodes\":" + Json.appendArray(new StringBuilder(), DemoEndpoints.settings(context).nodes())
+          + "}";
     } catch (IllegalArgumentException | IllegalStateException e) {
       // an invalid room or user name, or the cluster stopping under us
       refuse(CloseReason.CloseCodes.VIOLATED_POLICY, e.getMessage());
@@ -165,7 +170,7 @@ public final class ChatEndpoint extends Endpoint {
 
   private void onSay(Map<String, Object> frame) {
     String text = string(frame, "text");
-    CompletionStage<Void> sent = cluster.send(Target.room(room), message(text));
+    CompletionStage<Void> sent = cluster.send(Target.room(room), message(text, false));
     sent.whenComplete((ok, failure) -> {
       if (failure != null) {
         replyError("say failed: " + describe(failure));
@@ -186,7 +191,7 @@ public final class ChatEndpoint extends Endpoint {
   private void onDirectMessage(Map<String, Object> frame) {
     String user = string(frame, "user");
     String text = string(frame, "text");
-    ackWhenDone("dm", cluster.send(Target.user(user), message(text)));
+    ackWhenDone("dm", cluster.send(Target.user(user), message(text, true)));
   }
 
   private void onSend(Map<String, Object> frame) {
@@ -202,7 +207,7 @@ public final class ChatEndpoint extends Endpoint {
     }
     CompletionStage<Void> sent = flag(frame, "binary")
         ? cluster.send(target, text.getBytes(StandardCharsets.UTF_8))
-        : cluster.send(target, message(text));
+        : cluster.send(target, message(text, false));
     ackWhenDone("send", sent);
   }
 
@@ -219,7 +224,7 @@ public final class ChatEndpoint extends Endpoint {
           .andUsers(strings(frame, "users").toArray(String[]::new));
       delivery = flag(frame, "binary")
           ? cluster.deliver(target, text.getBytes(StandardCharsets.UTF_8))
-          : cluster.deliver(target, message(text));
+          : cluster.deliver(target, message(text, true));
     } catch (IllegalArgumentException | IllegalStateException e) {
       replyError(e.getMessage(), id);
       return;
@@ -314,9 +319,13 @@ public final class ChatEndpoint extends Endpoint {
     });
   }
 
-  /** The chat message every recipient gets, built once per send. */
-  private String message(String text) {
+  /**
+   * The chat message every recipient gets, built once per send; {@code direct} marks one sent to
+   * users or sessions ({@code dm}, {@code deliver}) rather than to a room.
+   */
+  private String message(String text, boolean direct) {
     return "{\"type\":\"msg\",\"from\":" + Json.quote(cluster.user(session))
+        + (direct ? ",\"direct\":true" : "")
         + ",\"node\":" + Json.quote(cluster.nodeId())
         + ",\"room\":" + Json.quote(room)
         + ",\"text\":" + Json.quote(text) + "}";
@@ -344,16 +353,7 @@ public final class ChatEndpoint extends Endpoint {
 
   /** Writes to this connection only, through the plugin's outbox; never blocks. */
   private void reply(String text) {
-    try {
-      cluster.sendLocal(session, text).whenComplete((ok, failure) -> {
-        if (failure != null) {
-          LOG.debug("chat: reply to {} failed", session.getId(), failure);
-        }
-      });
-    } catch (RuntimeException e) {
-      // the session closed or the cluster stopped meanwhile: nobody is left to tell
-      LOG.debug("chat: reply to {} failed", session.getId(), e);
-    }
+    SessionReply.send(cluster, session, text);
   }
 
   /** Tells the client why it cannot stay, then closes (the close reason is limited to 123 bytes). */

@@ -10,7 +10,9 @@ import jakarta.websocket.server.ServerEndpointConfig;
 import java.time.Duration;
 
 /**
- * Deploys the demo's WebSocket endpoints, {@code /chat/{room}} and {@code /bench}.
+ * Deploys the demo's WebSocket endpoints, {@code /chat/{room}}, {@code /cluster/feed} and
+ * {@code /bench}, reads the demo's settings ({@link DemoSettings}) and runs the cluster view's
+ * {@link StatusFeed} when they ask for it.
  *
  * <p>They are registered here rather than through {@code @ServerEndpoint} because an annotated
  * endpoint has no portable way to reach its ServletContext, which {@code WsCluster.of} needs.
@@ -18,7 +20,10 @@ import java.time.Duration;
  * a connection opens, so it does not matter whether the plugin's listener runs before or after
  * this one (the order of ServletContainerInitializers and listeners is not guaranteed).
  *
- * <p>Called by the servlet container once per deployment, on its deploying thread.
+ * <p>Called by the servlet container once per deployment, on its deploying thread; the feed stops
+ * in {@link #contextDestroyed}, before the plugin's own listener (listeners are destroyed in the
+ * reverse order of their initialization, and this one may run before or after the plugin's: the
+ * feed looks the cluster up at every tick and skips while there is none).
  */
 @WebListener
 public final class DemoEndpoints implements ServletContextListener {
@@ -35,9 +40,22 @@ public final class DemoEndpoints implements ServletContextListener {
    */
   static final int MAX_MESSAGE_CHARS = 2 * 1024 * 1024;
 
+  private static final String SETTINGS_ATTRIBUTE = DemoSettings.class.getName();
+
+  private StatusFeed feed;
+
+  /** The settings read at deployment; absent (a context not started through this listener): none. */
+  static DemoSettings settings(ServletContext context) {
+    Object settings = context.getAttribute(SETTINGS_ATTRIBUTE);
+    return settings instanceof DemoSettings ? (DemoSettings) settings
+        : DemoSettings.NONE;
+  }
+
   @Override
   public void contextInitialized(ServletContextEvent event) {
     ServletContext context = event.getServletContext();
+    DemoSettings settings = DemoSettings.of(context);
+    context.setAttribute(SETTINGS_ATTRIBUTE, settings);
     Object attribute = context.getAttribute(ServerContainer.class.getName());
     if (!(attribute instanceof ServerContainer)) {
       throw new IllegalStateException("No Jakarta WebSocket container in webapp '"
@@ -52,12 +70,28 @@ public final class DemoEndpoints implements ServletContextListener {
       container.addEndpoint(ServerEndpointConfig.Builder.create(ChatEndpoint.class, ChatEndpoint.PATH)
           .configurator(new EndpointInstanceConfigurator(() -> new ChatEndpoint(context)))
           .build());
+      container.addEndpoint(ServerEndpointConfig.Builder.create(ClusterViewEndpoint.class,
+              ClusterViewEndpoint.PATH)
+          .configurator(new EndpointInstanceConfigurator(() -> new ClusterViewEndpoint(context)))
+          .build());
       container.addEndpoint(ServerEndpointConfig.Builder.create(BenchEndpoint.class, BenchEndpoint.PATH)
           .configurator(new EndpointInstanceConfigurator(() -> new BenchEndpoint(context)))
           .build());
     } catch (DeploymentException e) {
       throw new IllegalStateException("Could not deploy the demo's WebSocket endpoints: "
           + e.getMessage(), e);
+    }
+    if (settings.clusterView()) {
+      feed = new StatusFeed(context, settings);
+      feed.start();
+    }
+  }
+
+  @Override
+  public void contextDestroyed(ServletContextEvent event) {
+    if (feed != null) {
+      feed.stop();
+      feed = null;
     }
   }
 }

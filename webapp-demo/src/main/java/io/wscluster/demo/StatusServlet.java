@@ -7,13 +7,11 @@ import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.util.Map;
-import java.util.TreeMap;
 
 /**
- * {@code GET /status}: {@code {"node":"<nodeId>","stats":{"<name>":<count>,...},"health":{...}}},
- * counters sorted by name, health as {@code Health.toString()} writes it. 503 with
- * {@code {"error":"..."}} while the plugin is not running in this webapp.
+ * {@code GET /status}: this node's status as {@link NodeStatus} writes it ({@code node}, {@code
+ * stats}, {@code health}, ...). 503 with {@code {"error":"..."}} while the plugin is not running in
+ * this webapp.
  */
 @WebServlet(urlPatterns = "/status")
 public final class StatusServlet extends HttpServlet {
@@ -32,15 +30,7 @@ public final class StatusServlet extends HttpServlet {
       response.getWriter().write("{\"error\":" + Json.quote(e.getMessage()) + "}");
       return;
     }
-    StringBuilder json = new StringBuilder("{\"node\":");
-    Json.appendQuoted(json, cluster.nodeId()).append(",\"stats\":{");
-    String separator = "";
-    for (Map.Entry<String, Long> counter : new TreeMap<>(cluster.stats()).entrySet()) {
-      json.append(separator);
-      Json.appendQuoted(json, counter.getKey()).append(':').append(counter.getValue());
-      separator = ",";
-    }
-    json.append("},\"health\":").append(cluster.health()).append('}');
-    response.getWriter().write(json.toString());
+    response.getWriter().write(NodeStatus.json(cluster, getServletContext(),
+        DemoEndpoints.settings(getServletContext()), null));
   }
 }

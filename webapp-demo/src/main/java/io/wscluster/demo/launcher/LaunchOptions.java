@@ -194,6 +194,11 @@ final class LaunchOptions {
     return port + index;
   }
 
+  /** The base URL of node {@code index}: {@code http://127.0.0.1:<port>/}. */
+  String url(int index) {
+    return "http://127.0.0.1:" + port(index) + "/";
+  }
+
   private static int integer(String name, String value, int min, int max) {
     try {
       int v = Integer.parseInt(value.trim());

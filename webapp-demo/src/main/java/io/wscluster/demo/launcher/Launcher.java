@@ -19,8 +19,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 import org.eclipse.jetty.ee10.annotations.AnnotationConfiguration;
 import org.eclipse.jetty.ee10.webapp.WebAppContext;
 import org.eclipse.jetty.ee10.websocket.jakarta.server.config.JakartaWebSocketConfiguration;
@@ -51,6 +53,13 @@ public final class Launcher {
    * directory (node leases and who is connected where, for presence and targeted delivery).
    */
   static final String MEMORY_DIRECTORY_ATTRIBUTE = "io.wscluster.memory.directory";
+  /**
+   * Attribute through which the demo's cluster view restarts a node: a {@code Function<String,
+   * String>} from node name to null (accepted) or why not; see the demo's RestartServlet.
+   */
+  static final String RESTART_HOOK_ATTRIBUTE = "io.wscluster.demo.restart";
+  /** How long a restarted node stays down: long enough to watch it leave in the cluster view. */
+  static final Duration RESTART_PAUSE = Duration.ofSeconds(3);
   static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
   /** Jetty's graceful stop per node; the plugin's own shutdown (5 s by default) comes on top. */
   static final Duration GRACEFUL_STOP = Duration.ofSeconds(2);
@@ -61,9 +70,12 @@ public final class Launcher {
   private final List<Server> servers = new ArrayList<>();
   private final CountDownLatch stopRequested = new CountDownLatch(1);
   private final AtomicBoolean stopping = new AtomicBoolean();
+  /** Per node: whether a restart of it is under way. */
+  private final AtomicIntegerArray restarting;
 
   private Launcher(LaunchOptions options) {
     this.options = options;
+    this.restarting = new AtomicIntegerArray(options.nodes);
   }
 
   public static void main(String[] args) {
@@ -111,8 +123,8 @@ public final class Launcher {
       return 1;
     }
     System.out.println("wscluster demo: " + options.nodes + (options.nodes == 1 ? " node" : " nodes")
-        + " up, transport " + transport + "; open http://127.0.0.1:" + options.port(0) + "/"
-        + (signals ? " - Ctrl-C stops" : ""));
+        + " up, transport " + transport + "; open " + options.url(0) + " (cluster view: "
+        + options.url(0) + "cluster.html)" + (signals ? " - Ctrl-C stops" : ""));
     try {
       stopRequested.await();
     } catch (InterruptedException e) {
@@ -180,6 +192,14 @@ public final class Launcher {
     Map<String, String> params = new LinkedHashMap<>();
     params.put("wscluster.node.name", options.nodeName(index));
     params.put("wscluster.transport", transport);
+    // the demo's own settings (its DemoSettings): the cluster view's feed, the chat page's failover
+    params.put("demo.cluster-view", "true");
+    params.put("demo.url", options.url(index));
+    List<String> urls = new ArrayList<>();
+    for (int i = 0; i < options.nodes; i++) {
+      urls.add(options.url(i));
+    }
+    params.put("demo.nodes", String.join(",", urls));
     if (transport.equals("redis") && !options.redisConfigFile) {
       params.put("wscluster.redis.address", options.redis);
     }
@@ -190,6 +210,7 @@ public final class Launcher {
     if (directory != null) {
       webapp.setAttribute(MEMORY_DIRECTORY_ATTRIBUTE, directory);
     }
+    webapp.setAttribute(RESTART_HOOK_ATTRIBUTE, (Function<String, String>) this::restart);
     server.setHandler(webapp);
     return server;
   }
@@ -237,8 +258,7 @@ public final class Launcher {
           if (!server.isStarted() || !((WebAppContext) server.getHandler()).isAvailable()) {
             throw new IllegalStateException("the webapp is unavailable (see the log above)");
           }
-          System.out.println("node " + options.nodeName(index) + " ready on http://127.0.0.1:"
-              + options.port(index) + "/");
+          System.out.println("node " + options.nodeName(index) + " ready on " + options.url(index));
         } catch (Throwable e) {
           failures.set(index, e);
         }
@@ -263,6 +283,60 @@ public final class Launcher {
     return ok;
   }
 
+  /**
+   * Restarts the node named {@code name} on a thread of its own ({@code wscluster-restart-<i>}):
+   * Jetty stops it (the plugin leaves the cluster), {@link #RESTART_PAUSE} later it starts again on
+   * the same port. Called by the demo's RestartServlet on a request thread, possibly of that very
+   * node, hence the thread.
+   *
+   * @return null when the restart was started, else why not
+   */
+  private String restart(String name) {
+    int index = -1;
+    for (int i = 0; i < servers.size(); i++) {
+      if (options.nodeName(i).equals(name)) {
+        index = i;
+      }
+    }
+    if (index < 0) {
+      return "no node named '" + name + "' in this launcher";
+    }
+    if (stopping.get()) {
+      return "the launcher is stopping";
+    }
+    if (!restarting.compareAndSet(index, 0, 1)) {
+      return "node " + name + " is already restarting";
+    }
+    int node = index;
+    Thread restarter = new Thread(() -> {
+      Server server = servers.get(node);
+      try {
+        System.out.println("node " + name + " restarting");
+        server.stop();
+        Thread.sleep(RESTART_PAUSE.toMillis());
+        synchronized (this) { // not after stopAll began: that would leave a node running
+          if (stopping.get()) {
+            return;
+          }
+          server.start();
+        }
+        if (!((WebAppContext) server.getHandler()).isAvailable()) {
+          throw new IllegalStateException("the webapp is unavailable (see the log above)");
+        }
+        System.out.println("node " + name + " ready on " + options.url(node));
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } catch (Throwable e) {
+        System.err.println("wscluster-demo: node " + name + " failed to restart: " + describe(e));
+      } finally {
+        restarting.set(node, 0);
+      }
+    }, "wscluster-restart-" + index);
+    restarter.setDaemon(true);
+    restarter.start();
+    return null;
+  }
+
   /** Called from a signal: the main thread does the stopping. A second signal forces the exit. */
   private void requestStop() {
     if (stopRequested.getCount() == 0) {
@@ -279,8 +353,10 @@ public final class Launcher {
    * @return true when every node stopped in time (always true after the first call)
    */
   private boolean stopAll() {
-    if (!stopping.compareAndSet(false, true)) {
-      return true;
+    synchronized (this) { // waits for a restart that is starting its node: it is stopped below
+      if (!stopping.compareAndSet(false, true)) {
+        return true;
+      }
     }
     List<Thread> stoppers = new ArrayList<>();
     for (int i = 0; i < servers.size(); i++) {

@@ -36,6 +36,15 @@ class LaunchOptionsTest {
   }
 
   @Test
+  void nodeUrlsAndNames_followThePort() {
+    LaunchOptions o = parse("--port", "9081");
+    assertEquals("http://127.0.0.1:9081/", o.url(0));
+    assertEquals("http://127.0.0.1:9083/", o.url(2));
+    assertEquals("node-2", o.nodeName(2));
+    assertEquals("node-9081", parse("--nodes", "1", "--port", "9081").nodeName(0));
+  }
+
+  @Test
   void parse_everyOption_bothSpellings() {
     LaunchOptions o = parse("--nodes", "5", "--port=9000", "--redis", "rediss://r:6380",
         "--transport=MEMORY", "--war", "x.war");
