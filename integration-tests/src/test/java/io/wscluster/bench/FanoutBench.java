@@ -61,6 +61,8 @@ public final class FanoutBench {
     int window = 100;
     int bytes = 200;
     int threads = 2;
+    /** "ws": the /bench protocol (plain text); "socketio": Engine.IO 4 / socket.io frames. */
+    String protocol = "ws";
     long[] nodePids = new long[0];
     long redisPid = -1;
     int idleSeconds = 10;
@@ -86,6 +88,7 @@ public final class FanoutBench {
           case "--window": o.window = positive(name, value); break;
           case "--bytes": o.bytes = positive(name, value); break;
           case "--threads": o.threads = positive(name, value); break;
+          case "--protocol": o.protocol = value; break;
           case "--node-pids":
             o.nodePids = Arrays.stream(value.split(",")).mapToLong(Long::parseLong).toArray();
             break;
@@ -143,13 +146,44 @@ public final class FanoutBench {
     MicroClock clock = new MicroClock();
     FanoutRecorder recorder = new FanoutRecorder(o.clients, ids, o.warmup);
     List<NioWebSocketClients.TextHandler> handlers = new ArrayList<>();
+    boolean socketIo = o.protocol.equals("socketio");
+    AtomicReference<NioWebSocketClients> ref = new AtomicReference<>();
+    java.util.concurrent.atomic.AtomicInteger joined = new java.util.concurrent.atomic.AtomicInteger();
     for (int t = 0; t < o.threads; t++) {
-      handlers.add(recorder.newWorker()::onText);
+      NioWebSocketClients.TextHandler h = recorder.newWorker()::onText;
+      handlers.add(!socketIo ? h : (client, data, off, len, micros, nanos) -> {
+        // Engine.IO 4: "0{...}" open -> join the namespace ("40"); "2" ping -> "3" pong;
+        // "40{...}" joined; "42[...]" an event, recorded like a /bench text
+        if (len >= 2 && data[off] == '4' && data[off + 1] == '2') {
+          h.onText(client, data, off, len, micros, nanos);
+          return;
+        }
+        String reply = data[off] == '0' ? "40" : len == 1 && data[off] == '2' ? "3" : null;
+        if (len >= 2 && data[off] == '4' && data[off + 1] == '0') {
+          joined.incrementAndGet();
+        }
+        if (reply != null) {
+          NioWebSocketClients c;
+          while ((c = ref.get()) == null) {
+            Thread.onSpinWait();
+          }
+          byte[] b = reply.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+          try {
+            c.connection(client).send(FrameDecoder.OP_TEXT, b, 0, b.length);
+          } catch (java.io.IOException e) {
+            // counted as an unexpected close by the clients
+          }
+        }
+      });
     }
     long connectStart = System.nanoTime();
     NioWebSocketClients clients = NioWebSocketClients.connect(o.urls, o.clients, handlers, clock);
+    ref.set(clients);
     double connectSeconds = (System.nanoTime() - connectStart) / 1e9;
     Thread.sleep(1000); // every node has registered its sessions in the room by now
+    for (int i = 0; socketIo && joined.get() < o.clients && i < 200; i++) {
+      Thread.sleep(100);
+    }
 
     AtomicReference<Thread> publisherThread = new AtomicReference<>();
     ExecutorService publisherExecutor = Executors.newSingleThreadExecutor(r -> {
@@ -238,7 +272,10 @@ public final class FanoutBench {
       this.window = o.window;
       this.bytes = o.bytes;
       this.buffer = new byte[o.bytes + 64];
+      this.socketIo = o.protocol.equals("socketio");
     }
+
+    private final boolean socketIo;
 
     /** Sends ids [from, to): on schedule at the rate, or within the window (rate max). */
     void send(int from, int to) {
@@ -255,7 +292,14 @@ public final class FanoutBench {
             LockSupport.parkNanos(1_000_000);
           }
         }
-        int length = message(buffer, id, clock.nowMicros(), bytes);
+        int length;
+        if (socketIo) {
+          int p = put(buffer, 0, "42[\"m\",");
+          p = message(buffer, p, id, clock.nowMicros(), bytes);
+          length = put(buffer, p, "]");
+        } else {
+          length = message(buffer, 0, id, clock.nowMicros(), bytes);
+        }
         try {
           connection.send(FrameDecoder.OP_TEXT, buffer, 0, length);
         } catch (java.io.IOException e) {
@@ -271,7 +315,12 @@ public final class FanoutBench {
    * when the fields leave room; returns its length.
    */
   static int message(byte[] out, int id, long micros, int bytes) {
-    int p = put(out, 0, "{\"id\":");
+    return message(out, 0, id, micros, bytes);
+  }
+
+  /** As {@link #message(byte[], int, long, int)}, written from {@code at}; returns where it ends. */
+  static int message(byte[] out, int at, int id, long micros, int bytes) {
+    int p = put(out, at, "{\"id\":");
     p = putDigits(out, p, id);
     p = put(out, p, ",\"t\":");
     p = putDigits(out, p, micros);
