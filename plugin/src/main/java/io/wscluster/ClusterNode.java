@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
-import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -749,22 +748,20 @@ final class ClusterNode implements WsCluster {
   }
 
   private void deliverLocally(Target target, Payload frame) {
-    Collection<LocalSession> sessions = registry.resolve(target);
-    for (LocalSession ls : sessions) {
-      ls.outbox.offer(frame);
-    }
+    deliverLocally(target, frame, null);
   }
 
   /**
-   * Dispatcher thread: queues a message for the local sessions of its target without writing yet;
-   * the caller releases every outbox in {@code held} once the frame's envelopes are all queued,
-   * so each session's messages of one Redis frame are written as one run.
+   * Offers a message to the local sessions of its target. With {@code held} (dispatcher thread)
+   * the frames are only queued and each outbox is added to it: the caller releases them all once
+   * a Redis frame's envelopes are queued, so each session's share is written as one run.
    */
-  private void queueLocally(Target target, Payload frame,
-      java.util.Set<Outbox> held) {
+  private void deliverLocally(Target target, Payload frame, java.util.Set<Outbox> held) {
     for (LocalSession ls : registry.resolve(target)) {
-      ls.outbox.offer(frame, null, true);
-      held.add(ls.outbox);
+      ls.outbox.offer(frame, null, held != null);
+      if (held != null) {
+        held.add(ls.outbox);
+      }
     }
   }
 
@@ -1200,10 +1197,8 @@ final class ClusterNode implements WsCluster {
         Payload out = e.binary ? Payload.binary(e.payload) : Payload.text(e.payload);
         if (e.receiptRequested) {
           deliverAndConfirm(e, out);
-        } else if (held != null) {
-          queueLocally(e.target, out, held);
         } else {
-          deliverLocally(e.target, out);
+          deliverLocally(e.target, out, held);
         }
       } catch (RuntimeException ex) {
         stats.increment(Stats.DISPATCH_FAILED);
