@@ -7,7 +7,6 @@ import jakarta.websocket.CloseReason;
 import jakarta.websocket.Endpoint;
 import jakarta.websocket.EndpointConfig;
 import jakarta.websocket.Session;
-import java.io.IOException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -33,18 +32,9 @@ public final class BenchEndpoint extends Endpoint {
 
   @Override
   public void onOpen(Session session, EndpointConfig config) {
-    WsCluster cluster;
-    try {
-      cluster = WsCluster.of(context);
-      cluster.join(session, ROOM);
-    } catch (IllegalStateException e) {
-      LOG.debug("bench: refusing session {}: {}", session.getId(), e.getMessage());
-      try {
-        session.close(new CloseReason(CloseReason.CloseCodes.UNEXPECTED_CONDITION,
-            "cluster unavailable"));
-      } catch (IOException closeFailure) {
-        LOG.debug("bench: closing session {} failed", session.getId(), closeFailure);
-      }
+    WsCluster cluster = DemoEndpoints.joinOrRefuse(context, session, ROOM,
+        CloseReason.CloseCodes.UNEXPECTED_CONDITION, "bench");
+    if (cluster == null) {
       return;
     }
     Target everyone = Target.room(ROOM);

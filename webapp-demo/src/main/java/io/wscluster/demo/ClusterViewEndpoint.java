@@ -6,7 +6,6 @@ import jakarta.websocket.CloseReason;
 import jakarta.websocket.Endpoint;
 import jakarta.websocket.EndpointConfig;
 import jakarta.websocket.Session;
-import java.io.IOException;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import org.slf4j.Logger;
@@ -52,17 +51,9 @@ public final class ClusterViewEndpoint extends Endpoint {
 
   @Override
   public void onOpen(Session session, EndpointConfig config) {
-    WsCluster cluster;
-    try {
-      cluster = WsCluster.of(context);
-      cluster.join(session, ROOM);
-    } catch (IllegalStateException e) {
-      LOG.debug("cluster view: refusing session {}: {}", session.getId(), e.getMessage());
-      try {
-        session.close(new CloseReason(CloseReason.CloseCodes.TRY_AGAIN_LATER, "cluster unavailable"));
-      } catch (IOException closeFailed) {
-        LOG.debug("cluster view: closing session {} failed", session.getId(), closeFailed);
-      }
+    WsCluster cluster = DemoEndpoints.joinOrRefuse(context, session, ROOM,
+        CloseReason.CloseCodes.TRY_AGAIN_LATER, "cluster view");
+    if (cluster == null) {
       return;
     }
     local(context).add(session);

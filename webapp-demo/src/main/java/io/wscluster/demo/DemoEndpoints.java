@@ -1,13 +1,19 @@
 package io.wscluster.demo;
 
+import io.wscluster.WsCluster;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextEvent;
 import jakarta.servlet.ServletContextListener;
 import jakarta.servlet.annotation.WebListener;
+import jakarta.websocket.CloseReason;
 import jakarta.websocket.DeploymentException;
+import jakarta.websocket.Session;
 import jakarta.websocket.server.ServerContainer;
 import jakarta.websocket.server.ServerEndpointConfig;
+import java.io.IOException;
 import java.time.Duration;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Deploys the demo's WebSocket endpoints, {@code /chat/{room}}, {@code /cluster/feed} and
@@ -40,11 +46,34 @@ public final class DemoEndpoints implements ServletContextListener {
    */
   static final int MAX_MESSAGE_CHARS = 2 * 1024 * 1024;
 
+  private static final Logger LOG = LoggerFactory.getLogger(DemoEndpoints.class);
   private static final String SETTINGS_ATTRIBUTE = DemoSettings.class.getName();
 
   private StatusFeed feed;
 
   /** The settings read at deployment; absent (a context not started through this listener): none. */
+  /**
+   * Container thread, in an endpoint's {@code onOpen}: joins {@code session} to {@code room} and
+   * returns the cluster, or, when the cluster is not running, closes the session with {@code code}
+   * ("cluster unavailable") and returns null. {@code what} names the endpoint in debug logs.
+   */
+  static WsCluster joinOrRefuse(ServletContext context, Session session, String room,
+      CloseReason.CloseCode code, String what) {
+    try {
+      WsCluster cluster = WsCluster.of(context);
+      cluster.join(session, room);
+      return cluster;
+    } catch (IllegalStateException e) {
+      LOG.debug("{}: refusing session {}: {}", what, session.getId(), e.getMessage());
+      try {
+        session.close(new CloseReason(code, "cluster unavailable"));
+      } catch (IOException closeFailed) {
+        LOG.debug("{}: closing session {} failed", what, session.getId(), closeFailed);
+      }
+      return null;
+    }
+  }
+
   static DemoSettings settings(ServletContext context) {
     Object settings = context.getAttribute(SETTINGS_ATTRIBUTE);
     return settings instanceof DemoSettings ? (DemoSettings) settings
