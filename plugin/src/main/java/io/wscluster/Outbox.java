@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>A run is what is queued when the previous run completed, handed to the session's
  * {@link SessionWriter} at once (up to {@link #MAX_RUN_FRAMES} frames and
- * {@link #MAX_RUN_BYTES} bytes; one frame where the writer cannot batch): under load, Jetty
+ * {@link #MAX_RUN_BYTES} bytes; one frame where the writer cannot batch, or under
+ * {@code DROP_OLDEST}, which must be able to drop every frame but the one being written): under load, Jetty
  * writes a run with one system call instead of one per frame.
  *
  * <p>{@link #offer} may be called from any thread, concurrently. Write completions arrive on the
@@ -115,8 +116,7 @@ final class Outbox {
         fail(written, "session " + session.getId() + " is closed");
         return;
       }
-      // the frame being written counts as one, as when runs were single frames
-      if (queue.size() + Math.max(0, inFlight - 1) >= maxFrames) {
+      if (waiting() >= maxFrames) {
         switch (overflow) {
           case DROP_NEWEST:
             stats.increment(Stats.OVERFLOW_DROPPED);
@@ -175,11 +175,20 @@ final class Outbox {
   }
 
   /**
-   * Frames queued now (those being written not included), never more than {@code maxFrames}.
+   * Frames waiting now (see {@link #waiting}), never more than {@code maxFrames}.
    * Any thread; for gauges ({@link ClusterNode#stats()}).
    */
   synchronized int size() {
-    return queue.size();
+    return waiting();
+  }
+
+  /**
+   * Guarded by this: the frames that wait, counted as when one frame was written at a time (the
+   * first of the run in flight excluded, the rest of it included), so the bound and the gauge
+   * mean the same with runs: at most {@code maxFrames} wait, plus the one being written.
+   */
+  private int waiting() {
+    return queue.size() + Math.max(0, inFlight - 1);
   }
 
   /** Drops what is queued and refuses more; the session is closing. */
@@ -222,7 +231,10 @@ final class Outbox {
           draining = false;
           return;
         }
-        int limit = writer.batches() ? MAX_RUN_FRAMES : 1;
+        // DROP_OLDEST keeps the newest maxFrames: a frame handed to Jetty cannot be taken back,
+        // so under that policy only one is ever handed over
+        int limit = writer.batches() && overflow != WsClusterConfig.Overflow.DROP_OLDEST
+            ? MAX_RUN_FRAMES : 1;
         int bytes = 0;
         Entry e;
         while (n < limit && (e = queue.peek()) != null

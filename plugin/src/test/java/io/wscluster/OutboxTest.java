@@ -554,6 +554,45 @@ class OutboxTest {
   }
 
   @Test
+  void batchingWriter_aRunInFlight_countsAsWaitingButItsFirstFrame_forTheBoundAndTheGauge() {
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, 3, Overflow.DROP_NEWEST, stats, NODE);
+    box.offer("a", null, true);
+    box.offer("b", null, true);
+    box.offer("c", null, true);
+    box.release();
+    assertEquals(List.of("a+", "b+", "c"), writer.calls);
+    assertEquals(2, box.size(), "as if only a were being written");
+
+    box.offer("d");
+    box.offer("e");
+
+    assertEquals(3, box.size(), "full at maxFrames, as with one frame in flight");
+    assertEquals(1, stats.get(Stats.OVERFLOW_DROPPED));
+    writer.completeAll(null);
+    assertEquals(List.of("a+", "b+", "c", "d"), writer.calls);
+  }
+
+  @Test
+  void batchingWriter_dropOldest_handsOverOneFrameAtATime_soTheNewestSurvive() {
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, 2, Overflow.DROP_OLDEST, stats, NODE);
+    box.offer("a", null, true);
+    box.offer("b", null, true);
+    box.release();
+    assertEquals(List.of("a"), writer.calls, "no run under drop-oldest");
+
+    box.offer("c");
+    box.offer("d"); // b is dropped, the oldest waiting
+    writer.completeAll(null);
+    writer.completeAll(null);
+    writer.completeAll(null);
+
+    assertEquals(List.of("a", "c", "d"), writer.calls);
+    assertEquals(1, stats.get(Stats.OVERFLOW_DROPPED));
+  }
+
+  @Test
   void batchingWriter_runsAreCappedInFramesAndBytes() {
     RunWriter writer = new RunWriter();
     Outbox box = new Outbox(fake.session, writer, 1024, Overflow.CLOSE, stats, NODE);
