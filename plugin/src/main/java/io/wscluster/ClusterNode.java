@@ -47,20 +47,23 @@ final class ClusterNode implements WsCluster {
    * times.
    */
   static final class Hooks {
-    static final Hooks DEFAULT = new Hooks(true, 0, true);
+    static final Hooks DEFAULT = new Hooks(true, 0, true, true);
     final boolean dedup;
     final int extraSubscriptions;
     /** Write through Jetty's core session where there is one (else the Jakarta API only). */
     final boolean coreWrites;
+    /** When an outage begins, publish again what Redis took just before (see {@code hold}). */
+    final boolean replay;
 
     Hooks(boolean dedup, int extraSubscriptions) {
-      this(dedup, extraSubscriptions, true);
+      this(dedup, extraSubscriptions, true, true);
     }
 
-    Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites) {
+    Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites, boolean replay) {
       this.dedup = dedup;
       this.extraSubscriptions = extraSubscriptions;
       this.coreWrites = coreWrites;
+      this.replay = replay;
     }
   }
 
@@ -93,9 +96,21 @@ final class ClusterNode implements WsCluster {
   private ExecutorService publisher;
   /** Publisher-thread state: a frame is being published. */
   private boolean inFlight;
-  /** Publisher-thread state: the frame held for publishing again, and not before when. */
-  private Frame retrying;
+  /**
+   * Publisher-thread state: the frames held for publishing again, oldest first, and not before
+   * when the head is tried next. Nothing queued passes them.
+   */
+  private final java.util.ArrayDeque<Frame> held = new java.util.ArrayDeque<>();
   private long retryAt;
+  /** When the frames now held were first refused; 0 while none is held. For {@link #health}. */
+  private volatile long heldSinceNanos;
+  /**
+   * Publisher-thread state: the frames Redis took in the last {@link #REPLAY_WINDOW_NANOS},
+   * oldest first (at most {@link #REPLAY_MAX_FRAMES} and {@link #REPLAY_MAX_BYTES}), published
+   * again when an outage begins (see {@link #hold}).
+   */
+  private final java.util.ArrayDeque<Frame> recent = new java.util.ArrayDeque<>();
+  private long recentBytes;
   /** Messages (and their bytes) queued or held for publishing: the outage buffer's fill. */
   private final java.util.concurrent.atomic.AtomicInteger queuedMessages =
       new java.util.concurrent.atomic.AtomicInteger();
@@ -119,6 +134,14 @@ final class ClusterNode implements WsCluster {
   private volatile long ownChannelSeenNanos;
   /** Pause between two publishes of a held frame: Redis reconnects every 200 ms. */
   private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
+  /**
+   * How far back, from the last frame Redis took, an outage replays: a frame Redis counted as
+   * received may still have been in its output buffer (or the kernel's) when it died or dropped
+   * the subscriber's connection.
+   */
+  static final long REPLAY_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
+  static final int REPLAY_MAX_FRAMES = 1024;
+  static final long REPLAY_MAX_BYTES = 4L << 20;
   /** Dispatcher-thread state: rate limit of the rejected-frame warning. */
   private long lastRejectLog;
   private long rejectsSinceLog;
@@ -208,11 +231,11 @@ final class ClusterNode implements WsCluster {
       registry.unregister(ls.session);
     }
     List<Pending> unpublished = new ArrayList<>();
-    Frame held = retrying;
-    if (held != null) {
-      unpublished.addAll(held.batch);
-      retrying = null;
+    for (Frame f : held) {
+      unpublished.addAll(f.batch); // replays among them: already completed, failStopped skips them
     }
+    held.clear();
+    recent.clear();
     Pending p;
     while ((p = outgoing.poll()) != null) {
       unpublished.add(p);
@@ -228,7 +251,7 @@ final class ClusterNode implements WsCluster {
       CompletableFuture<Boolean> check = new CompletableFuture<>();
       try {
         publisher.execute(() -> check.complete(outgoing.isEmpty() && !inFlight
-            && retrying == null));
+            && held.isEmpty()));
         if (check.get(100, TimeUnit.MILLISECONDS)) {
           return;
         }
@@ -800,26 +823,27 @@ final class ClusterNode implements WsCluster {
   }
 
   /**
-   * Publishes what is queued as one frame, unless a frame is already on its way or waits to be
-   * published again (an outage: nothing passes it, so per-origin order holds).
+   * Publishes what is queued as one frame, unless a frame is already on its way or frames wait to
+   * be published again (an outage: nothing passes them, so per-origin order holds).
    */
   private void publishNext() {
     publishScheduled.set(false);
     if (inFlight) {
       return;
     }
-    if (retrying != null) {
+    Frame head = held.peek();
+    if (head != null) {
       if (System.nanoTime() - retryAt >= 0) {
-        publish(retrying);
+        publish(head);
       }
       return;
     }
     if (outgoing.isEmpty()) {
       return;
     }
-    Pending head = outgoing.peek();
-    if (head.channels != null) {
-      publishRouted(head);
+    Pending first = outgoing.peek();
+    if (first.channels != null) {
+      publishRouted(first);
       return;
     }
     List<Pending> batch = new ArrayList<>();
@@ -882,8 +906,9 @@ final class ClusterNode implements WsCluster {
    * Publisher thread: a frame is done when Redis took it and as many subscriptions received it
    * as there are nodes to receive it (all live nodes on the broadcast channel, the owner on a
    * node channel). Otherwise (Redis unreachable, or a node not subscribed at this moment, as
-   * right after Redis restarted) the same frame is published again after a pause, and everything
-   * queued waits behind it: receivers that had it drop the repeat by its sequence number.
+   * right after Redis restarted) it is held (see {@link #hold}) and published again after a
+   * pause; everything queued waits behind it: receivers that had it drop the repeat by its
+   * sequence number.
    */
   private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
     inFlight = false;
@@ -894,32 +919,40 @@ final class ClusterNode implements WsCluster {
     }
     if (missing != null && state == State.RUNNING && (error != null
         || now - frame.shortfallSinceNanos < shortfallHoldNanos())) {
-      if (frame.attempts == 1) {
-        stats.add(Stats.OUTAGE_HELD, frame.batch.size());
-        LOG.warn("[{}] could not publish {} message(s) to every node ({}); holding them and "
-            + "everything after them until Redis takes them", nodeId, frame.batch.size(), missing);
-      }
-      stats.increment(Stats.OUTAGE_RETRIES);
-      retrying = frame;
-      retryAt = now + RETRY_PAUSE_NANOS;
-      timer.schedule(this::schedulePublish, RETRY_PAUSE_NANOS, TimeUnit.NANOSECONDS);
+      hold(frame, missing, now);
       return;
     }
-    retrying = null;
-    stats.increment(Stats.FRAMES_PUBLISHED);
-    if (frame.attempts > 1) {
-      stats.add(Stats.OUTAGE_REPUBLISHED, frame.batch.size());
-      LOG.info("[{}] published {} held message(s) after {} attempts in {} ms", nodeId,
-          frame.batch.size(), frame.attempts, (now - frame.firstAttemptNanos) / 1_000_000);
+    if (held.peek() == frame) {
+      held.poll();
+      if (held.isEmpty()) {
+        heldSinceNanos = 0;
+      }
+    }
+    if (frame.replay) {
+      if (missing == null) {
+        stats.add(Stats.OUTAGE_REPLAYED, frame.batch.size());
+      }
+    } else {
+      stats.increment(Stats.FRAMES_PUBLISHED);
+      if (frame.attempts > 1) {
+        stats.add(Stats.OUTAGE_REPUBLISHED, frame.batch.size());
+        LOG.info("[{}] published {} held message(s) after {} attempts in {} ms", nodeId,
+            frame.batch.size(), frame.attempts, (now - frame.firstAttemptNanos) / 1_000_000);
+      }
     }
     if (missing != null && state != State.RUNNING) {
       failStopped(frame.batch);
     } else {
-      if (missing != null) {
+      if (missing != null && frame.replay) {
+        // the other replays would wait as long for the same node, each in turn: they go too
+        held.removeIf(f -> f.replay);
+      } else if (missing != null) {
         // a node listed live never subscribed within a lease ttl: it is gone in all but name
         stats.add(Stats.OUTAGE_GAVE_UP, frame.batch.size());
         LOG.warn("[{}] gave up waiting for every node to receive {} messages: {}", nodeId,
             frame.batch.size(), missing);
+      } else if (hooks.replay) {
+        remember(frame, now);
       }
       for (Pending p : frame.batch) {
         if (p.done.complete(null)) {
@@ -927,8 +960,57 @@ final class ClusterNode implements WsCluster {
         }
       }
     }
-    if (!outgoing.isEmpty()) {
+    if (!held.isEmpty()) {
+      retryAt = now; // the rest of what is held goes now: Redis takes frames again
       publishNext();
+    } else if (!outgoing.isEmpty()) {
+      publishNext();
+    }
+  }
+
+  /**
+   * Publisher thread: {@code frame} did not reach every node; it is published again after a
+   * pause. When it is the first frame refused (an outage begins), the frames Redis took in the
+   * second before are held in front of it and published again as well: Redis counts a
+   * subscriber as reached when the message is in its output buffer, and a crash (or a killed
+   * subscriber connection) loses what was still there, while its publisher saw success.
+   * Receivers that had them drop the repeats; whoever lost them gets them, in order.
+   */
+  private void hold(Frame frame, String missing, long now) {
+    if (held.isEmpty()) {
+      heldSinceNanos = frame.firstAttemptNanos;
+      int replayed = 0;
+      for (Frame r : recent) {
+        held.add(r.replay());
+        replayed += r.batch.size();
+      }
+      recent.clear();
+      recentBytes = 0;
+      held.add(frame);
+      stats.add(Stats.OUTAGE_HELD, frame.batch.size());
+      LOG.warn("[{}] could not publish {} message(s) to every node ({}); holding them and "
+          + "everything after them until Redis takes them{}", nodeId, frame.batch.size(),
+          missing, replayed == 0 ? "" : ", to publish again first the " + replayed
+              + " message(s) it took in the second before");
+    }
+    stats.increment(Stats.OUTAGE_RETRIES);
+    retryAt = now + RETRY_PAUSE_NANOS;
+    timer.schedule(this::schedulePublish, RETRY_PAUSE_NANOS, TimeUnit.NANOSECONDS);
+  }
+
+  /** Publisher thread: keeps a frame Redis took for a replay (see {@link #hold}). */
+  private void remember(Frame frame, long now) {
+    if (frame.channels.isEmpty()) {
+      return; // published nowhere: nothing to lose
+    }
+    frame.tookNanos = now;
+    recent.add(frame);
+    recentBytes += frame.bytes.length;
+    Frame oldest;
+    while ((oldest = recent.peek()) != null && (recent.size() > REPLAY_MAX_FRAMES
+        || recentBytes > REPLAY_MAX_BYTES || now - oldest.tookNanos > REPLAY_WINDOW_NANOS)) {
+      recent.poll();
+      recentBytes -= oldest.bytes.length;
     }
   }
 
@@ -1020,14 +1102,28 @@ final class ClusterNode implements WsCluster {
     final byte[] bytes;
     final List<String> channels;
     final long firstAttemptNanos = System.nanoTime();
+    /** Published again because an outage began right after Redis took it (see {@link #hold}). */
+    final boolean replay;
     int attempts;
     /** When a publish first reached fewer subscriptions than nodes; 0 before. */
     long shortfallSinceNanos;
+    /** When Redis took it (publisher thread). */
+    long tookNanos;
 
     Frame(List<Pending> batch, byte[] bytes, List<String> channels) {
+      this(batch, bytes, channels, false);
+    }
+
+    private Frame(List<Pending> batch, byte[] bytes, List<String> channels, boolean replay) {
       this.batch = batch;
       this.bytes = bytes;
       this.channels = channels;
+      this.replay = replay;
+    }
+
+    /** The same bytes to the same channels, to be published again with its own attempts. */
+    Frame replay() {
+      return new Frame(batch, bytes, channels, true);
     }
   }
 
@@ -1118,11 +1214,11 @@ final class ClusterNode implements WsCluster {
   @Override
   public Health health() {
     ClusterPresence p = presence;
-    Frame held = retrying;
+    long heldSince = heldSinceNanos;
     return new Health(state == State.RUNNING, !probeSendFailed && !probeMissed,
         probeRoundTripNanos < 0 ? -1 : probeRoundTripNanos / 1000,
         p == null ? 0 : p.liveCount(), queuedMessages.get(),
-        held == null ? 0 : (System.nanoTime() - held.firstAttemptNanos) / 1_000_000);
+        heldSince == 0 ? 0 : (System.nanoTime() - heldSince) / 1_000_000);
   }
 
   // ---------------------------------------------------------------- receiving

@@ -71,9 +71,12 @@ final class ClusterPresence implements Presence {
   private volatile java.util.function.Supplier<List<Directory.Change>> snapshot = List::of;
   /**
    * When this node last found its own lease missing although it had renewed it less than a ttl
-   * before: Redis lost its data (epoch ms). Heartbeat-thread state.
+   * before, or could not reach Redis since: Redis lost its data, or the lease ran out during an
+   * outage (epoch ms). Heartbeat-thread state.
    */
   private volatile long dataLostAtMillis = Long.MIN_VALUE / 2;
+  /** A renewal failed since the last one that worked. Written on Redisson's threads. */
+  private volatile boolean renewFailed;
   /** When this node's lease was last renewed (epoch ms). Heartbeat-thread state. */
   private volatile long lastRenewedMillis = Long.MIN_VALUE / 2;
 
@@ -220,6 +223,7 @@ final class ClusterPresence implements Presence {
       directory.renew(nodeId, token, ttlMillis, now).whenComplete((previous, error) -> {
         if (error != null) {
           LOG.warn("[{}] could not renew this node's lease: {}", nodeId, error.toString());
+          renewFailed = true;
         } else {
           // a resync walks every session: not on the directory's (Redisson's) thread
           onHeartbeat(() -> onRenewed(previous, now), null);
@@ -237,9 +241,14 @@ final class ClusterPresence implements Presence {
    */
   private void onRenewed(String previous, long renewedAt) {
     long t = clock.getAsLong();
-    if (previous == null && t - lastRenewedMillis < ttlMillis) {
-      dataLostAtMillis = t; // renewed less than a ttl ago, yet gone: Redis lost its data
+    if (previous == null && (t - lastRenewedMillis < ttlMillis || renewFailed)) {
+      // renewed less than a ttl ago, or Redis could not be reached since: Redis lost its data
+      // (a restart), or the outage outlasted the leases. Either way the other nodes could not
+      // renew either; they will within a heartbeat of reaching Redis again, and must not count
+      // as gone meanwhile (their subscriptions are what a publish is checked against).
+      dataLostAtMillis = t;
     }
+    renewFailed = false;
     lastRenewedMillis = renewedAt;
     if (previous == null) {
       List<Directory.Change> all = snapshot.get();
@@ -287,8 +296,12 @@ final class ClusterPresence implements Presence {
     Map<String, Long> fresh = read;
     if (now - dataLostAtMillis < ttlMillis) {
       // Redis lost its data a moment ago: the other nodes write their leases again within a
-      // heartbeat. Until a ttl has passed, a lease missing from the read is not a node leaving.
+      // heartbeat. Until a ttl has passed, a lease missing from the read is not a node leaving,
+      // and the node stays live (its old lease may have run out during the outage).
       fresh = new HashMap<>(before);
+      long graceEnd = dataLostAtMillis + ttlMillis;
+      fresh.replaceAll((node, expiry) -> read.containsKey(node) || departed.contains(node)
+          ? expiry : Math.max(expiry, graceEnd));
       fresh.putAll(read);
     }
     leases = fresh;

@@ -31,6 +31,11 @@ final class Stats {
   static final String OUTAGE_RETRIES = "outageRetries";
   /** Held messages that were then published to every node. */
   static final String OUTAGE_REPUBLISHED = "outageRepublished";
+  /**
+   * Messages Redis had taken in the second before an outage began, published again with the
+   * held ones (it may have lost them; receivers that had them drop the repeats).
+   */
+  static final String OUTAGE_REPLAYED = "outageReplayed";
   /** Messages never published: the outage buffer was full, or the node stopped first. */
   static final String OUTAGE_DROPPED = "outageDropped";
   /** Held messages published although a node listed live never received them within its ttl. */

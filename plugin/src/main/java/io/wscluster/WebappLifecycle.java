@@ -293,6 +293,6 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     boolean coreWrites = !"on".equals(context.getAttribute(TEST_JAKARTA_WRITES))
         && !Boolean.getBoolean(TEST_JAKARTA_WRITES);
     return dedup && extraSubscriptions == 0 && coreWrites ? ClusterNode.Hooks.DEFAULT
-        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites);
+        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites, true);
   }
 }

@@ -260,6 +260,55 @@ class ClusterPresenceTest {
     assertEquals("live", get(directory.nodeOf("x1")));
   }
 
+  /**
+   * Node n1 and another node ("other", which never renews by itself), then Redis unreachable for
+   * longer than a ttl, back without its data, and two heartbeats of n1 after.
+   */
+  private ClusterPresence nodeAndOtherAcrossALongOutageRedisBackEmpty() throws Exception {
+    ScriptedDirectory scripted = new ScriptedDirectory(directory);
+    otherNode("other");
+    ClusterPresence p = start("n1", scripted);
+    await().atMost(WAIT).until(() -> p.liveCount() == 2);
+    scripted.down = true;
+    heartbeats(2);
+    advanceClock(3 * TTL); // the outage outlasts every lease
+    store.clear(); // and Redis comes back without its data
+    scripted.down = false;
+    heartbeats(2);
+    return p;
+  }
+
+  /**
+   * Redis is unreachable for longer than a ttl and comes back empty (restarted without its
+   * data). The other node's lease is gone and its old expiry has passed, yet it is not gone: it
+   * renews within a heartbeat of reaching Redis again. Until it does (for at most a ttl) it
+   * counts as live, because a publish is checked against the live count.
+   */
+  @Test
+  void redisBackEmptyAfterAnOutageLongerThanATtl_theOthersStayLiveForATtl() throws Exception {
+    ClusterPresence p = nodeAndOtherAcrossALongOutageRedisBackEmpty();
+    heartbeats(2);
+
+    assertEquals(2, p.liveCount(), "the other node has a ttl to renew");
+    assertEquals(List.of(), gone);
+    get(directory.renew("other", "token-other", TTL, clock.get()));
+    advanceClock(TTL / 2);
+    heartbeats(2);
+    assertEquals(2, p.liveCount());
+    assertEquals(List.of(), gone);
+  }
+
+  /** The control: a node that does not renew within that ttl is gone after it. */
+  @Test
+  void redisBackEmpty_aNodeThatNeverRenews_isGoneAfterTheTtl() throws Exception {
+    ClusterPresence p = nodeAndOtherAcrossALongOutageRedisBackEmpty();
+    assertEquals(2, p.liveCount());
+
+    advanceClock(TTL + 1);
+    await().atMost(WAIT).until(() -> gone.equals(List.of("other")));
+    assertEquals(1, p.liveCount());
+  }
+
   @Test
   void heartbeat_ownLeaseExpired_neverRemovesItself() throws Exception {
     ScriptedDirectory scripted = new ScriptedDirectory(directory);
@@ -540,6 +589,9 @@ class ClusterPresenceTest {
       queryFailure = e;
     }
 
+    /** Redis unreachable: renewals and lease reads fail. */
+    volatile boolean down;
+
     private <T> CompletionStage<T> later(CompletionStage<T> stage) {
       java.util.concurrent.Executor c = completer;
       if (c == null) {
@@ -563,12 +615,14 @@ class ClusterPresenceTest {
 
     @Override
     public CompletionStage<String> renew(String node, String token, long ttl, long now) {
-      return later(delegate.renew(node, token, ttl, now));
+      return down ? CompletableFuture.failedFuture(new IllegalStateException("redis is down"))
+          : later(delegate.renew(node, token, ttl, now));
     }
 
     @Override
     public CompletionStage<Map<String, Long>> leases() {
-      return later(delegate.leases());
+      return down ? CompletableFuture.failedFuture(new IllegalStateException("redis is down"))
+          : later(delegate.leases());
     }
 
     @Override
