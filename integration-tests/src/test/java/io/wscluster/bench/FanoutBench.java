@@ -219,15 +219,53 @@ public final class FanoutBench {
     measured.cancel(true);
     publisherExecutor.shutdownNow();
     double[] peakRss = Arrays.stream(o.nodePids).mapToDouble(ProcFs::peakRssMib).toArray();
+    List<Object> nodeCounters = nodeCounters(o.urls);
     clients.close(); // joins the I/O threads: their state is safe to read from here on
 
     Map<String, Object> report = report(o, recorder, before, after, lastDelivery, peakRss,
         clients, publisher, connectSeconds, warmComplete && complete);
+    report.put("nodeCounters", nodeCounters);
     System.out.println(Json.write(report));
     System.out.flush();
     System.err.println(humanLine(report));
     boolean ok = recorder.duplicates() == 0 && recorder.lost() == 0 && recorder.unexpected() == 0;
     return ok ? 0 : 1;
+  }
+
+  /** The wscluster counters that locate a loss or a copy, as they are at the end of a run. */
+  private static final List<String> NODE_COUNTERS = List.of("published", "framesPublished",
+      "framesReceived", "envelopesReceived", "ownEchoes", "duplicates", "tooOld", "rejected",
+      "dispatchFailed", "delivered", "sendFailed", "batchedFrames", "overflowDropped",
+      "overflowClosed", "outageHeld", "outageReplayed", "probesMissed", "resubscribes");
+
+  /**
+   * Per node (in the order of {@code urls}), the counters above from the demo's {@code /status}
+   * (same host and port as the node's {@code /bench}); null for a node that did not answer, or
+   * that is not a wscluster demo node (the peer).
+   */
+  private static List<Object> nodeCounters(List<URI> urls) {
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    List<Object> out = new ArrayList<>();
+    for (URI ws : urls) {
+      Object counters = null;
+      try {
+        URI status = new URI("http", null, ws.getHost(), ws.getPort(), "/status", null, null);
+        java.net.http.HttpResponse<String> r = http.send(java.net.http.HttpRequest.newBuilder(status)
+            .timeout(java.time.Duration.ofSeconds(5)).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200 && Json.object(r.body()).get("stats") instanceof Map<?, ?> stats) {
+          Map<String, Object> picked = new LinkedHashMap<>();
+          for (String name : NODE_COUNTERS) {
+            picked.put(name, stats.get(name));
+          }
+          counters = picked;
+        }
+      } catch (Exception | LinkageError e) {
+        counters = null; // a report without them is still a report
+      }
+      out.add(counters);
+    }
+    return out;
   }
 
   /**

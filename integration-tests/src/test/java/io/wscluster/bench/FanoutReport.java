@@ -157,6 +157,9 @@ public final class FanoutReport {
   /** One value from the same field of every run: see the class comment. */
   @SuppressWarnings("unchecked")
   private static Object merge(String key, List<Object> values) {
+    if (key.equals("nodeCounters")) {
+      return values.size() == 1 ? values.get(0) : values; // per node; per run, then per node
+    }
     Object first = values.get(0);
     if (first instanceof Map<?, ?> map) {
       Map<String, Object> out = new LinkedHashMap<>();
@@ -283,8 +286,13 @@ public final class FanoutReport {
           str(f.get("localOverFloor"))));
     }
     for (int i = 0; i < phases.size(); i++) {
-      for (Object problem : (List<Object>) phases.get(i).get("problems")) {
+      List<Object> problems = (List<Object>) phases.get(i).get("problems");
+      for (Object problem : problems) {
         sb.append("  ").append(heads.get(i)).append(' ').append(problem).append('\n');
+      }
+      if (!problems.isEmpty() && phases.get(i).get("nodeCounters") != null) {
+        sb.append("  ").append(heads.get(i)).append(" node counters: ")
+            .append(Json.write(phases.get(i).get("nodeCounters"))).append('\n');
       }
     }
     Map<String, Object> m = (Map<String, Object>) r.get("machine");
