@@ -300,9 +300,9 @@ final class ClusterPresence implements Presence {
       // and the node stays live (its old lease may have run out during the outage).
       fresh = new HashMap<>(before);
       long graceEnd = dataLostAtMillis + ttlMillis;
-      fresh.replaceAll((node, expiry) -> read.containsKey(node) || departed.contains(node)
-          ? expiry : Math.max(expiry, graceEnd));
-      fresh.putAll(read);
+      fresh.replaceAll((node, expiry) -> departed.contains(node) ? expiry
+          : Math.max(expiry, graceEnd));
+      fresh.putAll(read); // what the read has replaces the above
     }
     leases = fresh;
     Map<String, Long> current = fresh;

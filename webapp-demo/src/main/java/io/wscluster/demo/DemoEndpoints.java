@@ -51,7 +51,6 @@ public final class DemoEndpoints implements ServletContextListener {
 
   private StatusFeed feed;
 
-  /** The settings read at deployment; absent (a context not started through this listener): none. */
   /**
    * Container thread, in an endpoint's {@code onOpen}: joins {@code session} to {@code room} and
    * returns the cluster, or, when the cluster is not running, closes the session with {@code code}
@@ -74,6 +73,7 @@ public final class DemoEndpoints implements ServletContextListener {
     }
   }
 
+  /** The settings read at deployment; absent (a context not started through this listener): none. */
   static DemoSettings settings(ServletContext context) {
     Object settings = context.getAttribute(SETTINGS_ATTRIBUTE);
     return settings instanceof DemoSettings ? (DemoSettings) settings
