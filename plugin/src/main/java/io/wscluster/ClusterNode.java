@@ -47,23 +47,30 @@ final class ClusterNode implements WsCluster {
    * times.
    */
   static final class Hooks {
-    static final Hooks DEFAULT = new Hooks(true, 0, true, true);
+    static final Hooks DEFAULT = new Hooks(true, 0, true, true, true);
     final boolean dedup;
     final int extraSubscriptions;
     /** Write through Jetty's core session where there is one (else the Jakarta API only). */
     final boolean coreWrites;
     /** When an outage begins, publish again what Redis took just before (see {@code hold}). */
     final boolean replay;
+    /**
+     * Number this node's frames in per-channel chains (see {@link Chains}), so receivers ask for
+     * the ones Redis lost. Off, frames go unchained (link 0) and a lost frame stays lost.
+     */
+    final boolean chains;
 
     Hooks(boolean dedup, int extraSubscriptions) {
-      this(dedup, extraSubscriptions, true, true);
+      this(dedup, extraSubscriptions, true, true, true);
     }
 
-    Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites, boolean replay) {
+    Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites, boolean replay,
+        boolean chains) {
       this.dedup = dedup;
       this.extraSubscriptions = extraSubscriptions;
       this.coreWrites = coreWrites;
       this.replay = replay;
+      this.chains = chains;
     }
   }
 
@@ -105,12 +112,27 @@ final class ClusterNode implements WsCluster {
   /** When the frames now held were first refused; 0 while none is held. For {@link #health}. */
   private volatile long heldSinceNanos;
   /**
-   * Publisher-thread state: the frames Redis took in the last {@link #REPLAY_WINDOW_NANOS},
-   * oldest first (at most {@link #REPLAY_MAX_FRAMES} and {@link #REPLAY_MAX_BYTES}), published
-   * again when an outage begins (see {@link #hold}).
+   * Publisher-thread state: the frames Redis took in the last {@link #KEEP_NANOS}, oldest first
+   * (at most {@link #KEEP_MAX_FRAMES} and {@link #KEEP_MAX_BYTES}): published again to a node
+   * that asks for them (see {@link Chains}), and those of the last second when an outage begins
+   * (see {@link #hold}).
    */
   private final java.util.ArrayDeque<Frame> recent = new java.util.ArrayDeque<>();
   private long recentBytes;
+  /** Publisher-thread state: the frame being published, if any. */
+  private Frame inFlightFrame;
+  /**
+   * Publisher-thread state: per channel, the link of the last frame built for it (see
+   * {@link EnvelopeCodec}). One entry per channel this node ever published to: the broadcast
+   * channel and the node channels of the nodes it sent routed messages or receipts to (a
+   * restarted node is a new one). Never reset: a receiver would take a chain starting again at
+   * 1 for repeats.
+   */
+  private final Map<String, Long> links = new java.util.HashMap<>();
+  /** Publisher-thread state: channels that got frames other than syncs since the last sync. */
+  private final Set<String> unsynced = new java.util.HashSet<>();
+  /** Dispatcher-thread state: the chains of the other nodes' frames that reach this node. */
+  private final Chains chains;
   /** Messages (and their bytes) queued or held for publishing: the outage buffer's fill. */
   private final java.util.concurrent.atomic.AtomicInteger queuedMessages =
       new java.util.concurrent.atomic.AtomicInteger();
@@ -142,6 +164,17 @@ final class ClusterNode implements WsCluster {
   static final long REPLAY_WINDOW_NANOS = TimeUnit.SECONDS.toNanos(1);
   static final int REPLAY_MAX_FRAMES = 1024;
   static final long REPLAY_MAX_BYTES = 4L << 20;
+  /**
+   * How long frames Redis took are kept for a node that asks for them again: longer than a
+   * receiver waits for them ({@link #GAP_TIMEOUT_NANOS}) plus a heartbeat (the sync that shows the
+   * loss of a stream's last frames).
+   */
+  static final long KEEP_NANOS = TimeUnit.SECONDS.toNanos(15);
+  static final int KEEP_MAX_FRAMES = 16_384;
+  static final long KEEP_MAX_BYTES = 16L << 20;
+  /** How long the frames behind a gap in a chain wait for the missing ones (see {@link Chains}). */
+  static final long GAP_TIMEOUT_NANOS = TimeUnit.SECONDS.toNanos(5);
+  private static final long CHAIN_TICK_MILLIS = 100;
   /** Dispatcher-thread state: rate limit of the rejected-frame warning. */
   private long lastRejectLog;
   private long rejectsSinceLog;
@@ -172,6 +205,8 @@ final class ClusterNode implements WsCluster {
         stats, nodeId), this::onPresenceChange);
     this.broadcastChannel = config.channelPrefix() + ":all";
     this.ownChannel = nodeChannel(nodeId);
+    this.chains = new Chains(new ChainSink(), stats, GAP_TIMEOUT_NANOS,
+        config.dedupOriginTtl().toNanos(), nanoClock);
     this.lastRejectLog = nanoClock.getAsLong() - REJECT_LOG_INTERVAL_NANOS;
   }
 
@@ -197,6 +232,12 @@ final class ClusterNode implements WsCluster {
       presence.start();
       long every = config.nodeHeartbeat().toMillis();
       timer.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+      if (hooks.chains) {
+        timer.scheduleWithFixedDelay(() -> onThread(publisher, this::syncChains), every, every,
+            TimeUnit.MILLISECONDS);
+        timer.scheduleWithFixedDelay(() -> onThread(dispatcher, chains::tick), CHAIN_TICK_MILLIS,
+            CHAIN_TICK_MILLIS, TimeUnit.MILLISECONDS);
+      }
     } catch (Exception e) {
       state = State.STOPPED;
       stopQuietly();
@@ -242,6 +283,15 @@ final class ClusterNode implements WsCluster {
     }
     failStopped(unpublished);
     LOG.info("[{}] wscluster node stopped", nodeId);
+  }
+
+  /** Runs a task on one of our single threads; nothing once it is stopping. */
+  private static void onThread(ExecutorService thread, Runnable task) {
+    try {
+      thread.execute(task);
+    } catch (RejectedExecutionException stopping) {
+      // the node stops: nothing is published or dispatched any more
+    }
   }
 
   private void awaitPublished(long timeoutNanos) {
@@ -800,11 +850,19 @@ final class ClusterNode implements WsCluster {
     final byte[] envelope;
     final CompletableFuture<Void> done;
     final CompletableFuture<List<String>> channels;
+    /** Counted in the outage buffer (see {@link #release}): all but syncs and resend requests. */
+    final boolean counted;
 
     Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels) {
+      this(envelope, done, channels, true);
+    }
+
+    Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
+        boolean counted) {
       this.envelope = envelope;
       this.done = done;
       this.channels = channels;
+      this.counted = counted;
     }
   }
 
@@ -859,7 +917,53 @@ final class ClusterNode implements WsCluster {
       envelopes.add(p.envelope);
       bytes += p.envelope.length;
     }
-    publish(new Frame(batch, codec.frame(envelopes), List.of(broadcastChannel)));
+    publish(frame(batch, envelopes, List.of(broadcastChannel)));
+  }
+
+  /**
+   * Publisher thread: the frame of {@code envelopes} for each channel, each with its next link in
+   * that channel's chain (the bytes differ per channel only in the link).
+   */
+  private Frame frame(List<Pending> batch, List<byte[]> envelopes, List<String> channels) {
+    byte[][] bytes = new byte[channels.size()][];
+    long[] frameLinks = new long[channels.size()];
+    boolean syncOnly = true;
+    for (Pending p : batch) {
+      syncOnly &= p.envelope[0] == Envelope.KIND_SYNC;
+    }
+    for (int i = 0; i < channels.size(); i++) {
+      String channel = channels.get(i);
+      if (hooks.chains) {
+        frameLinks[i] = links.merge(channel, 1L, Long::sum);
+        if (!syncOnly) {
+          unsynced.add(channel);
+        }
+      }
+      bytes[i] = codec.frame(envelopes, frameLinks[i], false);
+    }
+    return new Frame(batch, bytes, channels, frameLinks, Frame.Kind.NEW);
+  }
+
+  /**
+   * Publisher thread: a frame Redis took, to publish again marked as a copy (a receiver that does
+   * not know the chain yet delivers it without starting the chain there, see {@link Chains}): to
+   * all its channels for an outage's replay ({@code channel} -1), else to that one of them for a
+   * node that asked for it.
+   */
+  private Frame copy(Frame f, int channel) {
+    List<byte[]> envelopes = new ArrayList<>(f.batch.size());
+    for (Pending p : f.batch) {
+      envelopes.add(p.envelope);
+    }
+    int from = channel < 0 ? 0 : channel;
+    int to = channel < 0 ? f.channels.size() : channel + 1;
+    byte[][] bytes = new byte[to - from][];
+    for (int i = from; i < to; i++) {
+      bytes[i - from] = codec.frame(envelopes, f.links[i], true);
+    }
+    return new Frame(f.batch, bytes, f.channels.subList(from, to),
+        java.util.Arrays.copyOfRange(f.links, from, to),
+        channel < 0 ? Frame.Kind.REPLAY : Frame.Kind.RESENT);
   }
 
   /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
@@ -871,7 +975,7 @@ final class ClusterNode implements WsCluster {
     outgoing.poll();
     List<String> channels = head.channels.isCompletedExceptionally() ? List.of(broadcastChannel)
         : head.channels.join();
-    Frame frame = new Frame(List.of(head), codec.frame(List.of(head.envelope)), channels);
+    Frame frame = frame(List.of(head), List.of(head.envelope), channels);
     if (channels.isEmpty()) {
       onPublished(frame, null, null); // every target is local, or nowhere
       return;
@@ -882,11 +986,12 @@ final class ClusterNode implements WsCluster {
   /** Publisher thread: one publish of a frame to each of its channels. */
   private void publish(Frame frame) {
     inFlight = true;
+    inFlightFrame = frame;
     frame.attempts++;
     List<CompletableFuture<Long>> all = new ArrayList<>(frame.channels.size());
-    for (String channel : frame.channels) {
+    for (int i = 0; i < frame.channels.size(); i++) {
       try {
-        all.add(transport.publish(channel, frame.bytes).toCompletableFuture());
+        all.add(transport.publish(frame.channels.get(i), frame.bytes[i]).toCompletableFuture());
       } catch (RuntimeException e) {
         all.add(CompletableFuture.failedFuture(e));
       }
@@ -912,6 +1017,7 @@ final class ClusterNode implements WsCluster {
    */
   private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
     inFlight = false;
+    inFlightFrame = null;
     String missing = error != null ? error.toString() : shortfall(frame, receivers);
     long now = System.nanoTime();
     if (missing != null && error == null && frame.shortfallSinceNanos == 0) {
@@ -924,34 +1030,32 @@ final class ClusterNode implements WsCluster {
     }
     if (held.peek() == frame) {
       held.poll();
-      if (held.isEmpty()) {
-        heldSinceNanos = 0;
-      }
     }
-    if (frame.replay) {
-      // its messages completed when Redis first took them: only whether it got through counts
+    if (frame.kind != Frame.Kind.NEW) {
+      // its messages completed when Redis first took them, and it is kept in recent since:
+      // only whether it got through counts
       if (missing == null) {
-        stats.add(Stats.OUTAGE_REPLAYED, frame.batch.size());
-        remember(frame, now);
+        stats.add(frame.kind == Frame.Kind.REPLAY ? Stats.OUTAGE_REPLAYED : Stats.FRAMES_RESENT,
+            frame.kind == Frame.Kind.REPLAY ? frame.messages() : 1);
       } else {
-        // the other replays would wait as long for the same node, each in turn: they go too
-        held.removeIf(f -> f.replay);
+        // the others would wait as long for the same node, each in turn: they go too
+        held.removeIf(f -> f.kind != Frame.Kind.NEW);
       }
     } else {
       stats.increment(Stats.FRAMES_PUBLISHED);
       if (frame.attempts > 1) {
-        stats.add(Stats.OUTAGE_REPUBLISHED, frame.batch.size());
+        stats.add(Stats.OUTAGE_REPUBLISHED, frame.messages());
         LOG.info("[{}] published {} held message(s) after {} attempts in {} ms", nodeId,
-            frame.batch.size(), frame.attempts, (now - frame.firstAttemptNanos) / 1_000_000);
+            frame.messages(), frame.attempts, (now - frame.firstAttemptNanos) / 1_000_000);
       }
       if (missing != null && state != State.RUNNING) {
         failStopped(frame.batch);
       } else {
         if (missing != null) {
           // a node listed live never subscribed within a lease ttl: it is gone in all but name
-          stats.add(Stats.OUTAGE_GAVE_UP, frame.batch.size());
+          stats.add(Stats.OUTAGE_GAVE_UP, frame.messages());
           LOG.warn("[{}] gave up waiting for every node to receive {} messages: {}", nodeId,
-              frame.batch.size(), missing);
+              frame.messages(), missing);
         } else {
           remember(frame, now);
         }
@@ -961,6 +1065,9 @@ final class ClusterNode implements WsCluster {
           }
         }
       }
+    }
+    if (held.isEmpty()) {
+      heldSinceNanos = 0;
     }
     if (!held.isEmpty()) {
       retryAt = now; // the rest of what is held goes now: Redis takes frames again
@@ -979,19 +1086,31 @@ final class ClusterNode implements WsCluster {
    * Receivers that had them drop the repeats; whoever lost them gets them, in order.
    */
   private void hold(Frame frame, String missing, long now) {
-    if (held.isEmpty()) {
+    if (held.peek() != frame) {
+      held.addFirst(frame); // a new frame: nothing was held, else it would not have gone first
+    }
+    if (heldSinceNanos == 0) {
+      // an outage begins (frames published again on request may be held already)
       heldSinceNanos = frame.firstAttemptNanos;
       int replayed = 0;
-      for (Frame r : recent) {
-        held.add(r.replay());
-        replayed += r.batch.size();
+      int frames = 0;
+      long bytes = 0;
+      for (java.util.Iterator<Frame> it = recent.descendingIterator(); it.hasNext(); ) {
+        Frame r = it.next();
+        if (!hooks.replay || now - r.tookNanos > REPLAY_WINDOW_NANOS
+            || frames == REPLAY_MAX_FRAMES || bytes + r.size() > REPLAY_MAX_BYTES) {
+          break;
+        }
+        held.addFirst(copy(r, -1));
+        replayed += r.messages();
+        frames++;
+        bytes += r.size();
       }
-      recent.clear();
-      recentBytes = 0;
-      held.add(frame);
-      stats.add(Stats.OUTAGE_HELD, frame.batch.size());
+      if (frame.kind == Frame.Kind.NEW) {
+        stats.add(Stats.OUTAGE_HELD, frame.messages());
+      }
       LOG.warn("[{}] could not publish {} message(s) to every node ({}); holding them and "
-          + "everything after them until Redis takes them{}", nodeId, frame.batch.size(),
+          + "everything after them until Redis takes them{}", nodeId, frame.messages(),
           missing, replayed == 0 ? "" : ", to publish again first the " + replayed
               + " message(s) it took in the second before");
     }
@@ -1000,20 +1119,104 @@ final class ClusterNode implements WsCluster {
     timer.schedule(this::schedulePublish, RETRY_PAUSE_NANOS, TimeUnit.NANOSECONDS);
   }
 
-  /** Publisher thread: keeps a frame Redis took for a replay (see {@link #hold}). */
+  /**
+   * Publisher thread: keeps a frame Redis took, to publish it again on request or in an outage
+   * (see {@link #hold}).
+   */
   private void remember(Frame frame, long now) {
-    if (!hooks.replay || frame.channels.isEmpty()) {
-      return; // replays off (a test's control), or published nowhere: nothing to lose
+    if (!hooks.replay && !hooks.chains || frame.channels.isEmpty()) {
+      return; // replays and chains off (a test's control), or published nowhere
     }
     frame.tookNanos = now;
     recent.add(frame);
-    recentBytes += frame.bytes.length;
+    recentBytes += frame.size();
     Frame oldest;
-    while ((oldest = recent.peek()) != null && (recent.size() > REPLAY_MAX_FRAMES
-        || recentBytes > REPLAY_MAX_BYTES || now - oldest.tookNanos > REPLAY_WINDOW_NANOS)) {
+    while ((oldest = recent.peek()) != null && (recent.size() > KEEP_MAX_FRAMES
+        || recentBytes > KEEP_MAX_BYTES || now - oldest.tookNanos > KEEP_NANOS)) {
       recent.poll();
-      recentBytes -= oldest.bytes.length;
+      recentBytes -= oldest.size();
     }
+  }
+
+  /**
+   * Publisher thread: node {@code requester} misses the links {@code from}..{@code to} of this
+   * node's chain on the broadcast channel (or, {@code direct}, on its own channel). The ones still
+   * kept go out before anything queued, behind a frame in flight; receivers that have them drop
+   * the repeats. Those no longer kept are counted; the requester counts them lost.
+   */
+  private void resend(String requester, boolean direct, long from, long to) {
+    String channel = direct ? nodeChannel(requester) : broadcastChannel;
+    List<Frame> found = new ArrayList<>();
+    for (Frame f : recent) {
+      int i = f.channels.indexOf(channel);
+      if (i >= 0 && f.links[i] >= from && f.links[i] <= to) {
+        found.add(copy(f, i));
+      }
+    }
+    long missed = to - from + 1 - found.size();
+    LOG.info("[{}] node {} asked for frames {} to {} of the {} chain again: {} of them{}", nodeId,
+        requester, from, to, direct ? "direct" : "broadcast", found.size(),
+        missed == 0 ? "" : "; " + missed + " are no longer kept");
+    if (missed > 0) {
+      stats.add(Stats.RESEND_MISSED, missed);
+    }
+    if (found.isEmpty()) {
+      return;
+    }
+    Frame busy = inFlightFrame != null && held.peek() == inFlightFrame ? held.poll() : null;
+    if (held.isEmpty()) {
+      retryAt = System.nanoTime();
+    }
+    for (int k = found.size() - 1; k >= 0; k--) {
+      held.addFirst(found.get(k));
+    }
+    if (busy != null) {
+      held.addFirst(busy);
+    }
+    publishNext();
+  }
+
+  /**
+   * Publisher thread, every heartbeat: a sync (an envelope that only carries its frame's link)
+   * on each channel that got frames since the last one, so a receiver learns of lost frames at
+   * the end of a stream too, not only when the next frame comes.
+   */
+  private void syncChains() {
+    if (state != State.RUNNING || unsynced.isEmpty() || !held.isEmpty()) {
+      return; // nothing new, or an outage: the held frames carry their links
+    }
+    ClusterPresence p = presence;
+    for (String channel : unsynced) {
+      if (channel.equals(broadcastChannel)) {
+        queue(seq -> Envelope.sync(nodeId, seq), null, false);
+      } else if (p != null && p.isLive(nodeOf(channel))) {
+        queue(seq -> Envelope.sync(nodeId, seq), CompletableFuture.completedFuture(
+            List.of(channel)), false);
+      }
+    }
+    unsynced.clear();
+    schedulePublish();
+  }
+
+  /**
+   * Any thread: queues an envelope of this node's own (a receipt, sync or resend request; no
+   * application message) for {@code channels} (null: the broadcast channel), with the next
+   * sequence number. {@code counted}: in the outage buffer, whatever it holds (receipts); syncs
+   * and resend requests are not, as they are no messages.
+   */
+  private void queue(java.util.function.LongFunction<Envelope> envelope,
+      CompletableFuture<List<String>> channels, boolean counted) {
+    synchronized (sendLock) {
+      byte[] encoded = codec.encode(envelope.apply(sequence.incrementAndGet()));
+      if (counted) {
+        admitted(encoded.length);
+      }
+      outgoing.add(new Pending(encoded, new CompletableFuture<>(), channels, counted));
+    }
+  }
+
+  private String nodeOf(String channel) {
+    return channel.substring(config.channelPrefix().length() + ":node:".length());
   }
 
   /** Why {@code receivers} (per channel of the frame) is short of the nodes that should have it. */
@@ -1029,8 +1232,7 @@ final class ClusterNode implements WsCluster {
         expected = p == null ? 1 : p.liveCount();
       } else {
         ClusterPresence p = presence;
-        String node = channel.substring(config.channelPrefix().length() + ":node:".length());
-        expected = p == null || p.isLive(node) ? 1 : 0;
+        expected = p == null || p.isLive(nodeOf(channel)) ? 1 : 0;
       }
       if (receivers.get(i) < expected) {
         return receivers.get(i) + " of " + expected + " subscriptions on " + channel;
@@ -1053,7 +1255,7 @@ final class ClusterNode implements WsCluster {
   private void failStopped(List<Pending> unpublished) {
     for (Pending p : unpublished) {
       if (p.done.completeExceptionally(new WsClusterException("wscluster node " + nodeId
-          + " stopped before the message was published"))) {
+          + " stopped before the message was published")) && p.counted) {
         release(p);
         stats.increment(Stats.OUTAGE_DROPPED);
       }
@@ -1062,6 +1264,9 @@ final class ClusterNode implements WsCluster {
 
   /** Any thread: takes a message out of the outage-buffer accounting. */
   private void release(Pending p) {
+    if (!p.counted) {
+      return;
+    }
     queuedMessages.decrementAndGet();
     queuedBytes.addAndGet(-p.envelope.length);
   }
@@ -1100,32 +1305,55 @@ final class ClusterNode implements WsCluster {
 
   /** A frame on its way to Redis, with what it carries; publisher-thread state. */
   private static final class Frame {
+    enum Kind {
+      /** Built from queued messages. */
+      NEW,
+      /** Published again because an outage began right after Redis took it (see {@link #hold}). */
+      REPLAY,
+      /** Published again to one of its channels because a node asked for it (see resend). */
+      RESENT
+    }
+
     final List<Pending> batch;
-    final byte[] bytes;
+    /** Per channel: the frame as published there (with that channel's link). */
+    final byte[][] bytes;
     final List<String> channels;
+    /** Per channel: the frame's link in that channel's chain (0: not chained). */
+    final long[] links;
     final long firstAttemptNanos = System.nanoTime();
-    /** Published again because an outage began right after Redis took it (see {@link #hold}). */
-    final boolean replay;
+    final Kind kind;
     int attempts;
     /** When a publish first reached fewer subscriptions than nodes; 0 before. */
     long shortfallSinceNanos;
     /** When Redis took it (publisher thread). */
     long tookNanos;
 
-    Frame(List<Pending> batch, byte[] bytes, List<String> channels) {
-      this(batch, bytes, channels, false);
-    }
-
-    private Frame(List<Pending> batch, byte[] bytes, List<String> channels, boolean replay) {
+    Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind) {
       this.batch = batch;
       this.bytes = bytes;
       this.channels = channels;
-      this.replay = replay;
+      this.links = links;
+      this.kind = kind;
     }
 
-    /** The same bytes to the same channels, to be published again with its own attempts. */
-    Frame replay() {
-      return new Frame(batch, bytes, channels, true);
+
+    /** What it carries but syncs and resend requests (not in the outage buffer either). */
+    int messages() {
+      int n = 0;
+      for (Pending p : batch) {
+        if (p.counted) {
+          n++;
+        }
+      }
+      return n;
+    }
+
+    long size() {
+      long n = 0;
+      for (byte[] b : bytes) {
+        n += b.length;
+      }
+      return n;
     }
   }
 
@@ -1232,21 +1460,35 @@ final class ClusterNode implements WsCluster {
       ownChannelSeenNanos = System.nanoTime();
     }
     try {
-      dispatcher.execute(() -> dispatch(frame));
+      dispatcher.execute(() -> dispatch(channel, frame));
     } catch (RejectedExecutionException stopping) {
       stats.increment(Stats.DISPATCH_FAILED);
     }
   }
 
-  /** Dispatcher thread: decode, drop own echoes and repeats, deliver the rest locally. */
-  private void dispatch(byte[] frame) {
-    List<Envelope> envelopes;
+  /**
+   * Dispatcher thread: decode; another node's chained frame goes through its chain (which holds
+   * it back behind a gap, see {@link Chains}), the rest straight to {@link #deliverFrame}.
+   */
+  private void dispatch(String channel, byte[] frame) {
+    EnvelopeCodec.Decoded decoded;
     try {
-      envelopes = codec.decode(frame);
+      decoded = codec.decodeFrame(frame);
     } catch (EnvelopeCodec.Rejection r) {
       onRejected(r, frame.length);
       return;
     }
+    String origin = decoded.envelopes.get(0).origin;
+    if (decoded.link == 0 || !hooks.chains || origin.equals(nodeId)) {
+      deliverFrame(decoded.envelopes);
+    } else {
+      chains.onFrame(origin, channel.equals(ownChannel), decoded.link, decoded.copy,
+          decoded.envelopes, frame.length);
+    }
+  }
+
+  /** Dispatcher thread: drop own echoes and repeats, deliver the rest locally. */
+  private void deliverFrame(List<Envelope> envelopes) {
     // several messages in one frame: each session's share is written as one run (see Outbox)
     java.util.Set<Outbox> held = envelopes.size() > 1
         ? java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()) : null;
@@ -1268,6 +1510,11 @@ final class ClusterNode implements WsCluster {
         onProbeEcho(e.seq);
         continue;
       }
+      if (e.kind == Envelope.KIND_SYNC) {
+        // its frame's link did its work in the chain: no message, not in envelopesReceived
+        stats.increment(Stats.SYNCS_RECEIVED);
+        continue;
+      }
       stats.increment(Stats.ENVELOPES_RECEIVED);
       try {
         if (hooks.dedup) {
@@ -1284,6 +1531,12 @@ final class ClusterNode implements WsCluster {
             stats.increment(Stats.TOO_OLD);
             continue;
           }
+        }
+        if (e.kind == Envelope.KIND_RESEND) {
+          if (hooks.chains) {
+            onThread(publisher, () -> resend(e.origin, e.binary, e.ref, e.refEnd));
+          }
+          continue;
         }
         if (e.kind == Envelope.KIND_RECEIPT) {
           PendingDelivery pd = deliveries.get(e.ref);
@@ -1356,17 +1609,44 @@ final class ClusterNode implements WsCluster {
     chunks.add(chunk);
     CompletableFuture<List<String>> channel =
         CompletableFuture.completedFuture(List.of(nodeChannel(origin)));
-    synchronized (sendLock) {
+    synchronized (sendLock) { // the chunks one after another
       for (int i = 0; i < chunks.size(); i++) {
-        long seq = sequence.incrementAndGet();
-        byte[] encoded = codec.encode(Envelope.receipt(nodeId, seq, ref, chunks.get(i),
-            i < chunks.size() - 1));
-        admitted(encoded.length);
-        outgoing.add(new Pending(encoded, new CompletableFuture<>(), channel));
+        Map<String, String> part = chunks.get(i);
+        boolean more = i < chunks.size() - 1;
+        queue(seq -> Envelope.receipt(nodeId, seq, ref, part, more), channel, true);
       }
     }
     stats.add(Stats.RECEIPTS_SENT, chunks.size());
     schedulePublish();
+  }
+
+  /** What the chains of the other nodes' frames deliver to, ask for and report (dispatcher). */
+  private final class ChainSink implements Chains.Sink {
+    @Override
+    public void deliver(List<Envelope> envelopes) {
+      deliverFrame(envelopes);
+    }
+
+    @Override
+    public void request(String origin, boolean direct, long from, long to) {
+      if (state != State.RUNNING) {
+        return;
+      }
+      LOG.warn("[{}] frames {} to {} of node {}'s {} chain did not arrive (Redis lost them after "
+          + "counting this node as a receiver): asking for them again; later frames wait for "
+          + "them", nodeId, from, to, origin, direct ? "direct" : "broadcast");
+      queue(seq -> Envelope.resend(nodeId, seq, direct, from, to),
+          CompletableFuture.completedFuture(List.of(nodeChannel(origin))), false);
+      schedulePublish();
+    }
+
+    @Override
+    public void lost(String origin, boolean direct, long from, long to) {
+      LOG.error("[{}] frames {} to {} of node {}'s {} chain are lost: they did not come again "
+          + "within {} s (the node no longer keeps them, or is gone); delivering what came after",
+          nodeId, from, to, origin, direct ? "direct" : "broadcast",
+          TimeUnit.NANOSECONDS.toSeconds(GAP_TIMEOUT_NANOS));
+    }
   }
 
   /** Session threads: a presence change of a local session goes to the directory. */

@@ -9,6 +9,13 @@ final class Envelope {
   static final byte KIND_MESSAGE = 1;
   /** An owner's report to the origin of a message that asked for one: per session, ok or why not. */
   static final byte KIND_RECEIPT = 2;
+  /**
+   * No message: carries its frame's chain link to receivers when the origin has published
+   * nothing else for a while, so the loss of the last frames before a pause is seen too.
+   */
+  static final byte KIND_SYNC = 3;
+  /** A receiver's request to publish again the frames {@link #ref} to {@link #refEnd} of a chain. */
+  static final byte KIND_RESEND = 4;
 
   final byte kind;
   final String origin;
@@ -18,8 +25,10 @@ final class Envelope {
   final byte[] payload;
   /** MESSAGE: the origin waits for a receipt from each owning node. */
   final boolean receiptRequested;
-  /** RECEIPT: the sequence of the message it reports on. */
+  /** RECEIPT: the sequence of the message it reports on. RESEND: the first link asked for. */
   final long ref;
+  /** RESEND: the last link asked for. */
+  final long refEnd;
   /** RECEIPT: session id to "" (written) or the reason it was not. */
   final java.util.Map<String, String> results;
 
@@ -37,7 +46,21 @@ final class Envelope {
     this.payload = payload;
     this.receiptRequested = receiptRequested;
     this.ref = 0;
+    this.refEnd = 0;
     this.results = java.util.Map.of();
+  }
+
+  /** A sync (see {@link #KIND_SYNC}). */
+  static Envelope sync(String origin, long seq) {
+    return new Envelope(KIND_SYNC, origin, seq, false, 0, 0, java.util.Map.of());
+  }
+
+  /**
+   * A request from {@code origin} (a receiver that missed frames) for the links {@code from} to {@code to} of the chain of the node it goes to, on the broadcast
+   * channel or ({@code direct}, carried in the binary flag) on the asking node's own channel.
+   */
+  static Envelope resend(String origin, long seq, boolean direct, long from, long to) {
+    return new Envelope(KIND_RESEND, origin, seq, direct, from, to, java.util.Map.of());
   }
 
   /**
@@ -55,14 +78,20 @@ final class Envelope {
 
   private Envelope(String origin, long seq, long ref, java.util.Map<String, String> results,
       boolean more) {
-    this.kind = KIND_RECEIPT;
+    this(KIND_RECEIPT, origin, seq, more, ref, 0, results);
+  }
+
+  private Envelope(byte kind, String origin, long seq, boolean flag, long ref, long refEnd,
+      java.util.Map<String, String> results) {
+    this.kind = kind;
     this.origin = origin;
     this.seq = seq;
     this.target = Target.all();
-    this.binary = more;
+    this.binary = flag;
     this.payload = new byte[0];
     this.receiptRequested = false;
     this.ref = ref;
+    this.refEnd = refEnd;
     this.results = results;
   }
 
@@ -71,6 +100,13 @@ final class Envelope {
     // never the payload: it is the application's data
     if (kind == KIND_RECEIPT) {
       return "Receipt{" + origin + "#" + seq + " for #" + ref + " " + results.size() + " sessions}";
+    }
+    if (kind == KIND_SYNC) {
+      return "Sync{" + origin + "#" + seq + "}";
+    }
+    if (kind == KIND_RESEND) {
+      return "Resend{" + origin + "#" + seq + " links " + ref + ".." + refEnd
+          + (binary ? " direct" : " broadcast") + "}";
     }
     return "Envelope{" + origin + "#" + seq + " kind=" + kind + " " + target + " "
         + (binary ? "binary" : "text") + " " + payload.length + "B"

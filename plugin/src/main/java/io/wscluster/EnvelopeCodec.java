@@ -14,24 +14,38 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The wire format, version 1. Pure: no I/O, no state but limits and keys; thread-safe.
+ * The wire format, version 2. Pure: no I/O, no state but limits and keys; thread-safe.
  *
  * <pre>
- * frame    := head:u8 count:u16 envelope{count} tag?                (no trailing bytes)
- * head     := version(=1) in bits 0-6; bit 7 set: the frame ends in a tag
+ * frame    := head:u8 count:u16 link:i64 envelope{count} tag?       (no trailing bytes)
+ * head     := version(=2) in bits 0-5; bit 6 set: a copy (published again, see below);
+ *             bit 7 set: the frame ends in a tag
+ * link     := the frame's number in its origin's chain on the channel it is published to
+ *             (1, 2, 3, ... per origin and channel; 0: not chained). A receiver that sees a
+ *             number skipped asks the origin to publish the missing frames again; those
+ *             copies, and the frames an outage replays, carry bit 6 of the head.
  * tag      := HMAC-SHA256(wscluster.secret, every frame byte before the tag): 32 bytes
  * envelope := kind:u8 flags:u8 origin:str8 seq:i64 body
  * body     := rooms:set users:set sessions:set except:set payload:bytes32    (kind 1, message)
  *           | ref:i64 n:u16 (session:str16 reason:str0)*n                      (kind 2, receipt)
+ *           | (nothing)                                                         (kind 3, sync)
+ *           | from:i64 to:i64                                                   (kind 4, resend)
  * flags    := bit0 binary payload, bit1 target all, bit2 receipt requested; other bits 0
  *             (a receipt's only flag is bit0: more receipts for the same message follow;
- *             reason "" means written)
+ *             reason "" means written. A sync has no flag: it only carries a chain number.
+ *             A resend asks for the frames from..to (1 &lt;= from &lt;= to, at most
+ *             {@link #MAX_RESEND} of them) of the chain on the broadcast channel, or with
+ *             bit0 of the chain on the asking node's own channel)
  * str0     := len:u16 utf8[len] (0..1024 bytes)
  * set      := n:u16 str16{n}       str16 := len:u16 utf8[len] (1..1024 bytes, valid UTF-8)
  *             (names in a set are distinct target names: 1..256 chars, no control characters;
  *             the sessions of one receipt are distinct)
  * str8     := len:u8 utf8[len] (1..255)                         bytes32 := len:i32 raw[len]
  * </pre>
+ *
+ * <p>Version 1 frames (the same without {@code link}, kinds 1 and 2 only) are still read, as
+ * unchained frames, so a node of this version understands one of the previous during a rolling
+ * upgrade (the older one rejects this version's frames as {@code rejected.version}).
  *
  * <p>Decoding is total: every byte string yields envelopes or a {@link Rejection} with a reason;
  * every length is checked against the bytes that remain before anything is allocated, so a
@@ -48,11 +62,17 @@ import java.util.Set;
  * silently delivers in one direction only.
  */
 final class EnvelopeCodec {
-  static final byte VERSION = 1;
+  static final byte VERSION = 2;
+  /** The previous version, still read: no chain link, no sync or resend envelopes. */
+  static final byte VERSION_1 = 1;
   /** Head bit: the frame ends in a {@link FrameAuthenticator#TAG_BYTES}-byte tag. */
   static final int TAGGED = 0x80;
-  /** Head and envelope count. */
-  static final int HEADER_BYTES = 3;
+  /** Head bit (version 2): the frame is a copy of one published before. */
+  static final int COPY = 0x40;
+  /** Head, envelope count and chain link. */
+  static final int HEADER_BYTES = 11;
+  /** The most frames one resend envelope asks for. */
+  static final long MAX_RESEND = 1 << 16;
   static final int MAX_ENVELOPES_PER_FRAME = 65_535;
   static final int MAX_NAME_BYTES = 1024;
   static final int MAX_SET_SIZE = 4096;
@@ -83,6 +103,20 @@ final class EnvelopeCodec {
     }
   }
 
+  /** A decoded frame: its chain link (0: not chained) and its envelopes, in order. */
+  static final class Decoded {
+    final long link;
+    /** Head bit 6: a copy of a frame published before. */
+    final boolean copy;
+    final List<Envelope> envelopes;
+
+    Decoded(long link, boolean copy, List<Envelope> envelopes) {
+      this.link = link;
+      this.copy = copy;
+      this.envelopes = envelopes;
+    }
+  }
+
   private final int maxPayloadBytes;
   /** Null: frames are neither tagged nor verified. */
   private final FrameAuthenticator auth;
@@ -106,6 +140,17 @@ final class EnvelopeCodec {
     byte[] origin = e.origin.getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream out = new ByteArrayOutputStream(64 + e.payload.length);
     out.write(e.kind);
+    if (e.kind == Envelope.KIND_SYNC || e.kind == Envelope.KIND_RESEND) {
+      out.write(e.binary ? FLAG_BINARY : 0);
+      out.write(origin.length);
+      out.writeBytes(origin);
+      writeLong(out, e.seq);
+      if (e.kind == Envelope.KIND_RESEND) {
+        writeLong(out, e.ref);
+        writeLong(out, e.refEnd);
+      }
+      return out.toByteArray();
+    }
     if (e.kind == Envelope.KIND_RECEIPT) {
       if (e.results.size() > MAX_SET_SIZE) {
         throw new IllegalArgumentException("a receipt carries at most " + MAX_SET_SIZE
@@ -138,15 +183,27 @@ final class EnvelopeCodec {
     return out.toByteArray();
   }
 
-  /** Wraps encoded envelopes (1 to 65535) into one frame, in order; tagged if this codec signs. */
+  /** An unchained frame (link 0): see {@link #frame(List, long, boolean)}. */
   byte[] frame(List<byte[]> encodedEnvelopes) {
+    return frame(encodedEnvelopes, 0, false);
+  }
+
+  /**
+   * Wraps encoded envelopes (1 to 65535) into one frame, in order, with its chain link (0: not
+   * chained), marked as a {@code copy} or not; tagged if this codec signs.
+   */
+  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy) {
+    if (link < 0) {
+      throw new IllegalArgumentException("link " + link);
+    }
     int size = HEADER_BYTES;
     for (byte[] b : encodedEnvelopes) {
       size += b.length;
     }
     ByteBuffer buf = ByteBuffer.allocate(auth == null ? size : size + FrameAuthenticator.TAG_BYTES);
-    buf.put((byte) (auth == null ? VERSION : VERSION | TAGGED))
-        .putShort((short) encodedEnvelopes.size());
+    buf.put((byte) (VERSION | (copy ? COPY : 0) | (auth == null ? 0 : TAGGED)))
+        .putShort((short) encodedEnvelopes.size())
+        .putLong(link);
     for (byte[] b : encodedEnvelopes) {
       buf.put(b);
     }
@@ -156,26 +213,40 @@ final class EnvelopeCodec {
     return buf.array();
   }
 
-  /** Decodes a frame, all of it or nothing. Never throws anything but {@link Rejection}. */
+  /** The envelopes of a frame: see {@link #decodeFrame}. */
   List<Envelope> decode(byte[] frame) throws Rejection {
+    return decodeFrame(frame).envelopes;
+  }
+
+  /**
+   * Decodes a frame, all of it or nothing. Never throws anything but {@link Rejection}. A node
+   * builds a frame of its own envelopes only: the first one's origin is the frame's (whoever can
+   * publish a frame mixing origins can publish anything; {@code wscluster.secret} stops them).
+   */
+  Decoded decodeFrame(byte[] frame) throws Rejection {
     if (frame == null || frame.length == 0) {
       throw new Rejection(Reason.EMPTY, "empty frame");
     }
     try {
       Reader r = new Reader(frame, authenticated(frame));
-      r.u8(); // the head, checked above
+      int head = r.u8(); // checked above
+      boolean v1 = (head & ~TAGGED) == VERSION_1;
       int count = r.u16();
       if (count == 0) {
         throw new Rejection(Reason.EMPTY, "frame with no envelope");
       }
+      long link = v1 ? 0 : r.i64();
+      if (link < 0) {
+        throw new Rejection(Reason.SEQUENCE, "chain link " + link);
+      }
       List<Envelope> envelopes = new ArrayList<>(Math.min(count, 64));
       for (int i = 0; i < count; i++) {
-        envelopes.add(readEnvelope(r));
+        envelopes.add(readEnvelope(r, v1));
       }
       if (r.remaining() != 0) {
         throw new Rejection(Reason.TRAILING, r.remaining() + " bytes after the last envelope");
       }
-      return envelopes;
+      return new Decoded(link, (head & COPY) != 0, envelopes);
     } catch (Rejection e) {
       throw e;
     } catch (RuntimeException e) {
@@ -191,9 +262,11 @@ final class EnvelopeCodec {
   private int authenticated(byte[] frame) throws Rejection {
     int head = frame[0] & 0xff;
     int version = head & ~TAGGED;
-    if (version != VERSION) {
-      throw new Rejection(Reason.VERSION, "version " + version + ", this node reads " + VERSION);
+    if (version != VERSION && version != (VERSION | COPY) && version != VERSION_1) {
+      throw new Rejection(Reason.VERSION, "version " + version + ", this node reads "
+          + VERSION_1 + " and " + VERSION);
     }
+    int header = version == VERSION_1 ? 3 : HEADER_BYTES;
     boolean tagged = (head & TAGGED) != 0;
     if (auth == null) {
       if (tagged) {
@@ -207,9 +280,9 @@ final class EnvelopeCodec {
           + WsClusterConfig.SECRET + ": a node without it, or a forgery");
     }
     int end = frame.length - FrameAuthenticator.TAG_BYTES;
-    if (end < HEADER_BYTES) {
+    if (end < header) {
       throw new Rejection(Reason.TRUNCATED, "tagged frame of " + frame.length + " bytes, needs at "
-          + "least " + (HEADER_BYTES + FrameAuthenticator.TAG_BYTES));
+          + "least " + (header + FrameAuthenticator.TAG_BYTES));
     }
     if (!auth.verify(frame, end)) {
       throw new Rejection(Reason.AUTH_INVALID, "the tag verifies with neither "
@@ -219,13 +292,15 @@ final class EnvelopeCodec {
     return end;
   }
 
-  private Envelope readEnvelope(Reader r) throws Rejection {
+  private Envelope readEnvelope(Reader r, boolean v1) throws Rejection {
     byte kind = (byte) r.u8();
-    if (kind != Envelope.KIND_MESSAGE && kind != Envelope.KIND_RECEIPT) {
+    if (kind != Envelope.KIND_MESSAGE && kind != Envelope.KIND_RECEIPT
+        && (v1 || kind != Envelope.KIND_SYNC && kind != Envelope.KIND_RESEND)) {
       throw new Rejection(Reason.KIND, "kind " + kind);
     }
     int flags = r.u8();
-    int allowed = kind == Envelope.KIND_MESSAGE ? FLAG_BINARY | FLAG_ALL | FLAG_RECEIPT : FLAG_BINARY;
+    int allowed = kind == Envelope.KIND_MESSAGE ? FLAG_BINARY | FLAG_ALL | FLAG_RECEIPT
+        : kind == Envelope.KIND_SYNC ? 0 : FLAG_BINARY;
     if ((flags & ~allowed) != 0) {
       throw new Rejection(Reason.FLAGS, "flags " + flags);
     }
@@ -240,6 +315,17 @@ final class EnvelopeCodec {
     }
     if (kind == Envelope.KIND_RECEIPT) {
       return readReceipt(r, origin, seq, (flags & FLAG_BINARY) != 0);
+    }
+    if (kind == Envelope.KIND_SYNC) {
+      return Envelope.sync(origin, seq);
+    }
+    if (kind == Envelope.KIND_RESEND) {
+      long from = r.i64();
+      long to = r.i64();
+      if (from <= 0 || to < from || to - from >= MAX_RESEND) {
+        throw new Rejection(Reason.SEQUENCE, "resend of links " + from + " to " + to);
+      }
+      return Envelope.resend(origin, seq, (flags & FLAG_BINARY) != 0, from, to);
     }
     Set<String> rooms = readSet(r);
     Set<String> users = readSet(r);

@@ -40,6 +40,25 @@ final class Stats {
   static final String OUTAGE_DROPPED = "outageDropped";
   /** Held messages published although a node listed live never received them within its ttl. */
   static final String OUTAGE_GAVE_UP = "outageGaveUp";
+  /**
+   * Frames of another node's chain that did not arrive when the frames after them did (Redis or
+   * the client library lost them after PUBLISH counted this node): asked for again.
+   */
+  static final String CHAIN_GAPS = "chainGaps";
+  /** Missing frames that then arrived (published again on request, or late). */
+  static final String CHAIN_RECOVERED = "chainRecovered";
+  /** Missing frames that did not arrive within the gap timeout: their messages are lost here. */
+  static final String FRAMES_LOST = "framesLost";
+  /**
+   * Syncs received (own ones included): envelopes that only carry their frame's chain link, one per
+   * channel a node published on since its last heartbeat; counted in framesReceived, not in
+   * envelopesReceived.
+   */
+  static final String SYNCS_RECEIVED = "syncsReceived";
+  /** Frames this node published again because another node asked for them. */
+  static final String FRAMES_RESENT = "framesResent";
+  /** Frames another node asked for that this node no longer held (older than it keeps). */
+  static final String RESEND_MISSED = "resendMissed";
   static final String PROBES_SENT = "probesSent";
   /** Probe echoes that came back (also counted in framesReceived, not in envelopesReceived). */
   static final String PROBES_RECEIVED = "probesReceived";
@@ -72,7 +91,8 @@ final class Stats {
     for (String name : new String[] {PUBLISHED, PUBLISH_FAILED, FRAMES_RECEIVED, REJECTED,
         OWN_ECHOES, DUPLICATES, TOO_OLD, DELIVERED, SEND_FAILED, OVERFLOW_CLOSED,
         OVERFLOW_DROPPED, OUTAGE_HELD, OUTAGE_REPUBLISHED, OUTAGE_REPLAYED, OUTAGE_DROPPED,
-        PROBES_MISSED, PROBES_RECEIVED, RESUBSCRIBES}) {
+        PROBES_MISSED, PROBES_RECEIVED, RESUBSCRIBES, CHAIN_GAPS, CHAIN_RECOVERED, FRAMES_LOST,
+        FRAMES_RESENT}) {
       out.put(name, 0L);
     }
     counters.forEach((k, v) -> out.put(k, v.sum()));

@@ -40,6 +40,10 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   static final String TEST_DEDUP = "io.wscluster.test.dedup";
   static final String TEST_EXTRA_SUBSCRIPTIONS = "io.wscluster.test.extra-subscriptions";
   static final String TEST_JAKARTA_WRITES = "io.wscluster.test.jakarta-writes";
+  /** Test hook: "off" publishes unchained frames (a lost frame stays lost, see Chains). */
+  static final String TEST_CHAINS = "io.wscluster.test.chains";
+  /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */
+  static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
   static final String CURRENT_ATTRIBUTE = WebappLifecycle.class.getName();
   /** Jetty's object factory, which makes and decorates the webapp's endpoints. */
@@ -90,6 +94,14 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     } else {
       transport = new RedisTransport(config, hooks.extraSubscriptions);
       directories = t -> ((RedisTransport) t).directory(prefix);
+    }
+    Object lose = context.getAttribute(TEST_LOSE_INCOMING);
+    if (lose instanceof Integer && config.enabled()) {
+      LOG.warn("TEST HOOK: every {}th frame arriving on the broadcast channel is lost", lose);
+      io.wscluster.spi.Transport real = transport;
+      java.util.function.Function<io.wscluster.spi.Transport, Directory> ofReal = directories;
+      transport = new LosingTransport(real, (Integer) lose);
+      directories = t -> ofReal.apply(real); // a Redis directory shares the real transport's client
     }
     ClusterNode n = new ClusterNode(config, transport, hooks, System::nanoTime, directories);
     try {
@@ -292,7 +304,8 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     int extraSubscriptions = extra instanceof Integer ? (Integer) extra : 0;
     boolean coreWrites = !"on".equals(context.getAttribute(TEST_JAKARTA_WRITES))
         && !Boolean.getBoolean(TEST_JAKARTA_WRITES);
-    return dedup && extraSubscriptions == 0 && coreWrites ? ClusterNode.Hooks.DEFAULT
-        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites, true);
+    boolean chains = !"off".equals(context.getAttribute(TEST_CHAINS));
+    return dedup && extraSubscriptions == 0 && coreWrites && chains ? ClusterNode.Hooks.DEFAULT
+        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites, true, chains);
   }
 }

@@ -510,7 +510,7 @@ class ClusterNodeTest {
     assertEquals(2, warnings.size(), "one at the first reject, one 10 s later:\n" + log);
     assertTrue(warnings.get(0).endsWith("WARN io.wscluster.ClusterNode - [" + a.nodeId()
         + "] rejected 1 frame(s) from Redis; latest: 3 bytes, VERSION: version 9, this"
-        + " node reads 1"), warnings.get(0));
+        + " node reads 1 and 2"), warnings.get(0));
     assertTrue(warnings.get(1).endsWith("[" + a.nodeId() + "] rejected 1001 frame(s)"
         + " from Redis; latest: 2 bytes, TRUNCATED: needs 2 bytes at offset 1, 1 left"),
         warnings.get(1));
@@ -611,7 +611,7 @@ class ClusterNodeTest {
     }
     assertFalse(onTheBus.isEmpty());
     for (byte[] frame : onTheBus) {
-      assertEquals((byte) 0x81, frame[0], "every frame on the bus is tagged");
+      assertEquals((byte) 0x82, frame[0], "every frame on the bus is tagged (version 2)");
     }
   }
 

@@ -250,15 +250,110 @@ class EnvelopeCodecTest {
   @Test
   void decode_wrongVersion_isRejected() {
     byte[] frame = validFrame();
-    frame[0] = 2;
-    assertRejected(frame, Reason.VERSION, "version 2, this node reads 1");
+    frame[0] = 3;
+    assertRejected(frame, Reason.VERSION, "version 3, this node reads 1 and 2");
     frame[0] = 0;
-    assertRejected(frame, Reason.VERSION, "version 0, this node reads 1");
+    assertRejected(frame, Reason.VERSION, "version 0, this node reads 1 and 2");
     // bit 7 of the head says "tagged": the version is the other seven bits
     frame[0] = (byte) 0xff;
-    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1");
-    frame[0] = (byte) 0x82;
-    assertRejected(frame, Reason.VERSION, "version 2, this node reads 1");
+    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1 and 2");
+    frame[0] = (byte) 0x83;
+    assertRejected(frame, Reason.VERSION, "version 3, this node reads 1 and 2");
+  }
+
+  // ================================================================ chains (version 2)
+
+  @Test
+  void frame_carriesItsLink_andAFrameWithoutOneIsUnchained() throws Rejection {
+    byte[] e = codec.encode(new Envelope(Envelope.KIND_MESSAGE, ORIGIN, 7, Target.all(), false,
+        "hi".getBytes(StandardCharsets.UTF_8)));
+    for (long link : new long[] {1, 2, 255, 1L << 40, Long.MAX_VALUE}) {
+      EnvelopeCodec.Decoded d = codec.decodeFrame(codec.frame(List.of(e, e), link, false));
+      assertEquals(link, d.link);
+      assertEquals(2, d.envelopes.size());
+    }
+    assertEquals(0, codec.decodeFrame(codec.frame(List.of(e))).link);
+    assertEquals(EnvelopeCodec.VERSION, codec.frame(List.of(e), 5, false)[0]);
+    assertThrows(IllegalArgumentException.class, () -> codec.frame(List.of(e), -1, false));
+  }
+
+  @Test
+  void aCopy_hasBit6OfTheHeadSet_andDecodesAsACopy() throws Rejection {
+    byte[] e = codec.encode(Envelope.sync(ORIGIN, 3));
+    byte[] copy = codec.frame(List.of(e), 8, true);
+    assertEquals(EnvelopeCodec.VERSION | EnvelopeCodec.COPY, copy[0]);
+    EnvelopeCodec.Decoded d = codec.decodeFrame(copy);
+    assertTrue(d.copy);
+    assertEquals(8, d.link);
+    assertEquals(false, codec.decodeFrame(codec.frame(List.of(e), 8, false)).copy);
+    // a version 1 head has no such bit: 0x41 is version 65
+    byte[] v1 = new Raw().u8(0x41).u16(1).bytes();
+    assertRejected(v1, Reason.VERSION, "version 65, this node reads 1 and 2");
+  }
+
+  @Test
+  void decode_negativeLink_isRejected() {
+    byte[] frame = codec.frame(List.of(codec.encode(Envelope.sync(ORIGIN, 1))), 1, false);
+    frame[3] = (byte) 0x80; // the link's top byte
+    assertRejected(frame, Reason.SEQUENCE, "chain link -9223372036854775807");
+  }
+
+  @Test
+  void decode_versionOneFrame_isReadAsUnchained() throws Rejection {
+    // what a node of the previous version publishes: no link
+    byte[] frame = new Raw().header(1).u8(Envelope.KIND_MESSAGE).u8(0).str8(ORIGIN).i64(3)
+        .emptySets(4).i32(2).raw("hi".getBytes(StandardCharsets.UTF_8)).bytes();
+    EnvelopeCodec.Decoded d = codec.decodeFrame(frame);
+    assertEquals(0, d.link);
+    assertEquals(3, d.envelopes.get(0).seq);
+    assertEquals("hi", new String(d.envelopes.get(0).payload, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void decode_versionOneFrame_withTheNewKinds_isRejected() {
+    assertRejected(new Raw().header(1).u8(Envelope.KIND_SYNC).u8(0).str8(ORIGIN).i64(1).bytes(),
+        Reason.KIND, "kind 3");
+    assertRejected(new Raw().header(1).u8(Envelope.KIND_RESEND).u8(0).str8(ORIGIN).i64(1).i64(1)
+        .i64(1).bytes(), Reason.KIND, "kind 4");
+  }
+
+  @Test
+  void syncAndResend_roundTrip() throws Rejection {
+    Envelope sync = codec.decode(codec.frame(List.of(codec.encode(Envelope.sync(ORIGIN, 9))), 4, false))
+        .get(0);
+    assertEquals(Envelope.KIND_SYNC, sync.kind);
+    assertEquals(ORIGIN, sync.origin);
+    assertEquals(9, sync.seq);
+    for (boolean direct : new boolean[] {false, true}) {
+      Envelope r = codec.decode(codec.frame(List.of(codec.encode(
+          Envelope.resend(ORIGIN, 10, direct, 5, 5 + EnvelopeCodec.MAX_RESEND - 1))), 5, false))
+          .get(0);
+      assertEquals(Envelope.KIND_RESEND, r.kind);
+      assertEquals(10, r.seq);
+      assertEquals(direct, r.binary);
+      assertEquals(5, r.ref);
+      assertEquals(5 + EnvelopeCodec.MAX_RESEND - 1, r.refEnd);
+    }
+  }
+
+  @Test
+  void decode_resendOfNoLinksOrTooMany_isRejected() {
+    long[][] bad = {{0, 1}, {-1, 3}, {5, 4}, {1, EnvelopeCodec.MAX_RESEND + 1}};
+    for (long[] b : bad) {
+      assertRejected(v2().u8(Envelope.KIND_RESEND).u8(0).str8(ORIGIN).i64(1).i64(b[0]).i64(b[1])
+          .bytes(), Reason.SEQUENCE, "resend of links " + b[0] + " to " + b[1]);
+    }
+  }
+
+  @Test
+  void decode_syncWithAFlag_isRejected() {
+    assertRejected(v2().u8(Envelope.KIND_SYNC).u8(1).str8(ORIGIN).i64(1).bytes(), Reason.FLAGS,
+        "flags 1");
+  }
+
+  /** A version 2 frame of one envelope with link 1, its envelope to follow. */
+  private static Raw v2() {
+    return new Raw().u8(EnvelopeCodec.VERSION).u16(1).i64(1);
   }
 
   @Test
@@ -599,10 +694,11 @@ class EnvelopeCodecTest {
     assertArrayEquals(expected.payload, actual.payload, "payload");
   }
 
+  /** Envelopes of one origin, as a node builds a frame of them. */
   private static List<Envelope> sampleEnvelopes(int n) {
     List<Envelope> out = new ArrayList<>();
     IntStream.range(0, n).forEach(i -> out.add(new Envelope(Envelope.KIND_MESSAGE,
-        "node-" + (i % 3), i + 1,
+        ORIGIN, i + 1,
         i % 2 == 0 ? Target.rooms("lobby", "ü-" + i).andUsers("alice").except("s-" + i)
             : Target.all().except("s-x"),
         i % 3 == 0, ("message #" + i + " ✓").getBytes(StandardCharsets.UTF_8))));

@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 /**
  * What a node does when Redis does not take its messages or a live node does not receive them:
  * it keeps them, in order, and publishes them again; the outage buffer bounds what waits; the
- * liveness probe finds a subscription that stopped delivering and subscribes again.
+ * liveness probe finds a subscription that stopped delivering and subscribes again; frames Redis
+ * took and then never handed to a node are asked for again through the frame chains.
  */
 class OutageTest {
   private static final Duration WAIT = Duration.ofSeconds(10);
@@ -39,14 +40,18 @@ class OutageTest {
 
   private ClusterNode start(String name, Transport transport,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
+    return start(name, transport, ClusterNode.Hooks.DEFAULT, more);
+  }
+
+  private ClusterNode start(String name, Transport transport, ClusterNode.Hooks hooks,
+      Consumer<WsClusterConfig.Builder> more) throws Exception {
     WsClusterConfig.Builder b = WsClusterConfig.builder()
         .transport(WsClusterConfig.TransportType.MEMORY).channelPrefix("outage").nodeName(name)
         .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s")
         .set(WsClusterConfig.NODE_HEARTBEAT, "100ms")
         .set(WsClusterConfig.NODE_TTL, "2s");
     more.accept(b);
-    ClusterNode node = new ClusterNode(b.build(), transport, ClusterNode.Hooks.DEFAULT,
-        System::nanoTime);
+    ClusterNode node = new ClusterNode(b.build(), transport, hooks, System::nanoTime);
     nodes.add(node);
     node.start();
     return node;
@@ -78,10 +83,26 @@ class OutageTest {
       this.delegate = new InMemoryTransport(bus, 0);
     }
 
+    /**
+     * (channel, frame) of an incoming frame: true loses it silently, as a subscriber connection
+     * Redis dropped after counting it (or a client library dropping a message) would.
+     */
+    volatile java.util.function.BiPredicate<String, byte[]> loseIncoming = (ch, frame) -> false;
+    final java.util.concurrent.atomic.AtomicInteger lost =
+        new java.util.concurrent.atomic.AtomicInteger();
+
+    /** Loses the next {@code n} frames that arrive on channels ending in {@code suffix}. */
+    void loseNext(int n, String suffix) {
+      java.util.concurrent.atomic.AtomicInteger left = new java.util.concurrent.atomic.AtomicInteger(n);
+      loseIncoming = (channel, frame) -> channel.endsWith(suffix) && left.getAndDecrement() > 0;
+    }
+
     @Override
     public void start(Receiver receiver) throws Exception {
       delegate.start((channel, frame) -> {
-        if (!deaf) {
+        if (loseIncoming.test(channel, frame)) {
+          lost.incrementAndGet();
+        } else if (!deaf) {
           receiver.onFrame(channel, frame);
         }
       });
@@ -170,12 +191,20 @@ class OutageTest {
     assertEquals(List.of("m0", "m1", "m2"), received, "every message once, in order");
   }
 
-  /** The control: without the replay, the test sees m1 lost. */
+  /** The control: without the replay (and without the chains), the test sees m1 lost. */
   @Test
   void negativeControl_withoutTheReplay_theFrameRedisLostIsMissing() throws Exception {
-    List<String> received = lostBeforeCrash(new ClusterNode.Hooks(true, 0, true, false),
+    List<String> received = lostBeforeCrash(new ClusterNode.Hooks(true, 0, true, false, false),
         "m0", "m2");
     assertEquals(List.of("m0", "m2"), received);
+  }
+
+  /** Without the replay the chains still recover m1: b sees m2's link skip m1's and asks. */
+  @Test
+  void withoutTheReplay_theChainsRecoverTheFrameRedisLost() throws Exception {
+    List<String> received = lostBeforeCrash(new ClusterNode.Hooks(true, 0, true, false, true),
+        "m0", "m1", "m2");
+    assertEquals(List.of("m0", "m1", "m2"), received, "every message once, in order");
   }
 
   private List<String> lostBeforeCrash(ClusterNode.Hooks hooks, String... expected)
@@ -301,5 +330,157 @@ class OutageTest {
     await().atMost(WAIT).until(() -> !a.health().delivering());
 
     assertEquals(0, a1.count("unheard"), "the test can tell a deaf node from a healthy one");
+  }
+  // ---------------------------------------------------------------- frames lost after PUBLISH
+
+  /*
+   * Frames Redis counted a node as receiving and then never handed it (a dropped subscriber
+   * connection, a client library that lost them): the node sees the gap in the origin's chain,
+   * asks for the frames again, and delivers everything once and in order. The negative control
+   * shows the loss without the chains.
+   */
+
+  /** The link of a version 2 frame (its bytes 3 to 10). */
+  static long link(byte[] frame) {
+    return frame.length < EnvelopeCodec.HEADER_BYTES ? -1 : java.nio.ByteBuffer.wrap(frame, 3, 8).getLong();
+  }
+
+  static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int k = 0; k < needle.length; k++) {
+        if (haystack[i + k] != needle[k]) {
+          continue outer;
+        }
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private static final class Pair {
+    ClusterNode a;
+    ClusterNode b;
+    Flaky lossy;
+    FakeSession b1 = new FakeSession();
+  }
+
+  /** a publishes; b's subscriptions lose what the test says. */
+  private Pair pair(ClusterNode.Hooks aHooks) throws Exception {
+    Pair p = new Pair();
+    p.a = start("a", new InMemoryTransport(bus, 0), aHooks, x -> { });
+    p.lossy = new Flaky(bus);
+    p.b = start("b", p.lossy, x -> { });
+    p.b.onSessionOpened(p.b1.session);
+    await().atMost(WAIT).until(() -> p.a.health().liveNodes() == 2);
+    return p;
+  }
+
+  /** Sends each message as its own frame (the previous one published first). */
+  private static void sendEach(ClusterNode node, Target target, String... messages)
+      throws Exception {
+    for (String m : messages) {
+      node.send(target, m).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void aFrameLostOnTheBroadcastChannel_isAskedForAgain_andEverythingArrivesOnceInOrder()
+      throws Exception {
+    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    sendEach(p.a, Target.all(), "m0");
+    await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
+    p.lossy.loseNext(1, ":all");
+    sendEach(p.a, Target.all(), "m1", "m2", "m3", "m4");
+
+    await().atMost(WAIT).until(() -> p.b1.receivedCount() >= 5);
+    Thread.sleep(300); // a late copy would show now
+    assertEquals(List.of("m0", "m1", "m2", "m3", "m4"), p.b1.received());
+    assertEquals(1, p.lossy.lost.get());
+    assertEquals(1L, p.b.stats().get("chainGaps"), p.b.stats().toString());
+    assertEquals(1L, p.b.stats().get("chainRecovered"), p.b.stats().toString());
+    assertEquals(0L, p.b.stats().get("framesLost"), p.b.stats().toString());
+    assertEquals(1L, p.a.stats().get("framesResent"), p.a.stats().toString());
+  }
+
+  /** The control: the same loss with a publishing unchained frames stays a loss. */
+  @Test
+  void negativeControl_withoutChains_theLostFrameIsMissing() throws Exception {
+    Pair p = pair(new ClusterNode.Hooks(true, 0, true, true, false));
+    sendEach(p.a, Target.all(), "m0");
+    await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
+    p.lossy.loseNext(1, ":all");
+    sendEach(p.a, Target.all(), "m1", "m2", "m3", "m4");
+
+    await().atMost(WAIT).until(() -> p.b1.count("m4") == 1);
+    Thread.sleep(500);
+    assertEquals(List.of("m0", "m2", "m3", "m4"), p.b1.received());
+    assertEquals(0L, p.b.stats().get("chainGaps"));
+  }
+
+  @Test
+  void theLastFrameOfAStreamLost_theNextSyncShowsIt_andItIsRecovered() throws Exception {
+    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    sendEach(p.a, Target.all(), "m0");
+    await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
+    p.lossy.loseNext(1, ":all");
+    sendEach(p.a, Target.all(), "m1"); // and nothing after it
+
+    await().atMost(WAIT).until(() -> p.b1.count("m1") == 1);
+    Thread.sleep(300);
+    assertEquals(List.of("m0", "m1"), p.b1.received());
+    assertEquals(1L, p.b.stats().get("chainRecovered"), p.b.stats().toString());
+  }
+
+  @Test
+  void aFrameLostOnTheNodeChannel_isAskedForAgain_andRoutedMessagesArriveOnceInOrder()
+      throws Exception {
+    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    String b1 = p.b.sessionId(p.b1.session);
+    Target toB1 = Target.sessions(b1);
+    await().atMost(WAIT).until(() -> p.a.presence().nodeOf(b1).toCompletableFuture().get()
+        .isPresent());
+    sendEach(p.a, toB1, "d0");
+    await().atMost(WAIT).until(() -> p.b1.count("d0") == 1);
+    p.lossy.loseNext(1, ":node:" + p.b.nodeId());
+    sendEach(p.a, toB1, "d1", "d2", "d3");
+
+    await().atMost(WAIT).until(() -> p.b1.receivedCount() >= 4);
+    Thread.sleep(300);
+    assertEquals(List.of("d0", "d1", "d2", "d3"), p.b1.received());
+    assertEquals(1L, p.b.stats().get("chainRecovered"), p.b.stats().toString());
+  }
+
+  /**
+   * Every copy of one frame is lost (the origin's copies too): after the gap timeout the node
+   * counts it lost, says so, and delivers what came after it, in order.
+   */
+  @Test
+  void aFrameLostForGood_isCountedAndReported_andWhatFollowsIsDelivered() throws Exception {
+    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    sendEach(p.a, Target.all(), "m0");
+    await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
+    byte[] marker = "never-arrives".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    java.util.concurrent.atomic.AtomicLong lost = new java.util.concurrent.atomic.AtomicLong();
+    p.lossy.loseIncoming = (channel, frame) -> {
+      if (channel.endsWith(":all") && contains(frame, marker)) {
+        lost.set(link(frame));
+        return true;
+      }
+      return false;
+    };
+    String log;
+    try (CapturedStderr err = new CapturedStderr()) {
+      sendEach(p.a, Target.all(), "never-arrives", "m2", "m3");
+      await().atMost(WAIT).until(() -> p.b1.count("m3") == 1);
+      log = err.text();
+    }
+
+    assertEquals(List.of("m0", "m2", "m3"), p.b1.received());
+    assertEquals(1L, p.b.stats().get("framesLost"), p.b.stats().toString());
+    assertTrue(p.lossy.lost.get() >= 3, "the frame and both copies asked for: "
+        + p.lossy.lost.get());
+    assertTrue(log.contains("ERROR io.wscluster.ClusterNode - [" + p.b.nodeId() + "] frames "
+        + lost + " to " + lost + " of node " + p.a.nodeId() + "'s broadcast chain are lost"), log);
   }
 }

@@ -313,8 +313,8 @@ class ReceiptCodecTest {
     assertEquals(9, e.ref);
     assertEquals(List.of(Map.entry("a", ""), Map.entry("b", "why")),
         List.copyOf(e.results.entrySet()));
-    assertArrayEquals(frame, codec.frame(List.of(codec.encode(e))),
-        "the hand-built bytes are what the encoder writes");
+    assertArrayEquals(java.util.Arrays.copyOfRange(frame, 3, frame.length), codec.encode(e),
+        "the hand-built envelope (in a version 1 frame) is what the encoder writes");
   }
 
   // ================================================================ fuzzing

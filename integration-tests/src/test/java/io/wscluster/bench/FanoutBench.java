@@ -236,7 +236,8 @@ public final class FanoutBench {
   private static final List<String> NODE_COUNTERS = List.of("published", "framesPublished",
       "framesReceived", "envelopesReceived", "ownEchoes", "duplicates", "tooOld", "rejected",
       "dispatchFailed", "delivered", "sendFailed", "batchedFrames", "overflowDropped",
-      "overflowClosed", "outageHeld", "outageReplayed", "probesMissed", "resubscribes");
+      "overflowClosed", "outageHeld", "outageReplayed", "probesMissed", "resubscribes",
+      "chainGaps", "chainRecovered", "framesLost", "framesResent");
 
   /**
    * Per node (in the order of {@code urls}), the counters above from the demo's {@code /status}

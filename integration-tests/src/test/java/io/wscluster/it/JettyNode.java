@@ -39,6 +39,10 @@ final class JettyNode implements WsNode, AutoCloseable {
   static final String TEST_DEDUP = "io.wscluster.test.dedup";
   /** Context attribute: Integer n makes the node register its Redis listener n extra times. */
   static final String TEST_EXTRA_SUBSCRIPTIONS = "io.wscluster.test.extra-subscriptions";
+  /** Context attribute: Integer n makes the node lose every n-th frame arriving on the broadcast channel. */
+  static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
+  /** Context attribute: "off" makes the node publish unchained frames (receivers cannot ask for lost ones). */
+  static final String TEST_CHAINS = "io.wscluster.test.chains";
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 

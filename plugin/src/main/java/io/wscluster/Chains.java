@@ -1,0 +1,223 @@
+package io.wscluster;
+
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.function.LongSupplier;
+
+/**
+ * The receiving side of the frame chains (see {@link EnvelopeCodec}, {@code link}): per origin
+ * and channel (the broadcast channel, or this node's own channel) the link up to which frames
+ * were delivered. A frame whose link skips numbers means Redis (or the client library) lost
+ * frames it had counted as received: the frame is stashed, with every later one, and the missing
+ * links are asked for ({@link Sink#request}, at once and again every quarter of the gap timeout,
+ * since a request or its answer can be lost the same way).
+ * What arrives fills the gap and the stash is delivered in link order, so a recovered loss
+ * keeps the origin's order. Links still missing after the gap timeout (the origin no longer
+ * holds them, or it is gone) are counted lost ({@link Sink#lost}) and the stash is delivered.
+ *
+ * <p>A frame at or below the delivered link is a repeat (a republish or replay) and is delivered
+ * as it comes: the envelopes' own sequence numbers drop what was already delivered.
+ *
+ * <p>Not thread-safe: confined to the node's dispatcher thread. Time comes from the injected clock
+ * (nanoseconds).
+ */
+final class Chains {
+
+  /** Where frames go; called on the dispatcher thread, in link order per chain. */
+  interface Sink {
+    void deliver(List<Envelope> envelopes);
+
+    /** Ask {@code origin} for the links {@code from}..{@code to} of its chain. */
+    void request(String origin, boolean direct, long from, long to);
+
+    /** Links of {@code origin}'s chain that did not come within the gap timeout. */
+    void lost(String origin, boolean direct, long from, long to);
+  }
+
+  /** Frames and bytes a chain stashes behind a gap before giving the gap up early. */
+  static final int MAX_STASHED_FRAMES = 4096;
+  static final long MAX_STASHED_BYTES = 16L << 20;
+
+  private final Sink sink;
+  private final Stats stats;
+  private final long gapTimeoutNanos;
+  private final long idleTtlNanos;
+  private final LongSupplier nanoClock;
+  private final Map<String, Chain> broadcast = new HashMap<>();
+  private final Map<String, Chain> direct = new HashMap<>();
+
+  /**
+   * @param gapTimeoutNanos how long the frames behind a gap wait for the missing ones
+   * @param idleTtlNanos how long a chain with nothing stashed outlives its last frame
+   */
+  Chains(Sink sink, Stats stats, long gapTimeoutNanos, long idleTtlNanos, LongSupplier nanoClock) {
+    this.sink = sink;
+    this.stats = stats;
+    this.gapTimeoutNanos = gapTimeoutNanos;
+    this.idleTtlNanos = idleTtlNanos;
+    this.nanoClock = nanoClock;
+  }
+
+  /**
+   * A frame of {@code origin}'s chain ({@code link} > 0) on the broadcast or own channel;
+   * {@code copy}: published again (an outage's replay, or for a node that asked), possibly from
+   * before this node subscribed, so it never starts a chain (later frames would look like a gap
+   * back to it).
+   */
+  void onFrame(String origin, boolean onOwnChannel, long link, boolean copy,
+      List<Envelope> envelopes, int bytes) {
+    long now = nanoClock.getAsLong();
+    Map<String, Chain> map = onOwnChannel ? direct : broadcast;
+    Chain c = map.get(origin);
+    if (c == null && copy) {
+      sink.deliver(envelopes); // the envelopes' sequence numbers decide
+      return;
+    }
+    if (c == null) {
+      // the first frame this node sees of the chain: nothing before it can be asked for
+      c = new Chain(origin, onOwnChannel, link);
+      map.put(origin, c);
+      c.lastSeen = now;
+      sink.deliver(envelopes);
+      return;
+    }
+    c.lastSeen = now;
+    if (link <= c.delivered) {
+      sink.deliver(envelopes); // a repeat
+      return;
+    }
+    if (link == c.delivered + 1) {
+      if (link <= c.seen) {
+        stats.increment(Stats.CHAIN_RECOVERED);
+      }
+      c.delivered = link;
+      c.seen = Math.max(c.seen, link);
+      sink.deliver(envelopes);
+      drain(c, now);
+      return;
+    }
+    if (c.stash.containsKey(link)) {
+      return; // a repeat of a stashed frame
+    }
+    if (link < c.seen) {
+      stats.increment(Stats.CHAIN_RECOVERED); // fills a gap behind another one
+    }
+    c.stash.put(link, new Stashed(envelopes, bytes, now));
+    c.stashedBytes += bytes;
+    if (link > c.seen + 1) {
+      stats.add(Stats.CHAIN_GAPS, link - c.seen - 1);
+      request(c, c.seen + 1, link - 1);
+    }
+    c.seen = Math.max(c.seen, link);
+    if (c.stash.size() > MAX_STASHED_FRAMES || c.stashedBytes > MAX_STASHED_BYTES) {
+      giveUp(c, now);
+    }
+  }
+
+  /**
+   * Gives up gaps older than the gap timeout, asks again for those last asked for a quarter of it
+   * ago, and forgets idle chains. Call it often (every 100 ms or so) on the dispatcher thread.
+   */
+  void tick() {
+    long now = nanoClock.getAsLong();
+    for (Map<String, Chain> map : List.of(broadcast, direct)) {
+      for (Iterator<Chain> it = map.values().iterator(); it.hasNext(); ) {
+        Chain c = it.next();
+        while (!c.stash.isEmpty()) {
+          Stashed first = c.stash.firstEntry().getValue();
+          if (now - first.arrived >= gapTimeoutNanos) {
+            giveUp(c, now);
+          } else {
+            if (now - first.asked >= gapTimeoutNanos / 4) {
+              first.asked = now;
+              request(c, c.delivered + 1, c.stash.firstKey() - 1);
+            }
+            break;
+          }
+        }
+        if (c.stash.isEmpty() && now - c.lastSeen > idleTtlNanos) {
+          it.remove();
+        }
+      }
+    }
+  }
+
+  /** Frames stashed now, over all chains (a gauge for tests and stats). */
+  int stashed() {
+    int n = 0;
+    for (Map<String, Chain> map : List.of(broadcast, direct)) {
+      for (Chain c : map.values()) {
+        n += c.stash.size();
+      }
+    }
+    return n;
+  }
+
+  /**
+   * Asks for the last {@link EnvelopeCodec#MAX_RESEND} links of a gap at most: no origin keeps
+   * more, and a forged link far ahead must not make a node ask for billions.
+   */
+  private void request(Chain c, long from, long to) {
+    sink.request(c.origin, c.direct, Math.max(from, to - EnvelopeCodec.MAX_RESEND + 1), to);
+  }
+
+  /** The links missing before the first stashed frame are lost; delivers what follows them. */
+  private void giveUp(Chain c, long now) {
+    long first = c.stash.firstKey();
+    stats.add(Stats.FRAMES_LOST, first - c.delivered - 1);
+    sink.lost(c.origin, c.direct, c.delivered + 1, first - 1);
+    c.delivered = first - 1;
+    drain(c, now);
+  }
+
+  /** Delivers the stashed frames that now follow the delivered link without a gap. */
+  private void drain(Chain c, long now) {
+    Map.Entry<Long, Stashed> next;
+    while ((next = c.stash.firstEntry()) != null && next.getKey() == c.delivered + 1) {
+      c.stash.pollFirstEntry();
+      c.stashedBytes -= next.getValue().bytes;
+      c.delivered = next.getKey();
+      sink.deliver(next.getValue().envelopes);
+    }
+    if (c.stash.size() > MAX_STASHED_FRAMES || c.stashedBytes > MAX_STASHED_BYTES) {
+      giveUp(c, now);
+    }
+  }
+
+  private static final class Chain {
+    final String origin;
+    final boolean direct;
+    /** Every link up to this one was delivered or given up. */
+    long delivered;
+    /** The highest link that arrived (delivered or stashed). */
+    long seen;
+    final TreeMap<Long, Stashed> stash = new TreeMap<>();
+    long stashedBytes;
+    long lastSeen;
+
+    Chain(String origin, boolean direct, long first) {
+      this.origin = origin;
+      this.direct = direct;
+      this.delivered = first;
+      this.seen = first;
+    }
+  }
+
+  private static final class Stashed {
+    final List<Envelope> envelopes;
+    final int bytes;
+    final long arrived;
+    /** When the gap in front of it was last asked for (when it arrived, if it opened a gap). */
+    long asked;
+
+    Stashed(List<Envelope> envelopes, int bytes, long arrived) {
+      this.envelopes = envelopes;
+      this.bytes = bytes;
+      this.arrived = arrived;
+      this.asked = arrived;
+    }
+  }
+}

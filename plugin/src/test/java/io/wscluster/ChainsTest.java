@@ -1,0 +1,178 @@
+package io.wscluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The receiving side of the frame chains: gaps asked for, order kept, losses given up and counted. */
+class ChainsTest {
+  private static final long TIMEOUT = TimeUnit.SECONDS.toNanos(5);
+  private static final long IDLE = TimeUnit.MINUTES.toNanos(10);
+  private final AtomicLong clock = new AtomicLong(TimeUnit.HOURS.toNanos(1));
+  private final Stats stats = new Stats();
+  /** What reached the sink, in order: "a:7" a delivered frame, "ask a 2-3", "lost a 2-3". */
+  private final List<String> events = new ArrayList<>();
+  private final Chains chains = new Chains(new Chains.Sink() {
+    @Override
+    public void deliver(List<Envelope> envelopes) {
+      events.add(new String(envelopes.get(0).payload, StandardCharsets.UTF_8));
+    }
+
+    @Override
+    public void request(String origin, boolean direct, long from, long to) {
+      events.add("ask " + origin + (direct ? " direct " : " ") + from + "-" + to);
+    }
+
+    @Override
+    public void lost(String origin, boolean direct, long from, long to) {
+      events.add("lost " + origin + (direct ? " direct " : " ") + from + "-" + to);
+    }
+  }, stats, TIMEOUT, IDLE, clock::get);
+
+  private void frame(String origin, long link) {
+    frame(origin, false, link);
+  }
+
+  private void frame(String origin, boolean direct, long link) {
+    byte[] payload = (origin + (direct ? "!" : ":") + link).getBytes(StandardCharsets.UTF_8);
+    chains.onFrame(origin, direct, link, false, List.of(new Envelope(Envelope.KIND_MESSAGE, origin, link,
+        Target.all(), false, payload)), 100);
+  }
+
+  private void later(long millis) {
+    clock.addAndGet(TimeUnit.MILLISECONDS.toNanos(millis));
+    chains.tick();
+  }
+
+  @Test
+  void framesInOrder_areDeliveredAtOnce_fromWhereverTheChainIsFirstSeen() {
+    frame("a", 7);
+    frame("a", 8);
+    frame("a", 9);
+    assertEquals(List.of("a:7", "a:8", "a:9"), events);
+    assertEquals(0, stats.get(Stats.CHAIN_GAPS));
+  }
+
+  @Test
+  void aGap_isAskedFor_andTheFramesBehindItWaitUntilItIsFilled() {
+    frame("a", 1);
+    frame("a", 2);
+    frame("a", 5);
+    frame("a", 6);
+    assertEquals(List.of("a:1", "a:2", "ask a 3-4"), events);
+    assertEquals(2, chains.stashed());
+
+    frame("a", 4);
+    assertEquals(List.of("a:1", "a:2", "ask a 3-4"), events, "3 is still missing");
+    frame("a", 3);
+
+    assertEquals(List.of("a:1", "a:2", "ask a 3-4", "a:3", "a:4", "a:5", "a:6"), events);
+    assertEquals(2, stats.get(Stats.CHAIN_GAPS));
+    assertEquals(2, stats.get(Stats.CHAIN_RECOVERED));
+    assertEquals(0, chains.stashed());
+    later(TIMEOUT / 1_000_000 * 2);
+    assertEquals(7, events.size(), "nothing given up later");
+  }
+
+  @Test
+  void twoGaps_areAskedForEach_andFilledInAnyOrder() {
+    frame("a", 1);
+    frame("a", 3);
+    frame("a", 5);
+    frame("a", 4); // a repeat would do the same: 4 waits behind 2
+    frame("a", 2);
+    assertEquals(List.of("a:1", "ask a 2-2", "ask a 4-4", "a:2", "a:3", "a:4", "a:5"), events);
+  }
+
+  @Test
+  void repeats_atOrBelowTheDeliveredLinkPassThrough_stashedOnesAreKeptOnce() {
+    frame("a", 1);
+    frame("a", 1); // a republish: the envelopes' sequence numbers drop it later
+    frame("a", 3);
+    frame("a", 3);
+    frame("a", 2);
+    assertEquals(List.of("a:1", "a:1", "ask a 2-2", "a:2", "a:3"), events);
+  }
+
+  @Test
+  void aGapNotFilled_isAskedForAgainEveryQuarterOfTheTimeout_thenCountedLostAndTheRestDelivered() {
+    frame("a", 1);
+    frame("a", 3);
+    later(1_200);
+    assertEquals(List.of("a:1", "ask a 2-2"), events);
+    later(100);
+    assertEquals(List.of("a:1", "ask a 2-2", "ask a 2-2"), events, "again at a quarter");
+    later(1_300);
+    later(1_300);
+    assertEquals(List.of("a:1", "ask a 2-2", "ask a 2-2", "ask a 2-2", "ask a 2-2"), events);
+    later(1_000);
+    assertEquals(5, events.size());
+    later(100);
+
+    assertEquals(List.of("lost a 2-2", "a:3"), events.subList(5, 7));
+    assertEquals(1, stats.get(Stats.FRAMES_LOST));
+    frame("a", 2); // too late: passes through, dedup decides
+    frame("a", 4);
+    assertEquals(List.of("lost a 2-2", "a:3", "a:2", "a:4"), events.subList(5, 9));
+  }
+
+  @Test
+  void aFullStash_givesTheGapUpAtOnce() {
+    frame("a", 1);
+    for (long link = 3; link <= 3 + Chains.MAX_STASHED_FRAMES; link++) {
+      frame("a", link);
+    }
+    assertEquals("lost a 2-2", events.get(2));
+    assertEquals(2 + 1 + Chains.MAX_STASHED_FRAMES + 1, events.size());
+    assertEquals("a:" + (3 + Chains.MAX_STASHED_FRAMES), events.get(events.size() - 1));
+    assertEquals(0, chains.stashed());
+  }
+
+  @Test
+  void chains_ofOriginsAndOfTheOwnChannel_areSeparate() {
+    frame("a", 1);
+    frame("b", 1);
+    frame("a", true, 1);
+    frame("a", 2);
+    frame("a", true, 3);
+    frame("b", 2);
+    assertEquals(List.of("a:1", "b:1", "a!1", "a:2", "ask a direct 2-2", "b:2"), events);
+  }
+
+  @Test
+  void anIdleChain_isForgotten_andStartsAgainWhereverItIsSeen() {
+    frame("a", 1);
+    later(IDLE / 1_000_000 + 1);
+    frame("a", 9);
+    assertEquals(List.of("a:1", "a:9"), events);
+  }
+
+  @Test
+  void aCopy_neverStartsAChain_soOlderFramesAreNotAskedFor() {
+    chains.onFrame("a", false, 50, true, List.of(new Envelope(Envelope.KIND_MESSAGE, "a", 50,
+        Target.all(), false, "a:50 copy".getBytes(StandardCharsets.UTF_8))), 100);
+    frame("a", 101);
+    frame("a", 102);
+    assertEquals(List.of("a:50 copy", "a:101", "a:102"), events);
+    chains.onFrame("a", false, 100, true, List.of(new Envelope(Envelope.KIND_MESSAGE, "a", 100,
+        Target.all(), false, "a:100 copy".getBytes(StandardCharsets.UTF_8))), 100);
+    assertEquals("a:100 copy", events.get(3), "below the chain: passes through");
+  }
+
+  @Test
+  void aHugeGap_onlyItsLastMaxResendLinksAreAskedFor_andAllOfItIsCountedWhenGivenUp() {
+    frame("a", 1);
+    frame("a", Long.MAX_VALUE);
+    assertEquals(List.of("a:1", "ask a " + (Long.MAX_VALUE - EnvelopeCodec.MAX_RESEND) + "-"
+        + (Long.MAX_VALUE - 1)), events);
+    later(TIMEOUT / 1_000_000);
+    assertEquals("lost a 2-" + (Long.MAX_VALUE - 1), events.get(2));
+    assertEquals(Long.MAX_VALUE - 2, stats.get(Stats.FRAMES_LOST));
+    assertEquals("a:" + Long.MAX_VALUE, events.get(3));
+  }
+}
