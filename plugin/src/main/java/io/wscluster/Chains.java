@@ -19,7 +19,10 @@ import java.util.function.LongSupplier;
  * holds them, or it is gone) are counted lost ({@link Sink#lost}) and the stash is delivered.
  *
  * <p>A frame at or below the delivered link is a repeat (a republish or replay) and is delivered
- * as it comes: the envelopes' own sequence numbers drop what was already delivered.
+ * as it comes: the envelopes' own sequence numbers drop what was already delivered. So is a frame
+ * that comes after its gap was given up: late and out of order, but not lost. A link more than
+ * {@link EnvelopeCodec#MAX_RESEND} away from the chain's (forged, or after a very long absence)
+ * starts the chain again there ({@code chainRestarts}): nothing that far back could be asked for.
  *
  * <p>Not thread-safe: confined to the node's dispatcher thread. Time comes from the injected clock
  * (nanoseconds).
@@ -28,7 +31,8 @@ final class Chains {
 
   /** Where frames go; called on the dispatcher thread, in link order per chain. */
   interface Sink {
-    void deliver(List<Envelope> envelopes);
+    /** {@code direct}: of the chain on this node's own channel (else the broadcast chain). */
+    void deliver(List<Envelope> envelopes, boolean direct);
 
     /** Ask {@code origin} for the links {@code from}..{@code to} of its chain. */
     void request(String origin, boolean direct, long from, long to);
@@ -73,20 +77,28 @@ final class Chains {
     Map<String, Chain> map = onOwnChannel ? direct : broadcast;
     Chain c = map.get(origin);
     if (c == null && copy) {
-      sink.deliver(envelopes); // the envelopes' sequence numbers decide
+      sink.deliver(envelopes, onOwnChannel); // the envelopes' sequence numbers decide
       return;
+    }
+    if (c != null && Math.abs(link - c.delivered) > EnvelopeCodec.MAX_RESEND) {
+      stats.increment(Stats.CHAIN_RESTARTS);
+      while (!c.stash.isEmpty()) {
+        giveUp(c, now);
+      }
+      map.remove(origin);
+      c = null;
     }
     if (c == null) {
       // the first frame this node sees of the chain: nothing before it can be asked for
       c = new Chain(origin, onOwnChannel, link);
       map.put(origin, c);
       c.lastSeen = now;
-      sink.deliver(envelopes);
+      sink.deliver(envelopes, onOwnChannel);
       return;
     }
     c.lastSeen = now;
     if (link <= c.delivered) {
-      sink.deliver(envelopes); // a repeat
+      sink.deliver(envelopes, onOwnChannel); // a repeat, or late after its gap was given up
       return;
     }
     if (link == c.delivered + 1) {
@@ -95,7 +107,7 @@ final class Chains {
       }
       c.delivered = link;
       c.seen = Math.max(c.seen, link);
-      sink.deliver(envelopes);
+      sink.deliver(envelopes, onOwnChannel);
       drain(c, now);
       return;
     }
@@ -118,25 +130,26 @@ final class Chains {
   }
 
   /**
-   * Gives up gaps older than the gap timeout, asks again for those last asked for a quarter of it
-   * ago, and forgets idle chains. Call it often (every 100 ms or so) on the dispatcher thread.
+   * Gives up gaps older than the gap timeout, asks again for each gap last asked for a quarter of
+   * it ago, and forgets idle chains. Call it often (every 100 ms or so) on the dispatcher thread.
    */
   void tick() {
     long now = nanoClock.getAsLong();
     for (Map<String, Chain> map : List.of(broadcast, direct)) {
       for (Iterator<Chain> it = map.values().iterator(); it.hasNext(); ) {
         Chain c = it.next();
-        while (!c.stash.isEmpty()) {
-          Stashed first = c.stash.firstEntry().getValue();
-          if (now - first.arrived >= gapTimeoutNanos) {
-            giveUp(c, now);
-          } else {
-            if (now - first.asked >= gapTimeoutNanos / 4) {
-              first.asked = now;
-              request(c, c.delivered + 1, c.stash.firstKey() - 1);
-            }
-            break;
+        while (!c.stash.isEmpty()
+            && now - c.stash.firstEntry().getValue().arrived >= gapTimeoutNanos) {
+          giveUp(c, now);
+        }
+        long previous = c.delivered;
+        for (Map.Entry<Long, Stashed> e : c.stash.entrySet()) {
+          Stashed behindGap = e.getValue();
+          if (e.getKey() > previous + 1 && now - behindGap.asked >= gapTimeoutNanos / 4) {
+            behindGap.asked = now;
+            request(c, previous + 1, e.getKey() - 1);
           }
+          previous = e.getKey();
         }
         if (c.stash.isEmpty() && now - c.lastSeen > idleTtlNanos) {
           it.remove();
@@ -180,7 +193,7 @@ final class Chains {
       c.stash.pollFirstEntry();
       c.stashedBytes -= next.getValue().bytes;
       c.delivered = next.getKey();
-      sink.deliver(next.getValue().envelopes);
+      sink.deliver(next.getValue().envelopes, c.direct);
     }
     if (c.stash.size() > MAX_STASHED_FRAMES || c.stashedBytes > MAX_STASHED_BYTES) {
       giveUp(c, now);

@@ -81,7 +81,13 @@ final class ClusterNode implements WsCluster {
   private final Transport transport;
   private final Hooks hooks;
   private final EnvelopeCodec codec;
+  /**
+   * Per origin, the anti-replay windows of what arrives on the broadcast channel and on this
+   * node's own channel: an envelope travels to a node on one of them only, and while one chain
+   * waits for a missing frame (see {@link Chains}) the other must not push the window past it.
+   */
   private final Deduplicator dedup;
+  private final Deduplicator dedupDirect;
   private final Stats stats = new Stats();
   private final SessionRegistry registry;
   private final String broadcastChannel;
@@ -200,6 +206,8 @@ final class ClusterNode implements WsCluster {
     this.codec = new EnvelopeCodec(config.messageMaxBytes(),
         FrameAuthenticator.of(config.secret(), config.secretPrevious()));
     this.dedup = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(), nanoClock);
+    this.dedupDirect = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(),
+        nanoClock);
     this.registry = new SessionRegistry(nodeId, s -> new Outbox(s,
         SessionWriter.of(s, hooks.coreWrites), config.outboxMaxFrames(), config.outboxOverflow(),
         stats, nodeId), this::onPresenceChange);
@@ -950,20 +958,34 @@ final class ClusterNode implements WsCluster {
    * all its channels for an outage's replay ({@code channel} -1), else to that one of them for a
    * node that asked for it.
    */
-  private Frame copy(Frame f, int channel) {
+  private Frame copy(Frame f) {
+    byte[][] bytes = new byte[f.channels.size()][];
+    for (int i = 0; i < bytes.length; i++) {
+      bytes[i] = codec.frame(envelopesOf(f), f.links[i], true);
+    }
+    return new Frame(f.batch, bytes, f.channels, f.links, Frame.Kind.REPLAY);
+  }
+
+  /**
+   * Publisher thread: a copy of what {@code f} was on its channel {@code i}, for the node whose
+   * channel is {@code requester} only (a copy of a broadcast-chain frame says so in its head: the
+   * other nodes, some of which were not subscribed then, never see it).
+   */
+  private Frame resentTo(Frame f, int i, String requester) {
+    boolean ofBroadcast = f.channels.get(i).equals(broadcastChannel);
+    Frame copy = new Frame(f.batch,
+        new byte[][] {codec.frame(envelopesOf(f), f.links[i], true, ofBroadcast)},
+        List.of(requester), new long[] {f.links[i]}, Frame.Kind.RESENT);
+    copy.ofBroadcast = ofBroadcast;
+    return copy;
+  }
+
+  private static List<byte[]> envelopesOf(Frame f) {
     List<byte[]> envelopes = new ArrayList<>(f.batch.size());
     for (Pending p : f.batch) {
       envelopes.add(p.envelope);
     }
-    int from = channel < 0 ? 0 : channel;
-    int to = channel < 0 ? f.channels.size() : channel + 1;
-    byte[][] bytes = new byte[to - from][];
-    for (int i = from; i < to; i++) {
-      bytes[i - from] = codec.frame(envelopes, f.links[i], true);
-    }
-    return new Frame(f.batch, bytes, f.channels.subList(from, to),
-        java.util.Arrays.copyOfRange(f.links, from, to),
-        channel < 0 ? Frame.Kind.REPLAY : Frame.Kind.RESENT);
+    return envelopes;
   }
 
   /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
@@ -1023,8 +1045,10 @@ final class ClusterNode implements WsCluster {
     if (missing != null && error == null && frame.shortfallSinceNanos == 0) {
       frame.shortfallSinceNanos = now;
     }
-    if (missing != null && state == State.RUNNING && (error != null
-        || now - frame.shortfallSinceNanos < shortfallHoldNanos())) {
+    // a copy for one node is not held: if that node is gone, holding it would stop this node's
+    // publishing; if not, it asks again
+    if (missing != null && state == State.RUNNING && frame.kind != Frame.Kind.RESENT
+        && (error != null || now - frame.shortfallSinceNanos < shortfallHoldNanos())) {
       hold(frame, missing, now);
       return;
     }
@@ -1037,9 +1061,9 @@ final class ClusterNode implements WsCluster {
       if (missing == null) {
         stats.add(frame.kind == Frame.Kind.REPLAY ? Stats.OUTAGE_REPLAYED : Stats.FRAMES_RESENT,
             frame.kind == Frame.Kind.REPLAY ? frame.messages() : 1);
-      } else {
-        // the others would wait as long for the same node, each in turn: they go too
-        held.removeIf(f -> f.kind != Frame.Kind.NEW);
+      } else if (frame.kind == Frame.Kind.REPLAY) {
+        // the other replays would wait as long for the same node, each in turn: they go too
+        held.removeIf(f -> f.kind == Frame.Kind.REPLAY);
       }
     } else {
       stats.increment(Stats.FRAMES_PUBLISHED);
@@ -1056,9 +1080,8 @@ final class ClusterNode implements WsCluster {
           stats.add(Stats.OUTAGE_GAVE_UP, frame.messages());
           LOG.warn("[{}] gave up waiting for every node to receive {} messages: {}", nodeId,
               frame.messages(), missing);
-        } else {
-          remember(frame, now);
         }
+        remember(frame, now); // given up or not, nodes that lack it may still ask for it
         for (Pending p : frame.batch) {
           if (p.done.complete(null)) {
             release(p);
@@ -1101,7 +1124,7 @@ final class ClusterNode implements WsCluster {
             || frames == REPLAY_MAX_FRAMES || bytes + r.size() > REPLAY_MAX_BYTES) {
           break;
         }
-        held.addFirst(copy(r, -1));
+        held.addFirst(copy(r));
         replayed += r.messages();
         frames++;
         bytes += r.size();
@@ -1145,15 +1168,28 @@ final class ClusterNode implements WsCluster {
    * the repeats. Those no longer kept are counted; the requester counts them lost.
    */
   private void resend(String requester, boolean direct, long from, long to) {
-    String channel = direct ? nodeChannel(requester) : broadcastChannel;
+    String to1 = nodeChannel(requester);
+    String channel = direct ? to1 : broadcastChannel;
+    java.util.Set<Long> waiting = new java.util.HashSet<>();
+    for (Frame h : held) {
+      if (h.kind == Frame.Kind.RESENT && h.channels.get(0).equals(to1)
+          && h.ofBroadcast == !direct) {
+        waiting.add(h.links[0]); // asked for again before this went out: once is enough
+      }
+    }
     List<Frame> found = new ArrayList<>();
+    long already = 0;
     for (Frame f : recent) {
       int i = f.channels.indexOf(channel);
       if (i >= 0 && f.links[i] >= from && f.links[i] <= to) {
-        found.add(copy(f, i));
+        if (waiting.contains(f.links[i])) {
+          already++;
+        } else {
+          found.add(resentTo(f, i, to1));
+        }
       }
     }
-    long missed = to - from + 1 - found.size();
+    long missed = to - from + 1 - found.size() - already;
     LOG.info("[{}] node {} asked for frames {} to {} of the {} chain again: {} of them{}", nodeId,
         requester, from, to, direct ? "direct" : "broadcast", found.size(),
         missed == 0 ? "" : "; " + missed + " are no longer kept");
@@ -1212,6 +1248,22 @@ final class ClusterNode implements WsCluster {
         admitted(encoded.length);
       }
       outgoing.add(new Pending(encoded, new CompletableFuture<>(), channels, counted));
+    }
+  }
+
+  /**
+   * Publisher thread: a resend request straight to {@code origin}'s channel, unchained and ahead
+   * of anything queued or held here (a request waiting behind an outage, or stashed behind a gap
+   * in the chain it would travel in, would come too late). Not held when Redis does not take it:
+   * the chain asks again after a quarter of its gap timeout.
+   */
+  private void askAgain(String origin, boolean direct, long from, long to) {
+    byte[] frame = codec.frame(List.of(codec.encode(Envelope.resend(nodeId,
+        sequence.incrementAndGet(), direct, from, to))));
+    try {
+      transport.publish(nodeChannel(origin), frame);
+    } catch (RuntimeException e) {
+      LOG.debug("[{}] resend request to {} not published: {}", nodeId, origin, e.toString());
     }
   }
 
@@ -1327,6 +1379,8 @@ final class ClusterNode implements WsCluster {
     long shortfallSinceNanos;
     /** When Redis took it (publisher thread). */
     long tookNanos;
+    /** RESENT: a copy of a broadcast-chain frame (sent on the asking node's channel). */
+    boolean ofBroadcast;
 
     Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind) {
       this.batch = batch;
@@ -1479,21 +1533,22 @@ final class ClusterNode implements WsCluster {
       return;
     }
     String origin = decoded.envelopes.get(0).origin;
+    // a copy of a broadcast-chain frame comes on the own channel to the one node that asked
+    boolean direct = channel.equals(ownChannel) && !decoded.broadcastChain;
     if (decoded.link == 0 || !hooks.chains || origin.equals(nodeId)) {
-      deliverFrame(decoded.envelopes);
+      deliverFrame(decoded.envelopes, direct);
     } else {
-      chains.onFrame(origin, channel.equals(ownChannel), decoded.link, decoded.copy,
-          decoded.envelopes, frame.length);
+      chains.onFrame(origin, direct, decoded.link, decoded.copy, decoded.envelopes, frame.length);
     }
   }
 
   /** Dispatcher thread: drop own echoes and repeats, deliver the rest locally. */
-  private void deliverFrame(List<Envelope> envelopes) {
+  private void deliverFrame(List<Envelope> envelopes, boolean direct) {
     // several messages in one frame: each session's share is written as one run (see Outbox)
     java.util.Set<Outbox> held = envelopes.size() > 1
         ? java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()) : null;
     try {
-      dispatch(envelopes, held);
+      dispatch(envelopes, held, direct ? dedupDirect : dedup);
     } finally {
       if (held != null) {
         for (Outbox o : held) {
@@ -1503,7 +1558,7 @@ final class ClusterNode implements WsCluster {
     }
   }
 
-  private void dispatch(List<Envelope> envelopes, java.util.Set<Outbox> held) {
+  private void dispatch(List<Envelope> envelopes, java.util.Set<Outbox> held, Deduplicator dedup) {
     for (Envelope e : envelopes) {
       if (e.kind == Envelope.KIND_RECEIPT && e.ref == e.seq && e.origin.equals(nodeId)) {
         stats.increment(Stats.PROBES_RECEIVED); // not counted as an envelope: no message
@@ -1623,8 +1678,8 @@ final class ClusterNode implements WsCluster {
   /** What the chains of the other nodes' frames deliver to, ask for and report (dispatcher). */
   private final class ChainSink implements Chains.Sink {
     @Override
-    public void deliver(List<Envelope> envelopes) {
-      deliverFrame(envelopes);
+    public void deliver(List<Envelope> envelopes, boolean direct) {
+      deliverFrame(envelopes, direct);
     }
 
     @Override
@@ -1635,9 +1690,7 @@ final class ClusterNode implements WsCluster {
       LOG.warn("[{}] frames {} to {} of node {}'s {} chain did not arrive (Redis lost them after "
           + "counting this node as a receiver): asking for them again; later frames wait for "
           + "them", nodeId, from, to, origin, direct ? "direct" : "broadcast");
-      queue(seq -> Envelope.resend(nodeId, seq, direct, from, to),
-          CompletableFuture.completedFuture(List.of(nodeChannel(origin))), false);
-      schedulePublish();
+      onThread(publisher, () -> askAgain(origin, direct, from, to));
     }
 
     @Override

@@ -18,8 +18,9 @@ import java.util.Set;
  *
  * <pre>
  * frame    := head:u8 count:u16 link:i64 envelope{count} tag?       (no trailing bytes)
- * head     := version(=2) in bits 0-5; bit 6 set: a copy (published again, see below);
- *             bit 7 set: the frame ends in a tag
+ * head     := version(=2) in bits 0-4; bit 5 set (with bit 6 only): a copy of a frame of the
+ *             broadcast chain, sent to the one node that asked for it on its own channel;
+ *             bit 6 set: a copy (published again, see below); bit 7 set: the frame ends in a tag
  * link     := the frame's number in its origin's chain on the channel it is published to
  *             (1, 2, 3, ... per origin and channel; 0: not chained). A receiver that sees a
  *             number skipped asks the origin to publish the missing frames again; those
@@ -69,6 +70,8 @@ final class EnvelopeCodec {
   static final int TAGGED = 0x80;
   /** Head bit (version 2): the frame is a copy of one published before. */
   static final int COPY = 0x40;
+  /** Head bit (version 2, with {@link #COPY}): a copy of a broadcast-chain frame, sent to one node. */
+  static final int BROADCAST_CHAIN = 0x20;
   /** Head, envelope count and chain link. */
   static final int HEADER_BYTES = 11;
   /** The most frames one resend envelope asks for. */
@@ -108,11 +111,14 @@ final class EnvelopeCodec {
     final long link;
     /** Head bit 6: a copy of a frame published before. */
     final boolean copy;
+    /** Head bit 5: of the broadcast chain, although it came on a node's own channel. */
+    final boolean broadcastChain;
     final List<Envelope> envelopes;
 
-    Decoded(long link, boolean copy, List<Envelope> envelopes) {
+    Decoded(long link, boolean copy, boolean broadcastChain, List<Envelope> envelopes) {
       this.link = link;
       this.copy = copy;
+      this.broadcastChain = broadcastChain;
       this.envelopes = envelopes;
     }
   }
@@ -183,25 +189,32 @@ final class EnvelopeCodec {
     return out.toByteArray();
   }
 
-  /** An unchained frame (link 0): see {@link #frame(List, long, boolean)}. */
+  /** An unchained frame (link 0): see {@link #frame(List, long, boolean, boolean)}. */
   byte[] frame(List<byte[]> encodedEnvelopes) {
-    return frame(encodedEnvelopes, 0, false);
+    return frame(encodedEnvelopes, 0, false, false);
+  }
+
+  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy) {
+    return frame(encodedEnvelopes, link, copy, false);
   }
 
   /**
    * Wraps encoded envelopes (1 to 65535) into one frame, in order, with its chain link (0: not
-   * chained), marked as a {@code copy} or not; tagged if this codec signs.
+   * chained), marked as a {@code copy} or not, and a copy as one of the {@code broadcastChain}
+   * sent to one node or not; tagged if this codec signs.
    */
-  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy) {
-    if (link < 0) {
-      throw new IllegalArgumentException("link " + link);
+  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy, boolean broadcastChain) {
+    if (link < 0 || broadcastChain && !copy) {
+      throw new IllegalArgumentException("link " + link + ", copy " + copy + ", broadcast chain "
+          + broadcastChain);
     }
     int size = HEADER_BYTES;
     for (byte[] b : encodedEnvelopes) {
       size += b.length;
     }
     ByteBuffer buf = ByteBuffer.allocate(auth == null ? size : size + FrameAuthenticator.TAG_BYTES);
-    buf.put((byte) (VERSION | (copy ? COPY : 0) | (auth == null ? 0 : TAGGED)))
+    buf.put((byte) (VERSION | (copy ? COPY : 0) | (broadcastChain ? BROADCAST_CHAIN : 0)
+        | (auth == null ? 0 : TAGGED)))
         .putShort((short) encodedEnvelopes.size())
         .putLong(link);
     for (byte[] b : encodedEnvelopes) {
@@ -246,7 +259,7 @@ final class EnvelopeCodec {
       if (r.remaining() != 0) {
         throw new Rejection(Reason.TRAILING, r.remaining() + " bytes after the last envelope");
       }
-      return new Decoded(link, (head & COPY) != 0, envelopes);
+      return new Decoded(link, (head & COPY) != 0, (head & BROADCAST_CHAIN) != 0, envelopes);
     } catch (Rejection e) {
       throw e;
     } catch (RuntimeException e) {
@@ -262,7 +275,8 @@ final class EnvelopeCodec {
   private int authenticated(byte[] frame) throws Rejection {
     int head = frame[0] & 0xff;
     int version = head & ~TAGGED;
-    if (version != VERSION && version != (VERSION | COPY) && version != VERSION_1) {
+    if (version != VERSION && version != (VERSION | COPY)
+        && version != (VERSION | COPY | BROADCAST_CHAIN) && version != VERSION_1) {
       throw new Rejection(Reason.VERSION, "version " + version + ", this node reads "
           + VERSION_1 + " and " + VERSION);
     }

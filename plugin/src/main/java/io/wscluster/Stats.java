@@ -55,6 +55,8 @@ final class Stats {
    * envelopesReceived.
    */
   static final String SYNCS_RECEIVED = "syncsReceived";
+  /** Chains of another node started again at a link too far from the last one (see Chains). */
+  static final String CHAIN_RESTARTS = "chainRestarts";
   /** Frames this node published again because another node asked for them. */
   static final String FRAMES_RESENT = "framesResent";
   /** Frames another node asked for that this node no longer held (older than it keeps). */

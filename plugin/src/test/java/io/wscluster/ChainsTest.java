@@ -19,7 +19,7 @@ class ChainsTest {
   private final List<String> events = new ArrayList<>();
   private final Chains chains = new Chains(new Chains.Sink() {
     @Override
-    public void deliver(List<Envelope> envelopes) {
+    public void deliver(List<Envelope> envelopes, boolean direct) {
       events.add(new String(envelopes.get(0).payload, StandardCharsets.UTF_8));
     }
 
@@ -165,14 +165,38 @@ class ChainsTest {
   }
 
   @Test
-  void aHugeGap_onlyItsLastMaxResendLinksAreAskedFor_andAllOfItIsCountedWhenGivenUp() {
+  void theLargestGapAChainTakes_isAskedForInOnePiece() {
     frame("a", 1);
-    frame("a", Long.MAX_VALUE);
-    assertEquals(List.of("a:1", "ask a " + (Long.MAX_VALUE - EnvelopeCodec.MAX_RESEND) + "-"
-        + (Long.MAX_VALUE - 1)), events);
-    later(TIMEOUT / 1_000_000);
-    assertEquals("lost a 2-" + (Long.MAX_VALUE - 1), events.get(2));
-    assertEquals(Long.MAX_VALUE - 2, stats.get(Stats.FRAMES_LOST));
-    assertEquals("a:" + Long.MAX_VALUE, events.get(3));
+    frame("a", 1 + EnvelopeCodec.MAX_RESEND); // one link further starts the chain again
+    assertEquals(List.of("a:1", "ask a 2-" + EnvelopeCodec.MAX_RESEND), events);
+    assertEquals(0, stats.get(Stats.CHAIN_RESTARTS));
+  }
+
+  @Test
+  void aLinkFarFromTheChain_startsItAgainThere_andTheRealFramesStartItAgainAfterIt() {
+    frame("a", 1);
+    frame("a", 3);
+    frame("a", Long.MAX_VALUE); // forged, or after a very long absence
+
+    assertEquals(List.of("a:1", "ask a 2-2", "lost a 2-2", "a:3", "a:" + Long.MAX_VALUE), events);
+    assertEquals(1, stats.get(Stats.CHAIN_RESTARTS));
+    assertEquals(1, stats.get(Stats.FRAMES_LOST), "only the gap it had: nothing counted for the jump");
+    frame("a", 4);
+    frame("a", 6);
+    assertEquals(List.of("a:4", "ask a 5-5"), events.subList(5, 7), "gaps are seen again");
+    assertEquals(2, stats.get(Stats.CHAIN_RESTARTS));
+  }
+
+  @Test
+  void everyGap_isAskedForAgain_notOnlyTheFirst() {
+    frame("a", 1);
+    frame("a", 3);
+    later(600);
+    frame("a", 5);
+    assertEquals(List.of("a:1", "ask a 2-2", "ask a 4-4"), events);
+    later(700); // the first gap is due
+    assertEquals(List.of("ask a 2-2"), events.subList(3, events.size()));
+    later(600); // the second one is due
+    assertEquals(List.of("ask a 2-2", "ask a 4-4"), events.subList(3, events.size()));
   }
 }

@@ -286,6 +286,14 @@ class EnvelopeCodecTest {
     assertTrue(d.copy);
     assertEquals(8, d.link);
     assertEquals(false, codec.decodeFrame(codec.frame(List.of(e), 8, false)).copy);
+    byte[] one = codec.frame(List.of(e), 8, true, true);
+    assertEquals(EnvelopeCodec.VERSION | EnvelopeCodec.COPY | EnvelopeCodec.BROADCAST_CHAIN, one[0]);
+    assertTrue(codec.decodeFrame(one).broadcastChain);
+    assertEquals(false, codec.decodeFrame(copy).broadcastChain);
+    assertThrows(IllegalArgumentException.class, () -> codec.frame(List.of(e), 8, false, true));
+    byte[] notACopy = one.clone();
+    notACopy[0] = (byte) (EnvelopeCodec.VERSION | EnvelopeCodec.BROADCAST_CHAIN);
+    assertRejected(notACopy, Reason.VERSION, "version 34, this node reads 1 and 2");
     // a version 1 head has no such bit: 0x41 is version 65
     byte[] v1 = new Raw().u8(0x41).u16(1).bytes();
     assertRejected(v1, Reason.VERSION, "version 65, this node reads 1 and 2");
