@@ -80,6 +80,9 @@ final class Chains {
       sink.deliver(envelopes, onOwnChannel); // the envelopes' sequence numbers decide
       return;
     }
+    // a link too far starts the chain again: so every gap and every stashed link stays within
+    // MAX_RESEND of the delivered one, one request asks for all of a gap (the codec's bound), and
+    // a forged far link cannot make a node ask for billions
     if (c != null && Math.abs(link - c.delivered) > EnvelopeCodec.MAX_RESEND) {
       stats.increment(Stats.CHAIN_RESTARTS);
       while (!c.stash.isEmpty()) {
@@ -121,7 +124,7 @@ final class Chains {
     c.stashedBytes += bytes;
     if (link > c.seen + 1) {
       stats.add(Stats.CHAIN_GAPS, link - c.seen - 1);
-      request(c, c.seen + 1, link - 1);
+      sink.request(c.origin, c.direct, c.seen + 1, link - 1);
     }
     c.seen = Math.max(c.seen, link);
     if (c.stash.size() > MAX_STASHED_FRAMES || c.stashedBytes > MAX_STASHED_BYTES) {
@@ -147,7 +150,7 @@ final class Chains {
           Stashed behindGap = e.getValue();
           if (e.getKey() > previous + 1 && now - behindGap.asked >= gapTimeoutNanos / 4) {
             behindGap.asked = now;
-            request(c, previous + 1, e.getKey() - 1);
+            sink.request(c.origin, c.direct, previous + 1, e.getKey() - 1);
           }
           previous = e.getKey();
         }
@@ -167,14 +170,6 @@ final class Chains {
       }
     }
     return n;
-  }
-
-  /**
-   * Asks for the last {@link EnvelopeCodec#MAX_RESEND} links of a gap at most: no origin keeps
-   * more, and a forged link far ahead must not make a node ask for billions.
-   */
-  private void request(Chain c, long from, long to) {
-    sink.request(c.origin, c.direct, Math.max(from, to - EnvelopeCodec.MAX_RESEND + 1), to);
   }
 
   /** The links missing before the first stashed frame are lost; delivers what follows them. */

@@ -107,8 +107,6 @@ final class ClusterNode implements WsCluster {
   private volatile State state = State.NEW;
   private ExecutorService dispatcher;
   private ExecutorService publisher;
-  /** Publisher-thread state: a frame is being published. */
-  private boolean inFlight;
   /**
    * Publisher-thread state: the frames held for publishing again, oldest first, and not before
    * when the head is tried next. Nothing queued passes them.
@@ -125,7 +123,7 @@ final class ClusterNode implements WsCluster {
    */
   private final java.util.ArrayDeque<Frame> recent = new java.util.ArrayDeque<>();
   private long recentBytes;
-  /** Publisher-thread state: the frame being published, if any. */
+  /** Publisher-thread state: the frame being published, if any (one at a time). */
   private Frame inFlightFrame;
   /**
    * Publisher-thread state: per channel, the link of the last frame built for it (see
@@ -308,7 +306,7 @@ final class ClusterNode implements WsCluster {
     while (System.nanoTime() - deadline < 0) {
       CompletableFuture<Boolean> check = new CompletableFuture<>();
       try {
-        publisher.execute(() -> check.complete(outgoing.isEmpty() && !inFlight
+        publisher.execute(() -> check.complete(outgoing.isEmpty() && inFlightFrame == null
             && held.isEmpty()));
         if (check.get(100, TimeUnit.MILLISECONDS)) {
           return;
@@ -858,7 +856,7 @@ final class ClusterNode implements WsCluster {
     final byte[] envelope;
     final CompletableFuture<Void> done;
     final CompletableFuture<List<String>> channels;
-    /** Counted in the outage buffer (see {@link #release}): all but syncs and resend requests. */
+    /** Counted in the outage buffer (see {@link #release}): all but syncs. */
     final boolean counted;
 
     Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels) {
@@ -894,7 +892,7 @@ final class ClusterNode implements WsCluster {
    */
   private void publishNext() {
     publishScheduled.set(false);
-    if (inFlight) {
+    if (inFlightFrame != null) {
       return;
     }
     Frame head = held.peek();
@@ -953,15 +951,15 @@ final class ClusterNode implements WsCluster {
   }
 
   /**
-   * Publisher thread: a frame Redis took, to publish again marked as a copy (a receiver that does
-   * not know the chain yet delivers it without starting the chain there, see {@link Chains}): to
-   * all its channels for an outage's replay ({@code channel} -1), else to that one of them for a
-   * node that asked for it.
+   * Publisher thread: a frame Redis took, to publish again to all its channels as an outage's
+   * replay, marked as a copy (a receiver that does not know the chain yet delivers it without
+   * starting the chain there, see {@link Chains}).
    */
   private Frame copy(Frame f) {
+    List<byte[]> envelopes = envelopesOf(f);
     byte[][] bytes = new byte[f.channels.size()][];
     for (int i = 0; i < bytes.length; i++) {
-      bytes[i] = codec.frame(envelopesOf(f), f.links[i], true);
+      bytes[i] = codec.frame(envelopes, f.links[i], true);
     }
     return new Frame(f.batch, bytes, f.channels, f.links, Frame.Kind.REPLAY);
   }
@@ -973,11 +971,9 @@ final class ClusterNode implements WsCluster {
    */
   private Frame resentTo(Frame f, int i, String requester) {
     boolean ofBroadcast = f.channels.get(i).equals(broadcastChannel);
-    Frame copy = new Frame(f.batch,
+    return new Frame(f.batch,
         new byte[][] {codec.frame(envelopesOf(f), f.links[i], true, ofBroadcast)},
         List.of(requester), new long[] {f.links[i]}, Frame.Kind.RESENT);
-    copy.ofBroadcast = ofBroadcast;
-    return copy;
   }
 
   private static List<byte[]> envelopesOf(Frame f) {
@@ -1007,7 +1003,6 @@ final class ClusterNode implements WsCluster {
 
   /** Publisher thread: one publish of a frame to each of its channels. */
   private void publish(Frame frame) {
-    inFlight = true;
     inFlightFrame = frame;
     frame.attempts++;
     List<CompletableFuture<Long>> all = new ArrayList<>(frame.channels.size());
@@ -1038,7 +1033,6 @@ final class ClusterNode implements WsCluster {
    * sequence number.
    */
   private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
-    inFlight = false;
     inFlightFrame = null;
     String missing = error != null ? error.toString() : shortfall(frame, receivers);
     long now = System.nanoTime();
@@ -1089,14 +1083,14 @@ final class ClusterNode implements WsCluster {
         }
       }
     }
-    if (held.isEmpty()) {
-      heldSinceNanos = 0;
-    }
     if (!held.isEmpty()) {
       retryAt = now; // the rest of what is held goes now: Redis takes frames again
       publishNext();
-    } else if (!outgoing.isEmpty()) {
-      publishNext();
+    } else {
+      heldSinceNanos = 0;
+      if (!outgoing.isEmpty()) {
+        publishNext();
+      }
     }
   }
 
@@ -1118,9 +1112,11 @@ final class ClusterNode implements WsCluster {
       int replayed = 0;
       int frames = 0;
       long bytes = 0;
-      for (java.util.Iterator<Frame> it = recent.descendingIterator(); it.hasNext(); ) {
-        Frame r = it.next();
-        if (!hooks.replay || now - r.tookNanos > REPLAY_WINDOW_NANOS
+      java.util.Iterator<Frame> newestFirst = hooks.replay ? recent.descendingIterator()
+          : java.util.Collections.emptyIterator(); // replays off: a test's control
+      while (newestFirst.hasNext()) {
+        Frame r = newestFirst.next();
+        if (now - r.tookNanos > REPLAY_WINDOW_NANOS
             || frames == REPLAY_MAX_FRAMES || bytes + r.size() > REPLAY_MAX_BYTES) {
           break;
         }
@@ -1168,12 +1164,12 @@ final class ClusterNode implements WsCluster {
    * the repeats. Those no longer kept are counted; the requester counts them lost.
    */
   private void resend(String requester, boolean direct, long from, long to) {
-    String to1 = nodeChannel(requester);
-    String channel = direct ? to1 : broadcastChannel;
+    String requesterChannel = nodeChannel(requester);
+    String channel = direct ? requesterChannel : broadcastChannel;
     java.util.Set<Long> waiting = new java.util.HashSet<>();
     for (Frame h : held) {
-      if (h.kind == Frame.Kind.RESENT && h.channels.get(0).equals(to1)
-          && h.ofBroadcast == !direct) {
+      if (h.kind == Frame.Kind.RESENT && h.channels.get(0).equals(requesterChannel)
+          && h.ofBroadcastChain() == !direct) {
         waiting.add(h.links[0]); // asked for again before this went out: once is enough
       }
     }
@@ -1185,7 +1181,7 @@ final class ClusterNode implements WsCluster {
         if (waiting.contains(f.links[i])) {
           already++;
         } else {
-          found.add(resentTo(f, i, to1));
+          found.add(resentTo(f, i, requesterChannel));
         }
       }
     }
@@ -1235,10 +1231,10 @@ final class ClusterNode implements WsCluster {
   }
 
   /**
-   * Any thread: queues an envelope of this node's own (a receipt, sync or resend request; no
-   * application message) for {@code channels} (null: the broadcast channel), with the next
-   * sequence number. {@code counted}: in the outage buffer, whatever it holds (receipts); syncs
-   * and resend requests are not, as they are no messages.
+   * Any thread: queues an envelope of this node's own (a receipt or a sync; no application
+   * message) for {@code channels} (null: the broadcast channel), with the next sequence number.
+   * {@code counted}: in the outage buffer, whatever it holds (receipts); syncs are not, as they
+   * are no messages.
    */
   private void queue(java.util.function.LongFunction<Envelope> envelope,
       CompletableFuture<List<String>> channels, boolean counted) {
@@ -1379,8 +1375,6 @@ final class ClusterNode implements WsCluster {
     long shortfallSinceNanos;
     /** When Redis took it (publisher thread). */
     long tookNanos;
-    /** RESENT: a copy of a broadcast-chain frame (sent on the asking node's channel). */
-    boolean ofBroadcast;
 
     Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind) {
       this.batch = batch;
@@ -1390,8 +1384,12 @@ final class ClusterNode implements WsCluster {
       this.kind = kind;
     }
 
+    /** RESENT: a copy of a broadcast-chain frame (sent on the asking node's channel). */
+    boolean ofBroadcastChain() {
+      return (bytes[0][0] & EnvelopeCodec.BROADCAST_CHAIN) != 0;
+    }
 
-    /** What it carries but syncs and resend requests (not in the outage buffer either). */
+    /** What it carries but syncs (not in the outage buffer either). */
     int messages() {
       int n = 0;
       for (Pending p : batch) {

@@ -56,8 +56,9 @@ final class Envelope {
   }
 
   /**
-   * A request from {@code origin} (a receiver that missed frames) for the links {@code from} to {@code to} of the chain of the node it goes to, on the broadcast
-   * channel or ({@code direct}, carried in the binary flag) on the asking node's own channel.
+   * A request from {@code origin} (a receiver that missed frames) for the links {@code from} to
+   * {@code to} of the chain of the node it goes to, on the broadcast channel or ({@code direct},
+   * carried in the binary flag) on the asking node's own channel.
    */
   static Envelope resend(String origin, long seq, boolean direct, long from, long to) {
     return new Envelope(KIND_RESEND, origin, seq, direct, from, to, java.util.Map.of());

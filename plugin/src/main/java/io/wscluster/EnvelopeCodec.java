@@ -143,29 +143,24 @@ final class EnvelopeCodec {
 
   /** Encodes one envelope (without frame header); done once per send. */
   byte[] encode(Envelope e) {
+    if (e.kind == Envelope.KIND_RECEIPT && e.results.size() > MAX_SET_SIZE) {
+      throw new IllegalArgumentException("a receipt carries at most " + MAX_SET_SIZE
+          + " results, this one " + e.results.size() + ": split it");
+    }
     byte[] origin = e.origin.getBytes(StandardCharsets.UTF_8);
     ByteArrayOutputStream out = new ByteArrayOutputStream(64 + e.payload.length);
     out.write(e.kind);
-    if (e.kind == Envelope.KIND_SYNC || e.kind == Envelope.KIND_RESEND) {
-      out.write(e.binary ? FLAG_BINARY : 0);
-      out.write(origin.length);
-      out.writeBytes(origin);
-      writeLong(out, e.seq);
-      if (e.kind == Envelope.KIND_RESEND) {
-        writeLong(out, e.ref);
-        writeLong(out, e.refEnd);
-      }
-      return out.toByteArray();
-    }
-    if (e.kind == Envelope.KIND_RECEIPT) {
-      if (e.results.size() > MAX_SET_SIZE) {
-        throw new IllegalArgumentException("a receipt carries at most " + MAX_SET_SIZE
-            + " results, this one " + e.results.size() + ": split it");
-      }
-      out.write(e.binary ? FLAG_BINARY : 0);
-      out.write(origin.length);
-      out.writeBytes(origin);
-      writeLong(out, e.seq);
+    // the binary flag is the only one of the other kinds (a receipt's "more", a resend's "direct")
+    out.write(e.kind != Envelope.KIND_MESSAGE ? (e.binary ? FLAG_BINARY : 0)
+        : (e.binary ? FLAG_BINARY : 0) | (e.target.isAll() ? FLAG_ALL : 0)
+            | (e.receiptRequested ? FLAG_RECEIPT : 0));
+    out.write(origin.length);
+    out.writeBytes(origin);
+    writeLong(out, e.seq);
+    if (e.kind == Envelope.KIND_RESEND) {
+      writeLong(out, e.ref);
+      writeLong(out, e.refEnd);
+    } else if (e.kind == Envelope.KIND_RECEIPT) {
       writeLong(out, e.ref);
       out.write(e.results.size() >>> 8);
       out.write(e.results.size());
@@ -173,19 +168,14 @@ final class EnvelopeCodec {
         writeString(out, r.getKey());
         writeString(out, r.getValue());
       }
-      return out.toByteArray();
+    } else if (e.kind == Envelope.KIND_MESSAGE) {
+      writeSet(out, e.target.rooms());
+      writeSet(out, e.target.users());
+      writeSet(out, e.target.sessions());
+      writeSet(out, e.target.except());
+      writeInt(out, e.payload.length);
+      out.writeBytes(e.payload);
     }
-    out.write((e.binary ? FLAG_BINARY : 0) | (e.target.isAll() ? FLAG_ALL : 0)
-        | (e.receiptRequested ? FLAG_RECEIPT : 0));
-    out.write(origin.length);
-    out.writeBytes(origin);
-    writeLong(out, e.seq);
-    writeSet(out, e.target.rooms());
-    writeSet(out, e.target.users());
-    writeSet(out, e.target.sessions());
-    writeSet(out, e.target.except());
-    writeInt(out, e.payload.length);
-    out.writeBytes(e.payload);
     return out.toByteArray();
   }
 

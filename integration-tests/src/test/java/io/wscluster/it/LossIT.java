@@ -71,17 +71,16 @@ class LossIT {
     return new Run(clients, checker, scope);
   }
 
-  /** Per sender, the order in which {@code client} got that sender's messages, as indexes. */
+  /** Per sender, how {@code client}'s share differs from 0..n-1 in order (see {@link OrderIT}). */
   private static List<String> outOfOrder(TestClient client, String scope) {
     List<String> problems = new ArrayList<>();
     for (String sender : List.of("u0", "u2")) {
       String prefix = scope + sender + ":";
       List<Integer> got = client.deliveries().stream().filter(t -> t.startsWith(prefix))
           .map(t -> Integer.parseInt(t.substring(prefix.length()))).collect(Collectors.toList());
-      for (int k = 1; k < got.size(); k++) {
-        if (got.get(k) <= got.get(k - 1)) {
-          problems.add(client.label() + " got " + sender + "'s " + got.get(k) + " after " + got.get(k - 1));
-        }
+      String problem = OrderIT.firstOrderViolation(got, MESSAGES_PER_SENDER);
+      if (problem != null) {
+        problems.add(client.label() + " from " + sender + ": " + problem);
       }
     }
     return problems;
