@@ -47,7 +47,7 @@ final class ClusterNode implements WsCluster {
    * times.
    */
   static final class Hooks {
-    static final Hooks DEFAULT = new Hooks(true, 0, true, true, true);
+    static final Hooks DEFAULT = new Hooks(true, 0, true, true, true, true);
     final boolean dedup;
     final int extraSubscriptions;
     /** Write through Jetty's core session where there is one (else the Jakarta API only). */
@@ -59,6 +59,11 @@ final class ClusterNode implements WsCluster {
      * the ones Redis lost. Off, frames go unchained (link 0) and a lost frame stays lost.
      */
     final boolean chains;
+    /**
+     * Judge clients by the outbox's byte bound and stall time ({@link Outbox.Limits#of}). Off,
+     * outboxes take {@link Outbox.Limits#unjudged}: a frame bound that a burst overruns.
+     */
+    final boolean flowControl;
 
     Hooks(boolean dedup, int extraSubscriptions) {
       this(dedup, extraSubscriptions, true, true, true);
@@ -66,6 +71,12 @@ final class ClusterNode implements WsCluster {
 
     Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites, boolean replay,
         boolean chains) {
+      this(dedup, extraSubscriptions, coreWrites, replay, chains, true);
+    }
+
+    Hooks(boolean dedup, int extraSubscriptions, boolean coreWrites, boolean replay,
+        boolean chains, boolean flowControl) {
+      this.flowControl = flowControl;
       this.dedup = dedup;
       this.extraSubscriptions = extraSubscriptions;
       this.coreWrites = coreWrites;
@@ -107,6 +118,9 @@ final class ClusterNode implements WsCluster {
   private volatile State state = State.NEW;
   private ExecutorService dispatcher;
   private ExecutorService publisher;
+  /** Runs delayed session writes ({@code wscluster.write.delay}); null without a delay. */
+  private final java.util.concurrent.ScheduledExecutorService writer;
+  private final Outbox.Limits outboxLimits;
   /**
    * Publisher-thread state: the frames held for publishing again, oldest first, and not before
    * when the head is tried next. Nothing queued passes them.
@@ -199,6 +213,10 @@ final class ClusterNode implements WsCluster {
     this.config = config;
     this.transport = transport;
     this.hooks = hooks;
+    this.writer = config.writeDelay().isZero() || !hooks.flowControl ? null
+        : Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("write"));
+    this.outboxLimits = hooks.flowControl ? Outbox.Limits.of(config, writer)
+        : Outbox.Limits.unjudged(config.outboxOverflow());
     this.nanoClock = nanoClock;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     this.codec = new EnvelopeCodec(config.messageMaxBytes(),
@@ -207,8 +225,8 @@ final class ClusterNode implements WsCluster {
     this.dedupDirect = new Deduplicator(config.dedupWindow(), config.dedupOriginTtl().toNanos(),
         nanoClock);
     this.registry = new SessionRegistry(nodeId, s -> new Outbox(s,
-        SessionWriter.of(s, hooks.coreWrites), config.outboxMaxFrames(), config.outboxOverflow(),
-        stats, nodeId), this::onPresenceChange);
+        SessionWriter.of(s, hooks.coreWrites), outboxLimits, stats, nodeId),
+        this::onPresenceChange);
     this.broadcastChannel = config.channelPrefix() + ":all";
     this.ownChannel = nodeChannel(nodeId);
     this.chains = new Chains(new ChainSink(), stats, GAP_TIMEOUT_NANOS,
@@ -238,6 +256,11 @@ final class ClusterNode implements WsCluster {
       presence.start();
       long every = config.nodeHeartbeat().toMillis();
       timer.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+      if (hooks.flowControl) {
+        long judgeEvery = Math.max(50, Math.min(1000, config.outboxStallTimeout().toMillis() / 4));
+        timer.scheduleWithFixedDelay(this::judgeClients, judgeEvery, judgeEvery,
+            TimeUnit.MILLISECONDS);
+      }
       if (hooks.chains) {
         timer.scheduleWithFixedDelay(() -> onThread(publisher, this::syncChains), every, every,
             TimeUnit.MILLISECONDS);
@@ -328,7 +351,8 @@ final class ClusterNode implements WsCluster {
     } catch (Exception e) {
       LOG.warn("[{}] transport did not stop cleanly", nodeId, e);
     }
-    for (ExecutorService ex : new ExecutorService[] {publisher, dispatcher, timer, callbacks}) {
+    for (ExecutorService ex : new ExecutorService[] {publisher, dispatcher, timer, callbacks,
+        writer}) {
       if (ex == null) {
         continue;
       }
@@ -413,9 +437,11 @@ final class ClusterNode implements WsCluster {
   }
 
   /**
-   * The counters plus gauges read now: {@code sessions}, and the frames queued in the local
-   * sessions' outboxes ({@code outbox.queued.max}, the deepest; {@code outbox.queued.total}), each
-   * at most {@code wscluster.outbox.max-frames}. Costs one short lock per local session.
+   * The counters plus gauges read now: {@code sessions}, the frames queued in the local sessions'
+   * outboxes ({@code outbox.queued.max}, the deepest; {@code outbox.queued.total}) and the bytes
+   * they count against the byte bound ({@code outbox.bytes.max}, at most
+   * {@code wscluster.outbox.max-bytes}; {@code outbox.bytes.total}). Costs two short locks per
+   * local session.
    */
   @Override
   public Map<String, Long> stats() {
@@ -423,14 +449,32 @@ final class ClusterNode implements WsCluster {
     snapshot.put("sessions", (long) registry.size());
     long deepest = 0;
     long total = 0;
+    long largest = 0;
+    long bytes = 0;
     for (LocalSession ls : registry.all()) {
       int queued = ls.outbox.size();
       deepest = Math.max(deepest, queued);
       total += queued;
+      long b = ls.outbox.bytes();
+      largest = Math.max(largest, b);
+      bytes += b;
     }
     snapshot.put(Stats.OUTBOX_QUEUED_MAX, deepest);
     snapshot.put(Stats.OUTBOX_QUEUED_TOTAL, total);
+    snapshot.put(Stats.OUTBOX_BYTES_MAX, largest);
+    snapshot.put(Stats.OUTBOX_BYTES_TOTAL, bytes);
     return snapshot;
+  }
+
+  /** Timer thread: closes the sessions whose writes stalled and that get nothing new. */
+  private void judgeClients() {
+    try {
+      for (LocalSession ls : registry.all()) {
+        ls.outbox.judge();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("[{}] judging slow clients failed", nodeId, e);
+    }
   }
 
   // ---------------------------------------------------------------- sending (app threads)

@@ -9,19 +9,27 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The frames waiting for one session: at most one run of writes in flight, at most
- * {@code maxFrames} frames queued or in flight; when full the overflow policy applies. A slow
- * client thus fills only its own outbox and never delays another session.
+ * The frames waiting for one session: at most one run of writes in flight behind which frames
+ * queue up to a byte bound ({@link Limits#maxBytes}: payload plus
+ * {@link WsClusterConfig#OUTBOX_FRAME_OVERHEAD} per frame, frames in flight included) and a frame
+ * bound. A session is a slow client when a frame would pass a bound, or when its write has made
+ * no progress (no write completed, no run started) for {@link Limits#stallNanos} while frames
+ * wait: then the overflow policy applies. A healthy client that reads as fast as it can thus
+ * takes any burst the bounds hold (an outage's republished messages arrive at once), however
+ * long it needs to read it, while a client that reads nothing is judged within the stall time,
+ * and never holds more than the bound. A slow client fills only its own outbox and never delays
+ * another session.
  *
  * <p>A run is what is queued when the previous run completed, handed to the session's
  * {@link SessionWriter} at once (up to {@link #MAX_RUN_FRAMES} frames and
  * {@link #MAX_RUN_BYTES} bytes; one frame where the writer cannot batch, or under
- * {@code DROP_OLDEST}, which must be able to drop every frame but the one being written): under load, Jetty
- * writes a run with one system call instead of one per frame.
+ * {@code DROP_OLDEST}, which must be able to drop every frame but the one being written): under
+ * load, Jetty writes a run with one system call instead of one per frame. With a write delay
+ * ({@link Limits#delayNanos}), a run starting from idle waits that long for more frames.
  *
  * <p>{@link #offer} may be called from any thread, concurrently. Write completions arrive on the
  * container's threads (sometimes inline, inside the write call); the next run is started from
- * there without recursion.
+ * there without recursion. {@link #judge} is called by the node's timer.
  *
  * <p>Jetty's Jakarta remote endpoint keeps the type of the message being sent in an unguarded
  * field: when the application writes a text message to the session directly while the outbox
@@ -36,6 +44,56 @@ final class Outbox {
   static final int MAX_RACE_RETRIES = 1000;
   static final int MAX_RUN_FRAMES = 64;
   static final int MAX_RUN_BYTES = 64 * 1024;
+  /** The frame bound when flow control is off (a test's control): the bound of old. */
+  static final int UNJUDGED_MAX_FRAMES = 1024;
+
+  /**
+   * The bounds every outbox of a node applies, and how it judges a client; immutable, shared.
+   */
+  static final class Limits {
+    final int maxFrames;
+    final long maxBytes;
+    final long stallNanos;
+    final WsClusterConfig.Overflow overflow;
+    final long delayNanos;
+    /** Runs a delayed drain; null when {@code delayNanos} is 0. */
+    final java.util.concurrent.ScheduledExecutorService delayer;
+    final java.util.function.LongSupplier clock;
+
+    Limits(int maxFrames, long maxBytes, long stallNanos, WsClusterConfig.Overflow overflow,
+        long delayNanos, java.util.concurrent.ScheduledExecutorService delayer,
+        java.util.function.LongSupplier clock) {
+      this.maxFrames = maxFrames;
+      this.maxBytes = maxBytes;
+      this.stallNanos = stallNanos;
+      this.overflow = overflow;
+      this.delayNanos = delayer == null ? 0 : delayNanos;
+      this.delayer = delayer;
+      this.clock = clock;
+    }
+
+    /** The configured bounds on the real clock; {@code delayer} serves a write delay. */
+    static Limits of(WsClusterConfig c, java.util.concurrent.ScheduledExecutorService delayer) {
+      return new Limits(c.outboxMaxFrames(), c.outboxMaxBytes(),
+          c.outboxStallTimeout().toNanos(), c.outboxOverflow(), c.writeDelay().toNanos(),
+          delayer, System::nanoTime);
+    }
+
+    /**
+     * Flow control off (a test's control): a frame bound of {@link #UNJUDGED_MAX_FRAMES}, no
+     * byte bound, no stall judgement; a burst larger than the bound closes a healthy client.
+     */
+    static Limits unjudged(WsClusterConfig.Overflow overflow) {
+      return new Limits(UNJUDGED_MAX_FRAMES, Long.MAX_VALUE, Long.MAX_VALUE, overflow, 0, null,
+          System::nanoTime);
+    }
+
+    /** Frames only, as the tests of the frame bound want it: no byte bound, no stall. */
+    static Limits frames(int maxFrames, WsClusterConfig.Overflow overflow) {
+      return new Limits(maxFrames, Long.MAX_VALUE, Long.MAX_VALUE, overflow, 0, null,
+          System::nanoTime);
+    }
+  }
 
   /** A queued frame and who waits for its write, if anyone. */
   private final class Entry implements SessionWriter.Done {
@@ -47,6 +105,11 @@ final class Outbox {
       this.written = written;
     }
 
+    /** What it counts against the byte bound. */
+    long cost() {
+      return payload.length() + WsClusterConfig.OUTBOX_FRAME_OVERHEAD;
+    }
+
     @Override
     public void written(Throwable failure) {
       onWritten(this, failure);
@@ -55,7 +118,7 @@ final class Outbox {
 
   private final Session session;
   private final SessionWriter writer;
-  private final int maxFrames;
+  private final Limits limits;
   private final WsClusterConfig.Overflow overflow;
   private final Stats stats;
   private final String nodeId;
@@ -63,22 +126,31 @@ final class Outbox {
   private final ArrayDeque<Entry> queue = new ArrayDeque<>();
   /** Frames of the current run not yet completed; guarded by this. */
   private int inFlight;
-  /** A thread is in {@link #drain}; guarded by this. */
+  /** What the frames queued and in flight count against the byte bound; guarded by this. */
+  private long bytes;
+  /** When a write last completed or a run was handed over; guarded by this. */
+  private long progressNanos;
+  /** A thread is in {@link #drain}, or a delayed drain is scheduled; guarded by this. */
   private boolean draining;
   private boolean closed;
   private int retries;
 
   Outbox(Session session, int maxFrames, WsClusterConfig.Overflow overflow, Stats stats,
       String nodeId) {
-    this(session, SessionWriter.of(session, false), maxFrames, overflow, stats, nodeId);
+    this(session, SessionWriter.of(session, false), Limits.frames(maxFrames, overflow), stats,
+        nodeId);
   }
 
   Outbox(Session session, SessionWriter writer, int maxFrames, WsClusterConfig.Overflow overflow,
       Stats stats, String nodeId) {
+    this(session, writer, Limits.frames(maxFrames, overflow), stats, nodeId);
+  }
+
+  Outbox(Session session, SessionWriter writer, Limits limits, Stats stats, String nodeId) {
     this.session = session;
     this.writer = writer;
-    this.maxFrames = maxFrames;
-    this.overflow = overflow;
+    this.limits = limits;
+    this.overflow = limits.overflow;
     this.stats = stats;
     this.nodeId = nodeId;
   }
@@ -108,57 +180,129 @@ final class Outbox {
     Payload payload = frame instanceof Payload ? (Payload) frame
         : frame instanceof String ? Payload.text((String) frame)
         : Payload.binary((ByteBuffer) frame);
-    boolean closeSession = false;
+    String slow = null;
     boolean start = false;
+    boolean delay = false;
+    Entry entry = new Entry(payload, written);
     Entry dropped = null;
     synchronized (this) {
       if (closed) {
         fail(written, "session " + session.getId() + " is closed");
         return;
       }
-      if (waiting() >= maxFrames) {
+      slow = slowness(entry.cost());
+      if (slow != null) {
         switch (overflow) {
           case DROP_NEWEST:
             stats.increment(Stats.OVERFLOW_DROPPED);
-            fail(written, "outbox of session " + session.getId() + " is full (" + maxFrames
-                + " frames): message dropped");
+            fail(written, "outbox of session " + session.getId() + " is full (" + slow
+                + "): message dropped");
             return;
           case DROP_OLDEST:
             dropped = queue.poll();
+            if (dropped == null) { // stalled with nothing queued: the new one goes instead
+              stats.increment(Stats.OVERFLOW_DROPPED);
+              fail(written, "outbox of session " + session.getId() + " is full (" + slow
+                  + "): message dropped");
+              return;
+            }
+            bytes -= dropped.cost();
             stats.increment(Stats.OVERFLOW_DROPPED);
+            slow = null;
             break;
           default:
             closed = true;
-            closeSession = true;
             break;
         }
       }
-      if (!closeSession) {
-        queue.add(new Entry(payload, written));
+      if (slow == null) {
+        queue.add(entry);
+        bytes += entry.cost();
         if (!hold && !draining && inFlight == 0) {
           draining = true;
           start = true;
+          delay = limits.delayNanos > 0;
         }
       }
     }
     if (dropped != null) {
-      fail(dropped.written, "outbox of session " + session.getId() + " is full (" + maxFrames
-          + " frames): message dropped");
+      fail(dropped.written, "outbox of session " + session.getId() + " is full: message dropped");
     }
-    if (closeSession) {
-      stats.increment(Stats.OVERFLOW_CLOSED);
-      LOG.warn("[{}] session {} closed: outbox full ({} frames), the client reads too slowly",
-          nodeId, session.getId(), maxFrames);
-      fail(written, "session " + session.getId() + " closed: outbox full");
-      failQueued("session " + session.getId() + " closed: outbox full");
-      try {
-        session.close(OVERFLOW_CLOSE);
-      } catch (Exception e) {
-        LOG.debug("[{}] closing slow session {} failed", nodeId, session.getId(), e);
-      }
+    if (slow != null) {
+      fail(written, "session " + session.getId() + " closed: " + slow);
+      closeSlow(slow);
       return;
     }
     if (start) {
+      startDrain(delay);
+    }
+  }
+
+  /**
+   * Guarded by this: why a frame costing {@code cost} makes this a slow client (a bound it would
+   * pass, or a write with no progress for the stall time), or null. A frame that finds the outbox
+   * empty is always taken, whatever its size.
+   */
+  private String slowness(long cost) {
+    if (waiting() >= limits.maxFrames) {
+      return "outbox full, " + limits.maxFrames + " frames";
+    }
+    if (bytes > 0 && bytes + cost > limits.maxBytes) {
+      return "outbox full, " + bytes + " of " + limits.maxBytes + " bytes";
+    }
+    return stalled(limits.clock.getAsLong());
+  }
+
+  /** Guarded by this: why the write is stalled at {@code now}, or null. */
+  private String stalled(long now) {
+    if (inFlight > 0 && now - progressNanos > limits.stallNanos) {
+      return "no write progress for " + (now - progressNanos) / 1_000_000 + " ms";
+    }
+    return null;
+  }
+
+  /**
+   * Node timer: judges a client that gets no new frames (the offer judges the others): a stalled
+   * write closes the session under {@code close}; the drop policies drop only what is offered.
+   */
+  void judge() {
+    String slow;
+    synchronized (this) {
+      if (closed || overflow != WsClusterConfig.Overflow.CLOSE) {
+        return;
+      }
+      slow = stalled(limits.clock.getAsLong());
+      if (slow == null) {
+        return;
+      }
+      closed = true;
+    }
+    closeSlow(slow);
+  }
+
+  /** The outbox is closed ({@code closed} set under the lock): fails what waits, closes. */
+  private void closeSlow(String why) {
+    stats.increment(Stats.OVERFLOW_CLOSED);
+    LOG.warn("[{}] session {} closed: the client reads too slowly ({})", nodeId,
+        session.getId(), why);
+    failQueued("session " + session.getId() + " closed: " + why);
+    try {
+      session.close(OVERFLOW_CLOSE);
+    } catch (Exception e) {
+      LOG.debug("[{}] closing slow session {} failed", nodeId, session.getId(), e);
+    }
+  }
+
+  /** Drains now, or after the write delay (the caller set {@code draining}). */
+  private void startDrain(boolean delay) {
+    if (!delay) {
+      drain();
+      return;
+    }
+    try {
+      limits.delayer.schedule(this::drain, limits.delayNanos,
+          java.util.concurrent.TimeUnit.NANOSECONDS);
+    } catch (java.util.concurrent.RejectedExecutionException stopping) {
       drain();
     }
   }
@@ -171,11 +315,16 @@ final class Outbox {
       }
       draining = true;
     }
-    drain();
+    startDrain(limits.delayNanos > 0);
+  }
+
+  /** Bytes counted against the bound now (queued and in flight); for gauges. */
+  synchronized long bytes() {
+    return bytes;
   }
 
   /**
-   * Frames waiting now (see {@link #waiting}), never more than {@code maxFrames}.
+   * Frames waiting now (see {@link #waiting}), never more than the frame bound.
    * Any thread; for gauges ({@link ClusterNode#stats()}).
    */
   synchronized int size() {
@@ -204,6 +353,9 @@ final class Outbox {
     while (true) {
       synchronized (this) {
         e = queue.poll();
+        if (e != null) {
+          bytes -= e.cost();
+        }
       }
       if (e == null) {
         return;
@@ -247,6 +399,7 @@ final class Outbox {
           bytes += e.payload.length();
         }
         inFlight = n;
+        progressNanos = limits.clock.getAsLong();
       }
       if (n > 1) {
         stats.add(Stats.BATCHED_FRAMES, n - 1);
@@ -271,6 +424,7 @@ final class Outbox {
     boolean start = false;
     synchronized (this) {
       inFlight--;
+      progressNanos = limits.clock.getAsLong();
       if (failure != null && isMixedTypeRace(failure) && retries < MAX_RACE_RETRIES && !closed
           && !writer.batches()) {
         // nothing was written and nothing after it was handed over (runs of one): again, first
@@ -279,10 +433,11 @@ final class Outbox {
         queue.addFirst(entry);
       } else {
         retries = 0;
+        bytes -= entry.cost();
       }
       if (!draining && inFlight == 0 && !queue.isEmpty() && !closed) {
         draining = true;
-        start = true;
+        start = true; // no delay: frames that queued behind a run are gathered already
       }
     }
     if (retry) {

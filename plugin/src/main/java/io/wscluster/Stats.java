@@ -71,6 +71,8 @@ final class Stats {
   /** Gauges, not counters: computed by {@link ClusterNode#stats()} from the outboxes. */
   static final String OUTBOX_QUEUED_MAX = "outbox.queued.max";
   static final String OUTBOX_QUEUED_TOTAL = "outbox.queued.total";
+  static final String OUTBOX_BYTES_MAX = "outbox.bytes.max";
+  static final String OUTBOX_BYTES_TOTAL = "outbox.bytes.total";
 
   private final Map<String, LongAdder> counters = new ConcurrentHashMap<>();
 

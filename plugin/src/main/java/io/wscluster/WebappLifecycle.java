@@ -42,6 +42,11 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   static final String TEST_JAKARTA_WRITES = "io.wscluster.test.jakarta-writes";
   /** Test hook: "off" publishes unchained frames (a lost frame stays lost, see Chains). */
   static final String TEST_CHAINS = "io.wscluster.test.chains";
+  /**
+   * Test hook: "off" gives outboxes the frame bound of old and no byte bound or stall judgement
+   * (see {@link Outbox.Limits#unjudged}), so a burst closes healthy clients.
+   */
+  static final String TEST_FLOW_CONTROL = "io.wscluster.test.flow-control";
   /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */
   static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
@@ -305,7 +310,9 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     boolean coreWrites = !"on".equals(context.getAttribute(TEST_JAKARTA_WRITES))
         && !Boolean.getBoolean(TEST_JAKARTA_WRITES);
     boolean chains = !"off".equals(context.getAttribute(TEST_CHAINS));
-    return dedup && extraSubscriptions == 0 && coreWrites && chains ? ClusterNode.Hooks.DEFAULT
-        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites, true, chains);
+    boolean flowControl = !"off".equals(context.getAttribute(TEST_FLOW_CONTROL));
+    return dedup && extraSubscriptions == 0 && coreWrites && chains && flowControl
+        ? ClusterNode.Hooks.DEFAULT
+        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites, true, chains, flowControl);
   }
 }

@@ -138,8 +138,9 @@ public interface WsCluster {
 
   /**
    * Counters of this node since it started (name to value), for metrics and tests, and gauges
-   * read at the call: {@code sessions}, {@code outbox.queued.max} and {@code outbox.queued.total}
-   * (frames waiting in the local sessions' outboxes).
+   * read at the call: {@code sessions}; {@code outbox.queued.max} and {@code outbox.queued.total}
+   * (frames waiting in the local sessions' outboxes); {@code outbox.bytes.max} and
+   * {@code outbox.bytes.total} (what they count against {@code wscluster.outbox.max-bytes}).
    */
   Map<String, Long> stats();
 

@@ -51,6 +51,9 @@ public final class WsClusterConfig {
   public static final String NODE_NAME = "wscluster.node.name";
   public static final String OUTBOX_MAX_FRAMES = "wscluster.outbox.max-frames";
   public static final String OUTBOX_OVERFLOW = "wscluster.outbox.overflow";
+  public static final String OUTBOX_MAX_BYTES = "wscluster.outbox.max-bytes";
+  public static final String OUTBOX_STALL_TIMEOUT = "wscluster.outbox.stall-timeout";
+  public static final String WRITE_DELAY = "wscluster.write.delay";
   public static final String MESSAGE_MAX_BYTES = "wscluster.message.max-bytes";
   public static final String SECRET = "wscluster.secret";
   public static final String SECRET_PREVIOUS = "wscluster.secret.previous";
@@ -64,6 +67,9 @@ public final class WsClusterConfig {
   public static final String OUTAGE_BUFFER_BYTES = "wscluster.outage.buffer-bytes";
   public static final String HEALTH_PATH = "wscluster.health.path";
   public static final String CONFIG_FILE = "wscluster.config.file";
+
+  /** What the byte bound of an outbox counts per queued message besides its payload. */
+  static final int OUTBOX_FRAME_OVERHEAD = 64;
 
   /** Shortest secret accepted: 32 characters are at least 32 bytes of key. */
   static final int MIN_SECRET_LENGTH = 32;
@@ -88,10 +94,18 @@ public final class WsClusterConfig {
         "prefix of every Redis channel and key, so several apps can share one Redis"});
     keys.put(NODE_NAME, new String[] {"<host name>",
         "this node's name in logs and ids; a random part is added at each start"});
-    keys.put(OUTBOX_MAX_FRAMES, new String[] {"1024",
-        "messages queued per session behind the one being written"});
+    keys.put(OUTBOX_MAX_BYTES, new String[] {"4194304",
+        "bytes a session's outbox may hold (payload + " + OUTBOX_FRAME_OVERHEAD + " per message), "
+            + "65536 to 1073741824; the default holds a 30 s outage's burst at 300 messages/s of 200 bytes"});
+    keys.put(OUTBOX_STALL_TIMEOUT, new String[] {"10s",
+        "a session whose write made no progress for this long is a slow client (100ms to 10m)"});
+    keys.put(OUTBOX_MAX_FRAMES, new String[] {"1000000",
+        "messages a session's outbox may hold besides the byte bound, 1 to 1000000"});
     keys.put(OUTBOX_OVERFLOW, new String[] {"close",
-        "close (1013 Try Again Later) | drop-newest | drop-oldest"});
+        "a slow client (outbox bound reached, or stalled): close (1013 Try Again Later) | drop-newest | drop-oldest"});
+    keys.put(WRITE_DELAY, new String[] {"0ms",
+        "how long a session's writes wait to be gathered into one system call (0ms to 1s): "
+            + "trades latency for CPU under load"});
     keys.put(MESSAGE_MAX_BYTES, new String[] {"1048576",
         "largest payload in bytes (UTF-8 for text) that send accepts, up to 67108864"});
     keys.put(SECRET, new String[] {"",
@@ -141,6 +155,9 @@ public final class WsClusterConfig {
   private final String nodeName;
   private final int outboxMaxFrames;
   private final Overflow outboxOverflow;
+  private final int outboxMaxBytes;
+  private final Duration outboxStallTimeout;
+  private final Duration writeDelay;
   private final int messageMaxBytes;
   private final String secret;
   private final String secretPrevious;
@@ -172,6 +189,12 @@ public final class WsClusterConfig {
     this.outboxMaxFrames = p.integer(OUTBOX_MAX_FRAMES, 1, 1_000_000,
         "a positive integer up to 1000000");
     this.outboxOverflow = p.choice(OUTBOX_OVERFLOW, Overflow.class);
+    this.outboxMaxBytes = p.integer(OUTBOX_MAX_BYTES, 1 << 16, 1 << 30,
+        "an integer from 65536 to 1073741824");
+    this.outboxStallTimeout = p.duration(OUTBOX_STALL_TIMEOUT, Duration.ofMillis(100),
+        Duration.ofMinutes(10), "a duration from 100ms to 10m such as 10s");
+    this.writeDelay = p.duration(WRITE_DELAY, Duration.ZERO, Duration.ofSeconds(1),
+        "a duration from 0ms to 1s such as 2ms");
     this.messageMaxBytes = p.integer(MESSAGE_MAX_BYTES, 1, MAX_MESSAGE_BYTES,
         "a positive integer up to " + MAX_MESSAGE_BYTES);
     this.secret = p.secret(SECRET);
@@ -329,6 +352,21 @@ public final class WsClusterConfig {
     return outboxOverflow;
   }
 
+  /** Bytes one session's outbox may hold, each message counted as payload + 64. */
+  public int outboxMaxBytes() {
+    return outboxMaxBytes;
+  }
+
+  /** How long a session's write may make no progress before its client is judged slow. */
+  public Duration outboxStallTimeout() {
+    return outboxStallTimeout;
+  }
+
+  /** How long writes to a session wait to be gathered (0: none). */
+  public Duration writeDelay() {
+    return writeDelay;
+  }
+
   public int messageMaxBytes() {
     return messageMaxBytes;
   }
@@ -403,6 +441,9 @@ public final class WsClusterConfig {
     shown.put(NODE_NAME, nodeName);
     shown.put(OUTBOX_MAX_FRAMES, outboxMaxFrames);
     shown.put(OUTBOX_OVERFLOW, lower(outboxOverflow));
+    shown.put(OUTBOX_MAX_BYTES, outboxMaxBytes);
+    shown.put(OUTBOX_STALL_TIMEOUT, explicitOr(OUTBOX_STALL_TIMEOUT));
+    shown.put(WRITE_DELAY, explicitOr(WRITE_DELAY));
     shown.put(MESSAGE_MAX_BYTES, messageMaxBytes);
     shown.put(SECRET, masked(SECRET, secret));
     shown.put(SECRET_PREVIOUS, masked(SECRET_PREVIOUS, secretPrevious));

@@ -69,7 +69,8 @@ class ConfigExamplesTest {
     WsClusterConfig c = ConfigLoader.load(Map.of(), Map.of(), sys, Map.of(), null);
 
     assertEquals("wscluster", c.channelPrefix());
-    assertEquals(1024, c.outboxMaxFrames());
+    assertEquals(1_000_000, c.outboxMaxFrames());
+    assertEquals(4 << 20, c.outboxMaxBytes());
   }
 
   @Test

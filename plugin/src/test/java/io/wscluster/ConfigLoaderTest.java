@@ -52,7 +52,7 @@ class ConfigLoaderTest {
 
     WsClusterConfig c = load();
 
-    assertEquals(1024, c.outboxMaxFrames());
+    assertEquals(1_000_000, c.outboxMaxFrames());
     assertEquals(URI.create("redis://127.0.0.1:6379"), c.redisAddress());
   }
 

@@ -614,4 +614,203 @@ class OutboxTest {
     box.release();
     assertEquals(1, writer.calls.size(), "two frames over the byte cap: two runs");
   }
+
+  // ================================================================ byte bound and stall judgement
+
+  private final long[] now = {1_000_000_000L};
+
+  /** Frames of 100 payload bytes cost 164 against the byte bound. */
+  private static String frame100(int i) {
+    String head = "m" + i + ":";
+    return head + "x".repeat(100 - head.length());
+  }
+
+  private Outbox judged(SessionWriter writer, long maxBytes, long stallMillis, Overflow overflow) {
+    return new Outbox(fake.session, writer, new Outbox.Limits(1_000_000, maxBytes,
+        TimeUnit.MILLISECONDS.toNanos(stallMillis), overflow, 0, null, () -> now[0]), stats, NODE);
+  }
+
+  @Test
+  void byteBound_aBurstWithinTheBound_aHealthyClientTakesItAll_nothingClosed() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 164 * 3000, 10_000, Overflow.CLOSE);
+
+    for (int i = 0; i < 3000; i++) { // an outage's burst, far past the frame bound of old
+      box.offer(frame100(i));
+    }
+    assertEquals(164L * 3000, box.bytes());
+    while (!writer.pending.isEmpty()) {
+      now[0] += TimeUnit.MILLISECONDS.toNanos(5); // the client reads, slowly but steadily
+      writer.completeAll(null);
+    }
+
+    assertEquals(0, fake.closeCalls());
+    assertEquals(3000, stats.get(Stats.DELIVERED));
+    assertEquals(0, box.bytes());
+  }
+
+  @Test
+  void byteBound_aFrameThatWouldPassIt_closesTheSession_andTheBytesNeverPassedIt() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 164 * 10, 10_000, Overflow.CLOSE);
+    List<java.util.concurrent.CompletableFuture<Void>> writes = new ArrayList<>();
+    for (int i = 0; i < 11; i++) {
+      java.util.concurrent.CompletableFuture<Void> w = new java.util.concurrent.CompletableFuture<>();
+      writes.add(w);
+      box.offer(frame100(i), w);
+      assertTrue(box.bytes() <= 164 * 10, "at most the bound");
+    }
+
+    assertEquals(1, fake.closeCalls());
+    assertEquals(1013, fake.closeReason().getCloseCode().getCode());
+    assertEquals(1, stats.get(Stats.OVERFLOW_CLOSED));
+    assertTrue(writes.get(10).isCompletedExceptionally(), "the one that did not fit fails");
+    assertTrue(writes.get(5).isCompletedExceptionally(), "and what waited");
+  }
+
+  @Test
+  void byteBound_dropNewest_dropsWhatDoesNotFit_theSessionStaysOpen() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 164 * 4, 10_000, Overflow.DROP_NEWEST);
+    for (int i = 0; i < 6; i++) {
+      box.offer(frame100(i));
+    }
+    writer.completeAll(null);
+    writer.completeAll(null);
+
+    assertEquals(0, fake.closeCalls());
+    assertEquals(2, stats.get(Stats.OVERFLOW_DROPPED));
+    assertEquals(4, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void byteBound_oneFrameLargerThanTheBound_isTakenIntoAnEmptyOutbox() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 1 << 16, 10_000, Overflow.CLOSE);
+
+    box.offer("y".repeat(1 << 17));
+    writer.completeAll(null);
+
+    assertEquals(0, fake.closeCalls());
+    assertEquals(1, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void stall_noWriteProgressForTheStallTime_theNextOfferClosesTheSession() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 1 << 20, 10_000, Overflow.CLOSE);
+    box.offer(frame100(0)); // in flight, never completes: the client reads nothing
+    now[0] += TimeUnit.MILLISECONDS.toNanos(9_999);
+    box.offer(frame100(1));
+    assertEquals(0, fake.closeCalls(), "not yet");
+
+    now[0] += TimeUnit.MILLISECONDS.toNanos(2);
+    box.offer(frame100(2));
+
+    assertEquals(1, fake.closeCalls());
+    assertEquals(1, stats.get(Stats.OVERFLOW_CLOSED));
+  }
+
+  @Test
+  void stall_judgedByTheTimer_withoutNewOffers() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 1 << 20, 10_000, Overflow.CLOSE);
+    box.offer(frame100(0));
+    box.offer(frame100(1));
+    box.judge();
+    assertEquals(0, fake.closeCalls());
+
+    now[0] += TimeUnit.SECONDS.toNanos(11);
+    box.judge();
+    box.judge();
+
+    assertEquals(1, fake.closeCalls(), "once");
+  }
+
+  @Test
+  void stall_progressResetsIt_aSlowButReadingClientIsNeverClosed() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 1 << 20, 10_000, Overflow.CLOSE);
+    for (int i = 0; i < 100; i++) {
+      box.offer(frame100(i));
+      now[0] += TimeUnit.SECONDS.toNanos(9); // one write every 9 s: slow, still progress
+      box.judge();
+      writer.completeAll(null);
+    }
+
+    assertEquals(0, fake.closeCalls());
+    assertEquals(100, stats.get(Stats.DELIVERED));
+  }
+
+  @Test
+  void stall_idleOutbox_isNeverStalled() {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 1 << 20, 10_000, Overflow.CLOSE);
+    box.offer(frame100(0));
+    writer.completeAll(null);
+
+    now[0] += TimeUnit.MINUTES.toNanos(5); // nothing sent for minutes
+    box.judge();
+    box.offer(frame100(1));
+
+    assertEquals(0, fake.closeCalls());
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = Overflow.class, names = {"DROP_NEWEST", "DROP_OLDEST"})
+  void stall_dropPolicies_dropWhatIsOffered_andNeverClose(Overflow overflow) {
+    RunWriter writer = new RunWriter();
+    Outbox box = judged(writer, 1 << 20, 10_000, overflow);
+    box.offer(frame100(0));
+    box.offer(frame100(1));
+    now[0] += TimeUnit.SECONDS.toNanos(11);
+
+    box.judge();
+    box.offer(frame100(2));
+
+    assertEquals(0, fake.closeCalls());
+    assertEquals(1, stats.get(Stats.OVERFLOW_DROPPED));
+  }
+
+  @Test
+  void unjudged_theFrameBoundOfOld_aBurstClosesAHealthyClient() {
+    // the negative control of the byte bound: the same burst as the first test
+    RunWriter writer = new RunWriter();
+    Outbox box = new Outbox(fake.session, writer, Outbox.Limits.unjudged(Overflow.CLOSE), stats,
+        NODE);
+    for (int i = 0; i < 3000; i++) {
+      box.offer(frame100(i));
+    }
+
+    assertEquals(1, fake.closeCalls());
+  }
+
+  @Test
+  void writeDelay_framesOfferedWithinIt_goOutAsOneRun() throws Exception {
+    RunWriter writer = new RunWriter();
+    java.util.concurrent.ScheduledExecutorService delayer =
+        Executors.newSingleThreadScheduledExecutor();
+    try {
+      Outbox box = new Outbox(fake.session, writer, new Outbox.Limits(1_000_000, 1 << 20,
+          Long.MAX_VALUE, Overflow.CLOSE, TimeUnit.MILLISECONDS.toNanos(200), delayer,
+          System::nanoTime), stats, NODE);
+      box.offer("a");
+      box.offer("b");
+      box.offer("c");
+      synchronized (writer) {
+        assertEquals(List.of(), writer.calls, "waiting for the delay");
+      }
+
+      Awaitility.await().atMost(Duration.ofSeconds(5)).until(() -> {
+        synchronized (writer) {
+          return writer.calls.size() == 3;
+        }
+      });
+      synchronized (writer) {
+        assertEquals(List.of("a+", "b+", "c"), writer.calls, "one run");
+      }
+    } finally {
+      delayer.shutdownNow();
+    }
+  }
 }

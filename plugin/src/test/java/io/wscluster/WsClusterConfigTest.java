@@ -47,7 +47,10 @@ class WsClusterConfigTest {
     assertEquals(4, c.redisConnections());
     assertEquals("wscluster", c.channelPrefix());
     assertTrue(c.nodeName().matches("[A-Za-z0-9._-]{1,64}"), c.nodeName());
-    assertEquals(1024, c.outboxMaxFrames());
+    assertEquals(1_000_000, c.outboxMaxFrames());
+    assertEquals(4 << 20, c.outboxMaxBytes());
+    assertEquals(Duration.ofSeconds(10), c.outboxStallTimeout());
+    assertEquals(Duration.ZERO, c.writeDelay());
     assertEquals(Overflow.CLOSE, c.outboxOverflow());
     assertEquals(1_048_576, c.messageMaxBytes());
     assertEquals("", c.secret());
@@ -62,7 +65,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(24, WsClusterConfig.KEYS.size());
+    assertEquals(27, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((key, v) -> {
       assertTrue(key.startsWith("wscluster."), key);
       assertEquals(2, v.length, key);
@@ -86,6 +89,9 @@ class WsClusterConfigTest {
         .set(WsClusterConfig.NODE_NAME, "node-1.eu_west")
         .set(WsClusterConfig.OUTBOX_MAX_FRAMES, "1000000")
         .set(WsClusterConfig.OUTBOX_OVERFLOW, "drop-oldest")
+        .set(WsClusterConfig.OUTBOX_MAX_BYTES, "65536")
+        .set(WsClusterConfig.OUTBOX_STALL_TIMEOUT, "100ms")
+        .set(WsClusterConfig.WRITE_DELAY, "1s")
         .set(WsClusterConfig.MESSAGE_MAX_BYTES, String.valueOf(64 * 1024 * 1024))
         .set(WsClusterConfig.DEDUP_WINDOW, "64")
         .set(WsClusterConfig.DEDUP_ORIGIN_TTL, "1s")
@@ -454,6 +460,9 @@ class WsClusterConfigTest {
     bad(WsClusterConfig.NODE_NAME, "node:1", "1 to 64 characters from A-Z a-z 0-9 . _ -");
     bad(WsClusterConfig.OUTBOX_MAX_FRAMES, "0", "a positive integer up to 1000000");
     bad(WsClusterConfig.OUTBOX_OVERFLOW, "block", "one of close drop-newest drop-oldest");
+    bad(WsClusterConfig.OUTBOX_MAX_BYTES, "65535", "an integer from 65536 to 1073741824");
+    bad(WsClusterConfig.OUTBOX_STALL_TIMEOUT, "99ms", "a duration from 100ms to 10m such as 10s");
+    bad(WsClusterConfig.WRITE_DELAY, "2s", "a duration from 0ms to 1s such as 2ms");
     bad(WsClusterConfig.MESSAGE_MAX_BYTES, "67108865", "a positive integer up to 67108864");
     // secrets: too short, shown masked
     BAD_VALUES.put(WsClusterConfig.SECRET, new BadValue("s".repeat(31), "****", SECRET_RULE));

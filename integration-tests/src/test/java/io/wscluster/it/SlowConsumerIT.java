@@ -168,6 +168,98 @@ class SlowConsumerIT {
     }
   }
 
+  /**
+   * The default outbox settings (byte bound 4 MiB, stall timeout 10 s, close): a client that reads nothing is judged
+   * on both rules while the clients that read are unaffected. In room "flood" a slow client on n0 is sent 1,500
+   * messages of 8 KiB (12 MB, far more than its socket buffers and the byte bound take): it is closed by the byte
+   * bound, and n0's {@code outbox.bytes.max}, polled throughout, never exceeds 4 MiB. In room "trickle" a slow client
+   * on n1 is sent 1,000 messages of 4 KiB: its socket buffers take most of them and its outbox the rest (well under
+   * the bound), then its write makes no progress: it is closed by the stall rule, about 10 s later.
+   */
+  @Test
+  void clientThatReadsNothing_defaultSettings_closedByTheByteBoundOrTheStallTimeout_othersGetEverythingOnce()
+      throws Exception {
+    long bound = 4L << 20;
+    List<RawWebSocket> slow = new ArrayList<>();
+    ExecutorService threads = Executors.newFixedThreadPool(1);
+    try (Cluster cluster = Cluster.start("slow-default", 3)) {
+      List<TestClient> flood = List.of(cluster.chat(0, "flood", "r0"), cluster.chat(1, "flood", "r1"),
+          cluster.chat(2, "flood", "r2"));
+      List<TestClient> trickle = List.of(cluster.chat(1, "trickle", "t1"), cluster.chat(2, "trickle", "t2"));
+      slow.add(RawWebSocket.open(cluster.node(0), "/chat/flood?user=slow0", RECEIVE_BUFFER));
+      slow.add(RawWebSocket.open(cluster.node(1), "/chat/trickle?user=slow1", RECEIVE_BUFFER));
+      for (RawWebSocket s : slow) {
+        assertEquals("welcome", Json.object(s.read().text()).get("type"));
+      }
+      AtomicBoolean polling = new AtomicBoolean(true);
+      AtomicLongArray largest = new AtomicLongArray(3);
+      Future<Integer> poller = threads.submit(() -> {
+        int samples = 0;
+        while (polling.get()) {
+          for (int i = 0; i < 3; i++) {
+            largest.accumulateAndGet(i, cluster.node(i).stats().get("outbox.bytes.max"), Math::max);
+          }
+          samples++;
+          Thread.sleep(5);
+        }
+        return samples;
+      });
+
+      ExactlyOnceChecker checker = new ExactlyOnceChecker();
+      for (int i = 0; i < 1_500; i++) {
+        checker.expect(text(i), flood);
+        flood.get(0).say(text(i));
+        if ((i + 1) % WINDOW == 0 || i == 1_499) {
+          for (TestClient r : flood) {
+            r.awaitDeliveryCount(t -> t.startsWith("f:"), i + 1, WAIT, "flood messages");
+          }
+        }
+      }
+      Settle.until("n0 to close its slow client by the byte bound", WAIT, Duration.ofMillis(20),
+          () -> cluster.node(0).stat("overflowClosed") == 1);
+
+      for (int i = 0; i < 1_000; i++) {
+        String text = String.format("t:%04d:", i) + "y".repeat(4 * 1024 - 7);
+        checker.expect(text, trickle);
+        trickle.get(0).say(text);
+        if ((i + 1) % WINDOW == 0 || i == 999) {
+          for (TestClient r : trickle) {
+            r.awaitDeliveryCount(t -> t.startsWith("t:"), i + 1, WAIT, "trickle messages");
+          }
+        }
+      }
+      long trickled = System.nanoTime();
+      long closedAt = Settle.until("n1 to close its stalled client", Duration.ofSeconds(40), Duration.ofMillis(20),
+          () -> cluster.node(1).stat("overflowClosed") == 1);
+      polling.set(false);
+      int samples = poller.get(10, TimeUnit.SECONDS);
+      LOG.info("default outbox: n0 closed its slow client by the byte bound; n1 closed its stalled client {} ms after "
+          + "the last trickle message; outbox.bytes.max per node over {} polls: {}",
+          Settle.millis(trickled, closedAt), samples, largest);
+
+      checker.check(flood, t -> t.startsWith("f:")).assertExactlyOnce("the clients that read, in room flood");
+      checker.check(trickle, t -> t.startsWith("t:")).assertExactlyOnce("the clients that read, in room trickle");
+      for (int i = 0; i < 3; i++) {
+        assertTrue(largest.get(i) <= bound, cluster.node(i).name() + " held " + largest.get(i) + " bytes for a "
+            + "session, the bound is " + bound);
+      }
+      assertTrue(largest.get(0) > bound / 2, "the flood should have filled n0's slow outbox: " + largest);
+      assertTrue(largest.get(1) > 0 && largest.get(1) < bound / 2, "the trickle stalls below the bound: " + largest);
+      assertTrue(Settle.millis(trickled, closedAt) >= 5_000, "closed by the stall rule, not at once");
+      assertEquals(0L, cluster.node(2).stat("overflowClosed"), "n2 has no slow client");
+      for (RawWebSocket s : slow) {
+        RawWebSocket.Message last = s.read();
+        while (last.opcode() != RawWebSocket.OP_CLOSE) {
+          last = s.read();
+        }
+        assertEquals(1013, last.closeCode(), "close code");
+      }
+    } finally {
+      slow.forEach(RawWebSocket::close);
+      threads.shutdownNow();
+    }
+  }
+
   private static String text(int i) {
     String id = String.format("f:%04d:", i);
     return id + "x".repeat(MESSAGE_CHARS - id.length());
