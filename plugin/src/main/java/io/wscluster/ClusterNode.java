@@ -1549,16 +1549,77 @@ final class ClusterNode implements WsCluster {
 
   // ---------------------------------------------------------------- receiving
 
+  /**
+   * Frames handed over by the transport, waiting for the dispatcher: one task drains them all
+   * (see {@link #drainInbox}), so a burst wakes the dispatcher once, not once per frame.
+   */
+  private final ConcurrentLinkedQueue<Inbound> inbox = new ConcurrentLinkedQueue<>();
+  private final AtomicBoolean inboxScheduled = new AtomicBoolean();
+  /**
+   * Dispatcher-thread state: the outboxes given frames to hold while the frames queued in the
+   * inbox are dispatched together (see {@link #drainInbox}); null outside such a batch.
+   */
+  private java.util.Set<Outbox> gathering;
+  /** How many inbound frames one batch dispatches before their writes start. */
+  static final int MAX_GATHER_FRAMES = 64;
+
+  /** A frame as it arrived, and on which channel. */
+  private static final class Inbound {
+    final String channel;
+    final byte[] frame;
+
+    Inbound(String channel, byte[] frame) {
+      this.channel = channel;
+      this.frame = frame;
+    }
+  }
+
   /** Transport threads: hand over, nothing else. */
   private void onFrame(String channel, byte[] frame) {
     stats.increment(Stats.FRAMES_RECEIVED);
     if (channel.equals(ownChannel)) {
       ownChannelSeenNanos = System.nanoTime();
     }
-    try {
-      dispatcher.execute(() -> dispatch(channel, frame));
-    } catch (RejectedExecutionException stopping) {
-      stats.increment(Stats.DISPATCH_FAILED);
+    inbox.add(new Inbound(channel, frame));
+    if (inboxScheduled.compareAndSet(false, true)) {
+      try {
+        dispatcher.execute(this::drainInbox);
+      } catch (RejectedExecutionException stopping) {
+        inbox.clear();
+        stats.increment(Stats.DISPATCH_FAILED);
+      }
+    }
+  }
+
+  /**
+   * Dispatcher thread: dispatches what the inbox holds, up to {@link #MAX_GATHER_FRAMES} frames at
+   * a time, holding the writes they cause and starting them once per batch: when frames queue up
+   * (a burst, a busy node) each session gets their messages as one run, one system call, instead
+   * of one per message; a frame that arrives alone is written at once, as before.
+   */
+  private void drainInbox() {
+    for (;;) {
+      Inbound in;
+      while ((in = inbox.peek()) != null) {
+        java.util.Set<Outbox> batch = java.util.Collections.newSetFromMap(
+            new java.util.IdentityHashMap<>());
+        gathering = batch;
+        try {
+          for (int n = 0; n < MAX_GATHER_FRAMES && (in = inbox.poll()) != null; n++) {
+            dispatch(in.channel, in.frame);
+          }
+        } finally {
+          gathering = null;
+          for (Outbox o : batch) {
+            o.release();
+          }
+        }
+      }
+      inboxScheduled.set(false);
+      // a frame added after the last poll but before the flag was cleared found it set
+      if (inbox.isEmpty() || !inboxScheduled.compareAndSet(false, true)) {
+        return;
+      }
     }
   }
 
@@ -1586,6 +1647,11 @@ final class ClusterNode implements WsCluster {
 
   /** Dispatcher thread: drop own echoes and repeats, deliver the rest locally. */
   private void deliverFrame(List<Envelope> envelopes, boolean direct) {
+    if (gathering != null) {
+      // inside a batch of inbound frames: it starts the writes (see drainInbox)
+      dispatch(envelopes, gathering, direct ? dedupDirect : dedup);
+      return;
+    }
     // several messages in one frame: each session's share is written as one run (see Outbox)
     java.util.Set<Outbox> held = envelopes.size() > 1
         ? java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()) : null;

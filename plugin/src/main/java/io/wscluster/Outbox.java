@@ -121,6 +121,8 @@ final class Outbox {
   private final Limits limits;
   private final WsClusterConfig.Overflow overflow;
   private final Stats stats;
+  /** {@link Stats#DELIVERED}, bumped once per write: kept, not looked up. */
+  private final java.util.concurrent.atomic.LongAdder delivered;
   private final String nodeId;
   /** Frames not yet handed to the writer; guarded by this. */
   private final ArrayDeque<Entry> queue = new ArrayDeque<>();
@@ -152,6 +154,7 @@ final class Outbox {
     this.limits = limits;
     this.overflow = limits.overflow;
     this.stats = stats;
+    this.delivered = stats.counter(Stats.DELIVERED);
     this.nodeId = nodeId;
   }
 
@@ -444,7 +447,7 @@ final class Outbox {
       stats.increment(Stats.WRITE_RETRIES);
       Thread.yield();
     } else if (failure == null) {
-      stats.increment(Stats.DELIVERED);
+      delivered.increment();
       if (entry.written != null) {
         entry.written.complete(null);
       }

@@ -89,9 +89,13 @@ abstract class SessionWriter {
 
   /**
    * Jetty 12's {@code CoreSession.sendFrame(Frame, Callback, boolean batch)}, bound through method
-   * handles found on the session's own classes: the same code serves ee10 and ee11. The frames'
-   * callbacks are {@link Proxy} instances of Jetty's {@code Callback}, one per write (a proxy
-   * costs some tens of nanoseconds).
+   * handles found on the session's own classes: the same code serves ee10 and ee11. A run of
+   * frames (all but the last with {@code more}) carries one callback, on its last frame; the others
+   * get Jetty's {@code Callback.NOOP}. Jetty's flusher completes a session's frames in order and
+   * fails every frame after a failed one, so the last frame's outcome is the run's: the writer then
+   * tells each frame's {@link Done} in order. The callback is a {@link Proxy} of Jetty's
+   * {@code Callback} made once per session and used again for each run (a session has one run in
+   * flight at a time, see {@link Outbox}).
    */
   static final class JettyCore extends SessionWriter {
     private static final byte OPCODE_TEXT = 1;
@@ -106,46 +110,77 @@ abstract class SessionWriter {
       final MethodHandle sendFrame; // (CoreSession, Frame, Callback, boolean) -> void
       final MethodHandle newFrame; // (byte, boolean, ByteBuffer) -> Frame
       final Class<?> callbackType;
+      /** Jetty's Callback.NOOP. */
+      final Object noop;
 
       Binding(Class<?> sessionClass, MethodHandle coreSession, MethodHandle sendFrame,
-          MethodHandle newFrame, Class<?> callbackType) {
+          MethodHandle newFrame, Class<?> callbackType, Object noop) {
         this.sessionClass = sessionClass;
         this.coreSession = coreSession;
         this.sendFrame = sendFrame;
         this.newFrame = newFrame;
         this.callbackType = callbackType;
+        this.noop = noop;
       }
     }
 
     private final Object core;
     private final MethodHandle sendFrame;
     private final MethodHandle newFrame;
-    private final ClassLoader callbackLoader;
-    private final Class<?>[] callbackTypes;
+    private final Object noop;
+    private final RunCallback run = new RunCallback();
+    /** The proxy of {@link #run}, given to Jetty with the last frame of every run. */
+    private final Object runProxy;
 
     private JettyCore(Binding b, Object core) {
       this.core = core;
       this.sendFrame = b.sendFrame;
       this.newFrame = b.newFrame;
-      this.callbackLoader = b.callbackType.getClassLoader();
-      this.callbackTypes = new Class<?>[] {b.callbackType};
+      this.noop = b.noop;
+      this.runProxy = Proxy.newProxyInstance(b.callbackType.getClassLoader(),
+          new Class<?>[] {b.callbackType}, run);
     }
 
-    /** One write's Jetty callback: tells {@code done} once, whatever Jetty calls. */
-    private static final class WriteCallback implements InvocationHandler {
-      private static final java.util.concurrent.atomic.AtomicIntegerFieldUpdater<WriteCallback>
-          CALLED = java.util.concurrent.atomic.AtomicIntegerFieldUpdater.newUpdater(
-              WriteCallback.class, "called");
-      private final Done done;
-      private volatile int called;
+    /**
+     * The Jetty callback of the run in flight: tells its frames' {@link Done}s once, in order,
+     * whatever Jetty calls. Filled by the writing thread, emptied by the completing one.
+     */
+    private static final class RunCallback implements InvocationHandler {
+      private Done[] dones = new Done[4];
+      private int count;
+      /** Set with the last frame of a run, cleared when the run completes. */
+      private final java.util.concurrent.atomic.AtomicBoolean armed =
+          new java.util.concurrent.atomic.AtomicBoolean();
 
-      WriteCallback(Done done) {
-        this.done = done;
+      /** Writing thread: one more frame of the run being handed over. */
+      synchronized void add(Done done) {
+        if (count == dones.length) {
+          dones = java.util.Arrays.copyOf(dones, count * 2);
+        }
+        dones[count++] = done;
       }
 
+      void arm() {
+        armed.set(true);
+      }
+
+      /** Tells the run's frames, once; the next run may start inside the last one. */
       void complete(Throwable failure) {
-        if (CALLED.compareAndSet(this, 0, 1)) {
-          done.written(failure);
+        if (!armed.compareAndSet(true, false)) {
+          return; // a second call for the same run
+        }
+        Done[] taken;
+        int n;
+        synchronized (this) {
+          taken = dones;
+          n = count;
+          dones = new Done[Math.max(4, n)];
+          count = 0;
+        }
+        for (int i = 0; i < n; i++) {
+          Done d = taken[i];
+          taken[i] = null;
+          d.written(failure);
         }
       }
 
@@ -215,8 +250,9 @@ abstract class SessionWriter {
         Class<?> callbackType = send.getParameterTypes()[1];
         Constructor<?> frame = frameType.getConstructor(byte.class, boolean.class,
             ByteBuffer.class);
+        Object noop = callbackType.getField("NOOP").get(null);
         Binding b = new Binding(sessionClass, lookup.unreflect(getCore), lookup.unreflect(send),
-            lookup.unreflectConstructor(frame), callbackType);
+            lookup.unreflectConstructor(frame), callbackType, noop);
         LOG.info("wscluster writes to {} sessions through Jetty's core session: shared payloads, "
             + "batched runs", sessionClass.getSimpleName());
         return b;
@@ -235,14 +271,19 @@ abstract class SessionWriter {
 
     @Override
     void write(Payload payload, boolean more, Done done) {
-      WriteCallback cb = new WriteCallback(done);
+      run.add(done);
+      if (!more) {
+        run.arm();
+      }
       try {
         Object frame = newFrame.invoke(payload.binary ? OPCODE_BINARY : OPCODE_TEXT, true,
             payload.buffer());
-        sendFrame.invoke(core, frame, Proxy.newProxyInstance(callbackLoader, callbackTypes, cb),
-            more);
+        sendFrame.invoke(core, frame, more ? noop : runProxy, more);
       } catch (Throwable t) {
-        cb.complete(t); // unless Jetty already called back
+        // nothing of this frame reached Jetty: the run ends here, failed (unless Jetty already
+        // called back for its last frame)
+        run.arm();
+        run.complete(t);
       }
     }
   }

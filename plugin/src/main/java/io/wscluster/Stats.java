@@ -81,7 +81,13 @@ final class Stats {
   }
 
   void add(String name, long n) {
-    counters.computeIfAbsent(name, k -> new LongAdder()).add(n);
+    counter(name).add(n);
+  }
+
+  /** The counter itself, for a hot path to keep and bump without looking it up each time. */
+  LongAdder counter(String name) {
+    LongAdder a = counters.get(name);
+    return a != null ? a : counters.computeIfAbsent(name, k -> new LongAdder());
   }
 
   long get(String name) {
