@@ -106,8 +106,34 @@ final class ClusterNode implements WsCluster {
   private final java.util.function.Function<Transport, Directory> directories;
   private final java.util.concurrent.ConcurrentMap<Long, PendingDelivery> deliveries =
       new java.util.concurrent.ConcurrentHashMap<>();
-  private ClusterPresence presence;
+  /** Null until the node joined the cluster (see {@link #start}); read from any thread. */
+  private volatile ClusterPresence presence;
   private java.util.concurrent.ScheduledExecutorService timer;
+  /**
+   * Runs the attempts to join while the node runs local-only ({@code wscluster-connect-n}); null
+   * if it joined at start. Each attempt holds this node's lock, as start and stop do.
+   */
+  private java.util.concurrent.ScheduledExecutorService connector;
+  /** Whether the transport started (and must be stopped); guarded by this. */
+  private boolean transportStarted;
+  /**
+   * Subscribed, presence started: frames go to the transport. Until then the node runs
+   * local-only and what it sends waits in {@link #outgoing}.
+   */
+  private volatile boolean joined;
+  /**
+   * Not before when (System.nanoTime) the publisher sends what a node that joined late held: the
+   * other nodes that ran local-only try to join as often, and a frame they are not subscribed
+   * for yet would pass them by. Written before {@link #joined}.
+   */
+  private long publishAfterNanos;
+  /** Connector-thread state: attempts to join so far, and the last failure logged. */
+  private int joinAttempts;
+  private String lastJoinFailure;
+  private long localSinceNanos;
+  /** Pauses between two attempts to join: the first, then doubled up to the last. */
+  static final long JOIN_RETRY_FIRST_MILLIS = 250;
+  static final long JOIN_RETRY_MAX_MILLIS = 1000;
   /** Completes the stages returned to the application, off our own and Redisson's threads. */
   private ExecutorService callbacks;
   private final AtomicLong sequence = new AtomicLong();
@@ -235,8 +261,12 @@ final class ClusterNode implements WsCluster {
   }
 
   /**
-   * Starts threads and the transport and subscribes; returns once frames published by other nodes
-   * reach this one. On failure everything started is stopped again and the cause is thrown.
+   * Starts threads and the transport and joins the cluster (subscribes, starts presence); returns
+   * once frames published by other nodes reach this one. When the transport cannot reach its
+   * servers (see {@link #unreachable}), the node starts local-only instead: sends reach this
+   * node's sessions and wait for publishing (up to {@code wscluster.outage.buffer}), and a
+   * {@code wscluster-connect-n} thread tries to join again, every {@value #JOIN_RETRY_MAX_MILLIS}
+   * ms at most, until it does. Any other failure stops everything started and is thrown.
    */
   synchronized void start() throws Exception {
     if (state != State.NEW) {
@@ -246,26 +276,31 @@ final class ClusterNode implements WsCluster {
     publisher = Executors.newSingleThreadExecutor(new NamedThreadFactory("publish"));
     timer = Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("timer"));
     callbacks = Executors.newSingleThreadExecutor(new NamedThreadFactory("callback"));
+    if (hooks.flowControl) {
+      // slow clients are judged whether or not this node reaches Redis
+      long judgeEvery = Math.max(50, Math.min(1000, config.outboxStallTimeout().toMillis() / 4));
+      timer.scheduleWithFixedDelay(this::judgeClients, judgeEvery, judgeEvery,
+          TimeUnit.MILLISECONDS);
+    }
+    Exception unreachable = null;
     try {
-      transport.start(this::onFrame);
-      transport.subscribe(broadcastChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      transport.subscribe(ownChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
-      presence = new ClusterPresence(directories.apply(transport), nodeId, config,
-          this::onNodeGone, this::onLeases, this::callback, System::currentTimeMillis);
-      presence.snapshotFrom(registry::snapshot);
-      presence.start();
-      long every = config.nodeHeartbeat().toMillis();
-      timer.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
-      if (hooks.flowControl) {
-        long judgeEvery = Math.max(50, Math.min(1000, config.outboxStallTimeout().toMillis() / 4));
-        timer.scheduleWithFixedDelay(this::judgeClients, judgeEvery, judgeEvery,
-            TimeUnit.MILLISECONDS);
+      try {
+        transport.start(this::onFrame);
+        transportStarted = true;
+      } catch (Exception e) {
+        if (!unreachable(e)) {
+          throw e;
+        }
+        unreachable = e;
       }
-      if (hooks.chains) {
-        timer.scheduleWithFixedDelay(() -> onThread(publisher, this::syncChains), every, every,
-            TimeUnit.MILLISECONDS);
-        timer.scheduleWithFixedDelay(() -> onThread(dispatcher, chains::tick), CHAIN_TICK_MILLIS,
-            CHAIN_TICK_MILLIS, TimeUnit.MILLISECONDS);
+      if (transportStarted) {
+        join(false);
+      } else {
+        connector = Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("connect"));
+        localSinceNanos = System.nanoTime();
+        joinAttempts = 1;
+        lastJoinFailure = unreachable.getMessage();
+        connector.schedule(this::tryJoin, JOIN_RETRY_FIRST_MILLIS, TimeUnit.MILLISECONDS);
       }
     } catch (Exception e) {
       state = State.STOPPED;
@@ -276,8 +311,167 @@ final class ClusterNode implements WsCluster {
     if (!hooks.dedup) {
       LOG.warn("[{}] TEST HOOK: dedup is off, clients will see duplicates", nodeId);
     }
+    if (unreachable != null) {
+      LOG.warn("[{}] {} is unreachable ({}): running local-only: sends reach this node's sessions "
+          + "and are held for publishing (up to {}={}) until Redis is reachable; retrying every "
+          + "{} to {} ms", nodeId, transport, rootCause(unreachable), WsClusterConfig.OUTAGE_BUFFER,
+          config.outageBuffer(), JOIN_RETRY_FIRST_MILLIS, JOIN_RETRY_MAX_MILLIS);
+    }
     LOG.info("[{}] wscluster node started on channel {} with config {}", nodeId, broadcastChannel,
         config);
+  }
+
+  /**
+   * Whether a failed transport start means its servers cannot be reached (yet), rather than a
+   * configuration to fix: a connection refused or timed out ({@link java.net.ConnectException},
+   * which Netty's connect timeout extends), no route to the host, or a host name that does not
+   * resolve (a container's service name resolves once it runs). Credentials Redis refused, a
+   * failed TLS handshake, a bad configuration or any other failure are not.
+   */
+  static boolean unreachable(Throwable failure) {
+    boolean network = false;
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof ConfigException || t instanceof javax.net.ssl.SSLException) {
+        return false;
+      }
+      network |= t instanceof java.net.ConnectException
+          || t instanceof java.net.NoRouteToHostException
+          || t instanceof java.net.UnknownHostException;
+    }
+    return network;
+  }
+
+  private static String rootCause(Throwable failure) {
+    Throwable t = failure;
+    while (t.getCause() != null && t.getCause() != t) {
+      t = t.getCause();
+    }
+    return t.toString();
+  }
+
+  /**
+   * Under this node's lock, the transport started: subscribes both channels, starts presence
+   * with this node's sessions and the periodic tasks, then lets the publisher go ({@code late},
+   * after running local-only: only after a grace, see {@link #publishAfterNanos}). On failure
+   * stops what it started here and throws.
+   */
+  private void join(boolean late) throws Exception {
+    ClusterPresence p = null;
+    try {
+      transport.subscribe(broadcastChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      transport.subscribe(ownChannel).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      p = new ClusterPresence(directories.apply(transport), nodeId, config,
+          this::onNodeGone, this::onLeases, this::callback, System::currentTimeMillis);
+      p.snapshotFrom(registry::snapshot);
+      p.start();
+    } catch (Exception e) {
+      if (p != null) {
+        p.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
+      }
+      throw e;
+    }
+    presence = p;
+    recordSessions(p);
+    long every = config.nodeHeartbeat().toMillis();
+    timer.scheduleWithFixedDelay(this::probe, every, every, TimeUnit.MILLISECONDS);
+    if (hooks.chains) {
+      timer.scheduleWithFixedDelay(() -> onThread(publisher, this::syncChains), every, every,
+          TimeUnit.MILLISECONDS);
+      timer.scheduleWithFixedDelay(() -> onThread(dispatcher, chains::tick), CHAIN_TICK_MILLIS,
+          CHAIN_TICK_MILLIS, TimeUnit.MILLISECONDS);
+    }
+    if (late) {
+      // two retry pauses and a heartbeat: nodes that joined meanwhile are subscribed and, by
+      // their lease, counted among the subscriptions each frame must reach
+      long grace = TimeUnit.MILLISECONDS.toNanos(2 * JOIN_RETRY_MAX_MILLIS + every);
+      publishAfterNanos = System.nanoTime() + grace;
+      timer.schedule(this::schedulePublish, grace, TimeUnit.NANOSECONDS);
+    } else {
+      publishAfterNanos = System.nanoTime();
+    }
+    joined = true;
+    schedulePublish();
+  }
+
+  /**
+   * Writes the sessions this node already has (it ran local-only) to the directory. Changes made
+   * from now on reach {@code p} on their own; one made while the snapshot was taken may land
+   * before it, so the sessions that closed or left a room meanwhile are corrected after it.
+   */
+  private void recordSessions(ClusterPresence p) {
+    List<Directory.Change> snapshot = registry.snapshot();
+    snapshot.forEach(p::record);
+    Map<String, Set<String>> roomsOf = new java.util.HashMap<>();
+    for (Directory.Change c : snapshot) {
+      Set<String> rooms = roomsOf.computeIfAbsent(c.session, k -> new java.util.HashSet<>());
+      if (c.kind == Directory.Change.Kind.JOIN) {
+        rooms.add(c.other);
+      }
+    }
+    for (Directory.Change c : snapshot) {
+      LocalSession ls = registry.byId(c.session);
+      if (c.kind == Directory.Change.Kind.OPEN && ls == null) {
+        p.record(new Directory.Change(Directory.Change.Kind.CLOSE, c.session, c.user, null,
+            Set.copyOf(roomsOf.get(c.session))));
+      } else if (c.kind == Directory.Change.Kind.JOIN && ls != null && !ls.rooms.contains(c.other)) {
+        p.record(new Directory.Change(Directory.Change.Kind.LEAVE, c.session, c.user, c.other,
+            null));
+      }
+    }
+  }
+
+  /**
+   * Connector thread: one attempt to join, then the next one later, until the node joined or
+   * stops. A failure other than unreachable servers (Redis came up asking for a password this
+   * node lacks) is logged as an error once, and the node keeps trying.
+   */
+  private void tryJoin() {
+    long pause;
+    synchronized (this) {
+      if (state != State.RUNNING || joined) {
+        return;
+      }
+      joinAttempts++;
+      try {
+        transport.start(this::onFrame);
+        transportStarted = true;
+        join(true);
+        LOG.info("[{}] joined the cluster after {} ms running local-only ({} attempts); "
+            + "publishing the {} message(s) held meanwhile in {} ms", nodeId,
+            (System.nanoTime() - localSinceNanos) / 1_000_000, joinAttempts, queuedMessages.get(),
+            2 * JOIN_RETRY_MAX_MILLIS + config.nodeHeartbeat().toMillis());
+        connector.shutdown(); // this task is its last
+        return;
+      } catch (Exception e) {
+        if (transportStarted) {
+          stopTransport();
+        }
+        String failure = e.getMessage();
+        if (!unreachable(e) && !java.util.Objects.equals(failure, lastJoinFailure)) {
+          LOG.error("[{}] could not join the cluster, still running local-only and retrying: {}",
+              nodeId, failure, e);
+        } else {
+          LOG.debug("[{}] join attempt {} failed: {}", nodeId, joinAttempts, failure);
+        }
+        lastJoinFailure = failure;
+      }
+      pause = Math.min(JOIN_RETRY_MAX_MILLIS,
+          JOIN_RETRY_FIRST_MILLIS << Math.min(10, joinAttempts - 1));
+    }
+    try {
+      connector.schedule(this::tryJoin, pause, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException stopping) {
+      // the node stops
+    }
+  }
+
+  private void stopTransport() {
+    transportStarted = false;
+    try {
+      transport.stop();
+    } catch (Exception e) {
+      LOG.warn("[{}] transport did not stop cleanly", nodeId, e);
+    }
   }
 
   /**
@@ -290,7 +484,7 @@ final class ClusterNode implements WsCluster {
     }
     boolean wasRunning = state == State.RUNNING;
     state = State.STOPPED;
-    if (wasRunning) {
+    if (wasRunning && joined) {
       awaitPublished(config.shutdownTimeout().toNanos());
     }
     for (PendingDelivery pd : deliveries.values()) {
@@ -343,16 +537,18 @@ final class ClusterNode implements WsCluster {
   }
 
   private void stopQuietly() {
-    if (presence != null) {
-      presence.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
+    if (connector != null) {
+      connector.shutdownNow(); // an attempt never runs now: it holds this node's lock
     }
-    try {
-      transport.stop();
-    } catch (Exception e) {
-      LOG.warn("[{}] transport did not stop cleanly", nodeId, e);
+    ClusterPresence p = presence;
+    if (p != null) {
+      p.stop(Math.max(1000, config.shutdownTimeout().toMillis()));
     }
-    for (ExecutorService ex : new ExecutorService[] {publisher, dispatcher, timer, callbacks,
-        writer}) {
+    if (transportStarted) {
+      stopTransport();
+    }
+    for (ExecutorService ex : new ExecutorService[] {connector, publisher, dispatcher, timer,
+        callbacks, writer}) {
       if (ex == null) {
         continue;
       }
@@ -510,8 +706,11 @@ final class ClusterNode implements WsCluster {
       CompletableFuture<List<String>> channels = null;
       if (isRoutable(target)) {
         // to the owners' channels only. If the directory knows no owner (a session that opened
-        // a moment ago may not be written there yet) or cannot answer: to every node.
-        channels = presence.owners(target).toCompletableFuture()
+        // a moment ago may not be written there yet), cannot answer or is not there yet (the
+        // node runs local-only): to every node.
+        ClusterPresence p = presence;
+        channels = (p == null ? CompletableFuture.completedFuture(
+                new java.util.HashMap<String, Set<String>>()) : p.owners(target).toCompletableFuture())
             .thenApply(owners -> {
               owners.remove(nodeId);
               return owners.isEmpty() && !localOnly(target) ? List.of(broadcastChannel)
@@ -575,10 +774,59 @@ final class ClusterNode implements WsCluster {
 
   // ---------------------------------------------------------------- deliver with receipts
 
+  /**
+   * The cluster's presence once the node joined. While it runs local-only every query fails with
+   * a {@link WsClusterException} saying so, as queries do while Redis cannot answer: the
+   * directory is in Redis, and this node's sessions alone would be a wrong answer for the rest.
+   */
   @Override
   public Presence presence() {
     checkRunning();
-    return presence;
+    return presenceView;
+  }
+
+  private final Presence presenceView = new Presence() {
+    @Override
+    public CompletionStage<java.util.Optional<String>> nodeOf(String sessionId) {
+      ClusterPresence p = presence;
+      return p != null ? p.nodeOf(sessionId) : notJoined("session id", sessionId);
+    }
+
+    @Override
+    public CompletionStage<Set<String>> sessionsInRoom(String room) {
+      ClusterPresence p = presence;
+      return p != null ? p.sessionsInRoom(room) : notJoined("room", room);
+    }
+
+    @Override
+    public CompletionStage<Set<String>> usersInRoom(String room) {
+      ClusterPresence p = presence;
+      return p != null ? p.usersInRoom(room) : notJoined("room", room);
+    }
+
+    @Override
+    public CompletionStage<Set<String>> sessionsOfUser(String user) {
+      ClusterPresence p = presence;
+      return p != null ? p.sessionsOfUser(user) : notJoined("user", user);
+    }
+
+    @Override
+    public CompletionStage<Set<String>> nodes() {
+      ClusterPresence p = presence;
+      return p != null ? p.nodes() : notJoined(null, null);
+    }
+  };
+
+  private <T> CompletionStage<T> notJoined(String what, String name) {
+    if (what != null) {
+      Target.checkName(what, name);
+    }
+    return CompletableFuture.failedFuture(notJoined());
+  }
+
+  private WsClusterException notJoined() {
+    return new WsClusterException("wscluster node " + nodeId + " has not joined the cluster yet "
+        + "(it cannot reach " + transport + "): it runs local-only");
   }
 
   @Override
@@ -614,7 +862,11 @@ final class ClusterNode implements WsCluster {
       pd.expect(nodeId, Set.of());
       Map<String, String> local = new java.util.concurrent.ConcurrentHashMap<>();
       writeRecording(target, frame, local).thenRun(() -> pd.report(nodeId, local));
-      CompletableFuture<List<String>> channels = presence.owners(target).toCompletableFuture()
+      // local-only: no directory to look in, as when Redis cannot answer
+      ClusterPresence p = presence;
+      CompletableFuture<List<String>> channels = (p == null
+          ? CompletableFuture.<Map<String, Set<String>>>failedFuture(notJoined())
+          : p.owners(target).toCompletableFuture())
           .handle((owners, error) -> {
             if (error != null) {
               pd.failLookup(error);
@@ -936,8 +1188,8 @@ final class ClusterNode implements WsCluster {
    */
   private void publishNext() {
     publishScheduled.set(false);
-    if (inFlightFrame != null) {
-      return;
+    if (inFlightFrame != null || !joined || System.nanoTime() - publishAfterNanos < 0) {
+      return; // local-only or just joined: joining schedules this again
     }
     Frame head = held.peek();
     if (head != null) {
@@ -1541,7 +1793,8 @@ final class ClusterNode implements WsCluster {
   public Health health() {
     ClusterPresence p = presence;
     long heldSince = heldSinceNanos;
-    return new Health(state == State.RUNNING, !probeSendFailed && !probeMissed,
+    boolean in = joined;
+    return new Health(state == State.RUNNING, in, in && !probeSendFailed && !probeMissed,
         probeRoundTripNanos < 0 ? -1 : probeRoundTripNanos / 1000,
         p == null ? 0 : p.liveCount(), queuedMessages.get(),
         heldSince == 0 ? 0 : (System.nanoTime() - heldSince) / 1_000_000);

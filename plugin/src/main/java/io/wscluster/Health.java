@@ -6,15 +6,17 @@ package io.wscluster;
  */
 public final class Health {
   private final boolean running;
+  private final boolean joined;
   private final boolean delivering;
   private final long probeRoundTripMicros;
   private final int liveNodes;
   private final int queuedMessages;
   private final long heldForMillis;
 
-  Health(boolean running, boolean delivering, long probeRoundTripMicros, int liveNodes,
-      int queuedMessages, long heldForMillis) {
+  Health(boolean running, boolean joined, boolean delivering, long probeRoundTripMicros,
+      int liveNodes, int queuedMessages, long heldForMillis) {
     this.running = running;
+    this.joined = joined;
     this.delivering = delivering;
     this.probeRoundTripMicros = probeRoundTripMicros;
     this.liveNodes = liveNodes;
@@ -24,12 +26,21 @@ public final class Health {
 
   /** Running, messages flowing, nothing held back: the node is fully part of the cluster. */
   public boolean ok() {
-    return running && delivering && heldForMillis == 0;
+    return running && joined && delivering && heldForMillis == 0;
   }
 
   /** The node is started and not yet stopped. */
   public boolean running() {
     return running;
+  }
+
+  /**
+   * The node reached Redis and subscribed: false while it runs local-only because Redis was
+   * unreachable when it started (its sends reach its own sessions and wait in
+   * {@link #queuedMessages} to be published; it keeps trying to join).
+   */
+  public boolean joined() {
+    return joined;
   }
 
   /**
@@ -65,7 +76,8 @@ public final class Health {
 
   @Override
   public String toString() {
-    return "{\"ok\":" + ok() + ",\"running\":" + running + ",\"delivering\":" + delivering
+    return "{\"ok\":" + ok() + ",\"running\":" + running + ",\"joined\":" + joined
+        + ",\"delivering\":" + delivering
         + ",\"probeRoundTripMicros\":" + probeRoundTripMicros + ",\"liveNodes\":" + liveNodes
         + ",\"queuedMessages\":" + queuedMessages + ",\"heldForMillis\":" + heldForMillis + "}";
   }

@@ -43,6 +43,11 @@ final class LosingTransport implements Transport {
   }
 
   @Override
+  public String toString() {
+    return delegate.toString();
+  }
+
+  @Override
   public void stop() throws Exception {
     delegate.stop();
   }

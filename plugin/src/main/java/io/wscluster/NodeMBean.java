@@ -20,7 +20,7 @@ import org.slf4j.LoggerFactory;
  * A node's counters and health as read-only JMX attributes, one MBean per running node:
  * {@code io.wscluster:type=Node,context="<context path>",node=<node id>}. Every counter of
  * {@link WsCluster#stats()} is an attribute of type Long under its name; the health is
- * {@code health.ok}, {@code health.delivering}, {@code health.probeRoundTripMicros},
+ * {@code health.ok}, {@code health.joined}, {@code health.delivering}, {@code health.probeRoundTripMicros},
  * {@code health.liveNodes}, {@code health.queuedMessages} and {@code health.heldForMillis}.
  * Registered after the node starts and unregistered before it stops, by the webapp lifecycle;
  * attributes are read on the JMX client's thread and only read the node's snapshots.
@@ -68,6 +68,7 @@ final class NodeMBean implements DynamicMBean {
     Map<String, Object> out = new java.util.TreeMap<>(node.stats());
     Health h = node.health();
     out.put("health.ok", h.ok());
+    out.put("health.joined", h.joined());
     out.put("health.delivering", h.delivering());
     out.put("health.probeRoundTripMicros", h.probeRoundTripMicros());
     out.put("health.liveNodes", h.liveNodes());

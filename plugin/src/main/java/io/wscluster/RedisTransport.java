@@ -244,6 +244,12 @@ final class RedisTransport implements Transport {
     return topics.computeIfAbsent(channel, ch -> client.getTopic(ch, ByteArrayCodec.INSTANCE));
   }
 
+  /** For log lines: "Redis at" the address, or the YAML file. */
+  @Override
+  public String toString() {
+    return "Redis at " + where(config);
+  }
+
   @Override
   public synchronized void stop() {
     RedissonClient client = redisson;

@@ -6,12 +6,19 @@ import java.util.concurrent.CompletionStage;
  * A byte pipe between the nodes of a cluster. The protocol (ids, dedup, targets) lives in the core;
  * a transport only moves opaque frames on named channels.
  *
- * <p>Lifecycle: {@link #start} once, then any number of {@link #subscribe} and {@link #publish}
+ * <p>Lifecycle: {@link #start} once (again only after it threw), then any number of {@link #subscribe} and {@link #publish}
  * calls from any thread, then {@link #stop}. A transport stops only what it created.
  */
 public interface Transport {
 
-  /** Starts the transport; frames of subscribed channels go to {@code receiver} from then on. */
+  /**
+   * Starts the transport; frames of subscribed channels go to {@code receiver} from then on.
+   * Throws when it cannot: with a {@link java.net.ConnectException},
+   * {@link java.net.NoRouteToHostException} or {@link java.net.UnknownHostException} among its
+   * causes when the servers cannot be reached (yet), and the node then runs local-only and calls
+   * {@code start} again later, with the same receiver, until it works. A start that threw holds
+   * nothing that needs a {@link #stop}.
+   */
   void start(Receiver receiver) throws Exception;
 
   /**
