@@ -201,6 +201,12 @@ final class ClusterNode implements WsCluster {
   /** Pause between two publishes of a held frame: Redis reconnects every 200 ms. */
   private static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
   /**
+   * How long one publish of a frame may take before it counts as refused and the frame is held
+   * (see {@link #publish(Frame)}): PUBLISH answers in about a millisecond, and the publish of a
+   * frame that waits longer holds back everything queued behind it.
+   */
+  static final long PUBLISH_WAIT_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /**
    * How far back, from the last frame Redis took, an outage replays: a frame Redis counted as
    * received may still have been in its output buffer (or the kernel's) when it died or dropped
    * the subscriber's connection.
@@ -1309,7 +1315,23 @@ final class ClusterNode implements WsCluster {
         all.add(CompletableFuture.failedFuture(e));
       }
     }
-    CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0])).whenComplete((v, error) -> {
+    CompletableFuture<Void> done = CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]));
+    // A PUBLISH written to a connection that died with Redis can wait out Redisson's response
+    // timeout and retries (seconds) while nothing queued passes it: past PUBLISH_WAIT_NANOS this
+    // attempt counts as refused (Redisson is told not to retry it) and the frame is held. Should
+    // the attempt still reach Redis, receivers drop the repeat.
+    try {
+      java.util.concurrent.ScheduledFuture<?> wait = timer.schedule(() -> {
+        if (done.completeExceptionally(new java.util.concurrent.TimeoutException("Redis did not "
+            + "answer the publish within " + PUBLISH_WAIT_NANOS / 1_000_000 + " ms"))) {
+          all.forEach(f -> f.cancel(false));
+        }
+      }, PUBLISH_WAIT_NANOS, TimeUnit.NANOSECONDS);
+      done.whenComplete((v, e) -> wait.cancel(false));
+    } catch (RejectedExecutionException stopping) {
+      // the node stops: its bounded wait for what is in flight applies instead
+    }
+    done.whenComplete((v, error) -> {
       List<Long> receivers = error == null ? all.stream().map(CompletableFuture::join).toList()
           : null;
       try {

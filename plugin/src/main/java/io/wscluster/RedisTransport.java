@@ -11,6 +11,7 @@ import java.security.KeyStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,8 +24,14 @@ import org.redisson.client.RedisAuthRequiredException;
 import org.redisson.client.RedisException;
 import org.redisson.client.RedisWrongPasswordException;
 import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.config.BaseConfig;
+import org.redisson.config.BaseMasterSlaveServersConfig;
 import org.redisson.config.Config;
+import org.redisson.config.ConfigSupport;
 import org.redisson.config.ConstantDelay;
+import org.redisson.config.SingleServerConfig;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Redis pub/sub through Redisson topics, frames as raw bytes ({@link ByteArrayCodec}: no Java
@@ -33,6 +40,13 @@ import org.redisson.config.ConstantDelay;
  * <p>Listeners run on Redisson's threads and only hand frames to the receiver.
  */
 final class RedisTransport implements Transport {
+  private static final Logger LOG = LoggerFactory.getLogger(RedisTransport.class);
+  /**
+   * Between reconnection attempts and between a command's retries: Redisson's defaults (a back-off
+   * growing to 10 s, retries 1 to 2 s apart) would hold subscriptions and publishes back that long
+   * after Redis returns.
+   */
+  static final Duration RECONNECT_DELAY = Duration.ofMillis(200);
   private final WsClusterConfig config;
   private final int extraSubscriptions;
   private final Map<String, RTopic> topics = new ConcurrentHashMap<>();
@@ -121,6 +135,7 @@ final class RedisTransport implements Transport {
             + " or " + WsClusterConfig.REDIS_PASSWORD + ": keep one of them");
       }
       checkTruststore(c, config.redisConfig());
+      fitYamlConfig(c, config);
     } else {
       c = new Config();
       c.useSingleServer()
@@ -138,10 +153,10 @@ final class RedisTransport implements Transport {
           // (Not a shorter ping interval: under load a late PONG makes Redisson drop a
           // subscription connection that Redis still counts, and frames Redis sent on it are
           // lost although PUBLISH reported them received.)
-          .setReconnectionDelay(new ConstantDelay(Duration.ofMillis(200)))
+          .setReconnectionDelay(new ConstantDelay(RECONNECT_DELAY))
           // a command waiting for a connection is tried again at the same pace (default: 1 to
           // 2 s), so a publish issued during an outage goes out as soon as Redis is back
-          .setRetryDelay(new ConstantDelay(Duration.ofMillis(200)))
+          .setRetryDelay(new ConstantDelay(RECONNECT_DELAY))
           .setClientName("wscluster-" + config.nodeName());
       c.setThreads(2);
       c.setNettyThreads(4);
@@ -158,6 +173,69 @@ final class RedisTransport implements Transport {
     // envelopes are bytes of our own codec; nothing else is ever written through this client
     c.setCodec(ByteArrayCodec.INSTANCE);
     return c;
+  }
+
+  /**
+   * A Redisson YAML file's servers get what our own single-server config has unless the file sets
+   * it: the constant {@link #RECONNECT_DELAY} between reconnections and between a command's
+   * retries (a file that sets one keeps it, with a warning), and, when {@link
+   * WsClusterConfig#REDIS_CONNECTIONS} is set explicitly, that many connections in the (master)
+   * pool, which the file must then leave out. Works for every topology through Redisson's
+   * public {@link ConfigSupport#getConfig}.
+   */
+  private static void fitYamlConfig(Config c, WsClusterConfig config) throws IOException {
+    Path yaml = config.redisConfig();
+    Set<String> set = RedissonYamlKeys.serverSettings(yaml);
+    String connections = config.explicitValues().get(WsClusterConfig.REDIS_CONNECTIONS);
+    boolean single = c.isSingleConfig();
+    String pool = single ? "connectionPoolSize" : "masterConnectionPoolSize";
+    if (connections != null && set.contains(pool)) {
+      throw new ConfigException(WsClusterConfig.REDIS_CONNECTIONS + " value was set to '"
+          + connections.trim() + "', and " + yaml + " (" + WsClusterConfig.REDIS_CONFIG
+          + ") sets " + pool + " too: set the pool size in one of them only");
+    }
+    BaseConfig<?> servers;
+    try {
+      servers = ConfigSupport.getConfig(c);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(yaml + " (" + WsClusterConfig.REDIS_CONFIG + ") is not a "
+          + "usable Redisson config: " + e.getMessage());
+    }
+    if (set.contains("reconnectionDelay")) {
+      warnKept(yaml, "reconnectionDelay");
+    } else {
+      servers.setReconnectionDelay(new ConstantDelay(RECONNECT_DELAY));
+    }
+    if (set.contains("retryDelay")) {
+      warnKept(yaml, "retryDelay");
+    } else {
+      servers.setRetryDelay(new ConstantDelay(RECONNECT_DELAY));
+    }
+    if (connections == null) {
+      return;
+    }
+    String idle = single ? "connectionMinimumIdleSize" : "masterConnectionMinimumIdleSize";
+    int n = config.redisConnections();
+    int idleSize = single ? ((SingleServerConfig) servers).getConnectionMinimumIdleSize()
+        : ((BaseMasterSlaveServersConfig<?>) servers).getMasterConnectionMinimumIdleSize();
+    if (set.contains(idle) && idleSize > n) {
+      throw new ConfigException(WsClusterConfig.REDIS_CONNECTIONS + " value was set to '"
+          + connections.trim() + "', below " + idle + " " + idleSize + " in " + yaml + " ("
+          + WsClusterConfig.REDIS_CONFIG + "): must be at least " + idleSize);
+    }
+    if (single) {
+      SingleServerConfig s = (SingleServerConfig) servers;
+      s.setConnectionPoolSize(n).setConnectionMinimumIdleSize(Math.min(idleSize, n));
+    } else {
+      BaseMasterSlaveServersConfig<?> m = (BaseMasterSlaveServersConfig<?>) servers;
+      m.setMasterConnectionPoolSize(n).setMasterConnectionMinimumIdleSize(Math.min(idleSize, n));
+    }
+  }
+
+  private static void warnKept(Path yaml, String setting) {
+    LOG.warn("{} ({}) sets {}: keeping it instead of wscluster's constant {} ms; resume after a "
+        + "Redis outage may then take longer", yaml, WsClusterConfig.REDIS_CONFIG, setting,
+        RECONNECT_DELAY.toMillis());
   }
 
   /**

@@ -87,9 +87,12 @@ public final class WsClusterConfig {
     keys.put(REDIS_USERNAME, new String[] {"", "Redis ACL user name"});
     keys.put(REDIS_PASSWORD, new String[] {"", "Redis password (masked in logs)"});
     keys.put(REDIS_CONFIG, new String[] {"",
-        "path to a Redisson YAML file (sentinel, cluster, TLS details); replaces the address"});
+        "path to a Redisson YAML file (single, sentinel, cluster, replicated; TLS details); replaces "
+        + "the address; its servers reconnect and retry every 200 ms unless it sets "
+        + "reconnectionDelay or retryDelay"});
     keys.put(REDIS_CONNECTIONS, new String[] {"4",
-        "connections to Redis for publishing, 1 to 64 (one more is used for subscriptions)"});
+        "connections to Redis for publishing, 1 to 64 (one more is used for subscriptions); with "
+        + "wscluster.redis.config, when set, the file's (master) pool, which the file must not size"});
     keys.put(CHANNEL_PREFIX, new String[] {"wscluster",
         "prefix of every Redis channel and key, so several apps can share one Redis"});
     keys.put(NODE_NAME, new String[] {"<host name>",

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,9 +64,16 @@ final class Cluster implements AutoCloseable {
   static Cluster start(String testName, Path war, String descriptor, int nodeCount,
       Map<Integer, Map<String, Object>> attributes, Map<Integer, Map<String, String>> initParameters)
       throws Exception {
+    return start(testName, war, descriptor, nodeCount, attributes, redis -> initParameters);
+  }
+
+  private static Cluster start(String testName, Path war, String descriptor, int nodeCount,
+      Map<Integer, Map<String, Object>> attributes,
+      Function<RedisServer, Map<Integer, Map<String, String>>> initParametersOf) throws Exception {
     String prefix = "it-" + testName + "-" + UUID.randomUUID().toString().substring(0, 8);
     Cluster cluster = new Cluster(prefix, RedisServer.start(), war, descriptor);
     try {
+      Map<Integer, Map<String, String>> initParameters = initParametersOf.apply(cluster.redis);
       for (int i = 0; i < nodeCount; i++) {
         cluster.addNode(attributes.getOrDefault(i, Map.of()), initParameters.getOrDefault(i, Map.of()));
       }
@@ -86,6 +94,16 @@ final class Cluster implements AutoCloseable {
     }
   }
 
+  /**
+   * {@code nodeCount} nodes with the same init-parameters, made once Redis runs (a Redisson YAML file naming its port,
+   * say). Where they set {@code wscluster.redis.config}, the nodes get no {@code wscluster.redis.address}.
+   */
+  static Cluster start(String testName, int nodeCount, Function<RedisServer, Map<String, String>> initParameters)
+      throws Exception {
+    return start(testName, JettyNode.demoWar(), null, nodeCount, Map.of(),
+        redis -> everyNode(nodeCount, initParameters.apply(redis)));
+  }
+
   static Cluster start(String testName, int nodeCount) throws Exception {
     return start(testName, nodeCount, Map.of());
   }
@@ -102,7 +120,9 @@ final class Cluster implements AutoCloseable {
   private JettyNode addNode(Map<String, Object> attributes, Map<String, String> extraParams) throws Exception {
     String name = "n" + nodes.size();
     Map<String, String> params = new HashMap<>();
-    params.put("wscluster.redis.address", redis.address());
+    if (!extraParams.containsKey("wscluster.redis.config")) {
+      params.put("wscluster.redis.address", redis.address());
+    }
     params.put("wscluster.node.name", name);
     params.put("wscluster.channel.prefix", prefix);
     params.putAll(extraParams);
