@@ -84,12 +84,23 @@ final class NioWebSocketClients implements AutoCloseable {
     return threads;
   }
 
-  /** Connections the server closed, or that failed, while the clients were not stopping. */
-  int unexpectedCloses() {
+  /**
+   * Connections the server closed (at the TCP or WebSocket level, or with a protocol close that
+   * {@link #disconnected} reported), or that failed, while the clients were not stopping.
+   */
+  int disconnects() {
     return closedByServer.get();
   }
 
-  /** Why the first of {@link #unexpectedCloses} ended, or null. */
+  /**
+   * The server ended {@code client}'s session inside the WebSocket (a socket.io disconnect or an
+   * Engine.IO close packet): counted as a disconnect, and the connection is closed.
+   */
+  void disconnected(int client, String why) {
+    connections.get(client).end(why);
+  }
+
+  /** Why the first of {@link #disconnects} ended, or null. */
   String firstFailure() {
     return firstFailure.get();
   }
