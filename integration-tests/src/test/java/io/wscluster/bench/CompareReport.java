@@ -131,7 +131,7 @@ public final class CompareReport {
         + "%s B messages, one private Redis%n", r.get("peer"), r.get("nodes"), r.get("clients"),
         r.get("bytes")));
     Map<String, Object> phases = (Map<String, Object>) r.get("phases");
-    String format = "  %-22s %-10s %12s  %-26s %-26s %s%n";
+    String format = "  %-22s %-10s %12s  %-27s %-27s %s%n";
     boolean header = false;
     for (Map.Entry<String, Object> e : phases.entrySet()) {
       Map<String, Object> p = (Map<String, Object>) e.getValue();
@@ -154,23 +154,20 @@ public final class CompareReport {
         }
         Map<String, Object> l = (Map<String, Object>) m.get("latencyMs");
         sb.append(String.format(Locale.ROOT, format, firstRow ? label : "  median of " + runs,
-            sys.equals("socketio") ? "socket.io" : sys, FanoutReport.str(m.get("deliveriesPerSec")),
-            FanoutReport.str(l.get("p50")) + " / " + FanoutReport.str(l.get("p99")) + " / "
-                + FanoutReport.str(l.get("max")),
-            FanoutReport.str(m.get("serverCpuSecondsPerMillionDeliveries")) + " ("
-                + FanoutReport.str(m.get("nodeCpuSeconds")) + "+"
-                + FanoutReport.str(m.get("redisCpuSeconds")) + " s)",
+            sys.equals("socketio") ? "socket.io" : sys, num(m.get("deliveriesPerSec")),
+            num(l.get("p50")) + " / " + num(l.get("p99")) + " / " + num(l.get("max")),
+            num(m.get("serverCpuSecondsPerMillionDeliveries")) + " (" + num(m.get("nodeCpuSeconds"))
+                + " + " + num(m.get("redisCpuSeconds")) + " s)",
             m.get("duplicates") + " / " + m.get("lost") + " / " + m.get("disconnects")));
         firstRow = false;
       }
       Map<String, Object> q = (Map<String, Object>) p.get("ratio");
       if (q != null) {
-        sb.append(String.format(Locale.ROOT, format, "", "ws / sio",
-            FanoutReport.str(q.get("deliveriesPerSec")),
-            FanoutReport.str(q.get("p50")) + " / " + FanoutReport.str(q.get("p99")) + " / "
-                + FanoutReport.str(q.get("max")),
-            FanoutReport.str(q.get("cpuPerDelivery")) + " (per run "
-                + FanoutReport.str(q.get("cpuPerDeliveryPerRun")) + ")", ""));
+        sb.append(String.format(Locale.ROOT, format, "", "ws / sio", num(q.get("deliveriesPerSec")),
+            num(q.get("p50")) + " / " + num(q.get("p99")) + " / " + num(q.get("max")),
+            num(q.get("cpuPerDelivery")) + " (runs " + String.join(" ",
+                ((List<Object>) q.get("cpuPerDeliveryPerRun")).stream().map(CompareReport::num)
+                    .toList()) + ")", ""));
       }
     }
     for (Map.Entry<String, Object> e : phases.entrySet()) {
@@ -249,6 +246,18 @@ public final class CompareReport {
   }
 
   private static String ms(Object o) {
-    return o == null ? "never" : FanoutReport.str(o);
+    return o == null ? "never" : num(o);
+  }
+
+  /** A figure for the table: 3 significant digits, whole numbers from 100 up; "-" for none. */
+  static String num(Object o) {
+    Double d = FanoutReport.number(o);
+    if (d == null) {
+      return o == null ? "-" : o.toString();
+    }
+    double a = Math.abs(d);
+    return a >= 100 || d == Math.rint(d) ? String.format(Locale.ROOT, "%.0f", d)
+        : a >= 10 ? String.format(Locale.ROOT, "%.1f", d)
+        : a >= 1 ? String.format(Locale.ROOT, "%.2f", d) : String.format(Locale.ROOT, "%.3f", d);
   }
 }

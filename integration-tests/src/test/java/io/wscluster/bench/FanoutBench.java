@@ -610,8 +610,8 @@ public final class FanoutBench {
     public void run() {
       try {
         sleepUntil(streamStart + (long) (o.outageAt * 1e9));
-        killNanos = System.nanoTime();
         shell(o.outageKill);
+        killNanos = System.nanoTime(); // kill -9 has taken effect when the command returns
         sleepUntil(killNanos + (long) (o.outageSeconds * 1e9));
         shell(o.outageRestart);
         String[] hostPort = o.outageRedis.split(":");
