@@ -75,6 +75,7 @@ while [ $# -gt 0 ]; do
   esac
   shift 2
 done
+export COMPARE_QUICK=$QUICK   # CompareReport says so
 if [ "$QUICK" = 1 ]; then
   RUNS=1
   OUTAGE_RUNS=1

@@ -54,6 +54,10 @@ public final class CompareReport {
     for (String key : List.of("nodes", "clients", "bytes", "threads")) {
       r.put(key, first.get(key));
     }
+    // set by bench/compare.sh: --quick, and JVM options given to the wscluster nodes (tuning)
+    r.put("quick", "1".equals(System.getenv("COMPARE_QUICK")));
+    String opts = System.getenv("BENCH_NODE_OPTS");
+    r.put("wsclusterNodeOpts", opts == null || opts.isBlank() ? null : opts.trim());
     Map<String, Object> phases = new LinkedHashMap<>();
     boolean clean = true;
     for (Map.Entry<String, Map<String, List<Map<String, Object>>>> e : byPhase.entrySet()) {
@@ -128,8 +132,10 @@ public final class CompareReport {
   static String table(Map<String, Object> r) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "compare: wscluster vs %s; %s nodes each, %s clients, "
-        + "%s B messages, one private Redis%n", r.get("peer"), r.get("nodes"), r.get("clients"),
-        r.get("bytes")));
+        + "%s B messages, one private Redis%s%n", r.get("peer"), r.get("nodes"), r.get("clients"),
+        r.get("bytes"), Boolean.TRUE.equals(r.get("quick")) ? "; --quick: not a measurement" : ""));
+    sb.append(r.get("wsclusterNodeOpts") == null ? "  both in their default configuration\n"
+        : "  wscluster nodes with JVM options " + r.get("wsclusterNodeOpts") + "\n");
     Map<String, Object> phases = (Map<String, Object>) r.get("phases");
     String format = "  %-22s %-10s %12s  %-27s %-27s %s%n";
     boolean header = false;
