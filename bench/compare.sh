@@ -38,9 +38,9 @@
 # Options (defaults): --phases r100,r300,max,outage --runs 3 --outage-runs 1 --nodes 3
 #   --clients 300 --bytes 200 --quick (60 clients, 1 run, a few hundred messages per phase
 #   and 300 warm-up; the outages keep their length: to check that the command works, not to measure)
-# Duration of the default (full) command on 2 cores: about 20 minutes (r100 3×2×~55 s, r300
-# 3×2×~45 s, max 3×2×~50 s, outage 2×~70 s, with node start-up); --quick with all five phases
-# about 4 minutes; outage30 alone (--phases outage30) about 3 minutes.
+# Duration on 2 cores, about 25 s of start-up and stop per run of a system included: the default
+# (full) command about 20 minutes (r100 6 runs of ~65 s, r300 6 of ~50 s, max 6 of ~60 s, outage
+# 2 of ~75 s); --quick about 4 minutes, 7 with outage30; --phases outage30 alone about 3 minutes.
 # Environment: BENCH_PORT (first wscluster node's port) and PEER_PORT (first socket.io node's),
 #   default the first free ports from 8181 and 8581; BENCH_NODE_OPTS (see bench/nodes.sh);
 #   BENCH_KEEP_LOGS=1.
@@ -167,16 +167,7 @@ start_peers() {
   done
 }
 stop_peers() {
-  [ ${#PEER_PIDS[@]} -gt 0 ] || return 0
-  local p
-  for p in "${PEER_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for _ in $(seq 1 50); do
-    local alive=0
-    for p in "${PEER_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
-    [ "$alive" = 0 ] && break
-    sleep 0.1
-  done
-  for p in "${PEER_PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; wait "$p" 2>/dev/null || true; done
+  stop_processes ${PEER_PIDS[@]+"${PEER_PIDS[@]}"}
   PEER_PIDS=()
 }
 peer_urls() {
@@ -194,25 +185,19 @@ compare_cleanup() {
 trap compare_cleanup EXIT
 
 # ---------------------------------------------------------------- the phases
-# settings PHASE: RATE WARMUP MESSAGES OUTAGE_AT OUTAGE_SECONDS (outage "-" for none)
+# settings PHASE: RATE WARMUP MESSAGES OUTAGE_AT OUTAGE_SECONDS ("-" for no outage), full or quick
 settings() {
-  if [ "$QUICK" = 1 ]; then
-    case "$1" in
-      r100) echo "100 300 300 - -" ;;
-      r300) echo "300 300 600 - -" ;;
-      max) echo "max 300 1000 - -" ;;
-      outage) echo "300 300 6300 3 10" ;;     # 3 s, 10 s down, 8 s after
-      outage30) echo "100 300 4300 3 30" ;;   # 3 s, 30 s down, 10 s after
-    esac
-  else
-    case "$1" in
-      r100) echo "100 1000 3000 - -" ;;
-      r300) echo "300 2000 6000 - -" ;;
-      max) echo "max 2000 10000 - -" ;;
-      outage) echo "300 2000 9900 8 10" ;;    # 8 s, 10 s down, 15 s after
-      outage30) echo "100 1000 5800 8 30" ;;  # 8 s, 30 s down, 20 s after
-    esac
-  fi
+  local full quick
+  case "$1" in
+    r100) full="100 1000 3000 - -" quick="100 300 300 - -" ;;
+    r300) full="300 2000 6000 - -" quick="300 300 600 - -" ;;
+    max) full="max 2000 10000 - -" quick="max 300 1000 - -" ;;
+    # kill 8 s into the stream, 10 s down, 15 s after (quick: 3 s, 10 s, 8 s)
+    outage) full="300 2000 9900 8 10" quick="300 300 6300 3 10" ;;
+    # kill 8 s in, 30 s down, 20 s after (quick: 3 s, 30 s, 10 s)
+    outage30) full="100 1000 5800 8 30" quick="100 300 4300 3 30" ;;
+  esac
+  if [ "$QUICK" = 1 ]; then echo "$quick"; else echo "$full"; fi
 }
 
 FILES=()

@@ -137,7 +137,7 @@ public final class CompareReport {
     sb.append(r.get("wsclusterNodeOpts") == null ? "  both in their default configuration\n"
         : "  wscluster nodes with JVM options " + r.get("wsclusterNodeOpts") + "\n");
     Map<String, Object> phases = (Map<String, Object>) r.get("phases");
-    String format = "  %-22s %-10s %12s  %-27s %-27s %s%n";
+    String format = "  %-28s %-10s %12s  %-27s %-27s %s%n";
     boolean header = false;
     for (Map.Entry<String, Object> e : phases.entrySet()) {
       Map<String, Object> p = (Map<String, Object>) e.getValue();
@@ -149,8 +149,8 @@ public final class CompareReport {
             "latency p50 / p99 / max ms", "CPU-us/delivery (nodes+R)", "dup / lost / disc"));
         header = true;
       }
-      String label = e.getKey() + ": " + ("max".equals(p.get("rate"))
-          ? "rate max, w " + p.get("window") : "R=" + p.get("rate")) + ", " + p.get("messages");
+      String label = e.getKey() + ("max".equals(p.get("rate")) ? " (window " + p.get("window")
+          + ")" : "") + ", " + p.get("messages") + " msgs";
       String runs = p.get("runs") + (((Number) p.get("runs")).intValue() == 1 ? " run" : " runs");
       boolean firstRow = true;
       for (String sys : List.of("wscluster", "socketio")) {
@@ -189,9 +189,9 @@ public final class CompareReport {
           p.get("rate"), p.get("messages"), FanoutReport.str(o.get("atSeconds")),
           FanoutReport.str(o.get("downSeconds")), ((Number) p.get("runs")).intValue() == 1
               ? "1 run" : "medians of " + p.get("runs") + " runs, counts totals"));
-      String of = "  %-10s %8s  %-26s %-18s %10s %10s %10s%n";
+      String of = "  %-10s %9s  %-26s %-18s %9s %9s %9s %11s%n";
       sb.append(String.format(Locale.ROOT, of, "system", "sent down", "lost before/during/after",
-          "dup / lost / disc", "held (a)", "all (b)", "new (c)"));
+          "dup / lost / disc", "held (a)", "all (b)", "new (c)", "1st disc"));
       for (String sys : List.of("wscluster", "socketio")) {
         Map<String, Object> m = (Map<String, Object>) p.get(sys);
         if (m == null) {
@@ -204,14 +204,16 @@ public final class CompareReport {
                 + " / " + FanoutReport.str(x.get("lostAfter")),
             m.get("duplicates") + " / " + m.get("lost") + " / " + m.get("disconnects"),
             ms(x.get("heldFlowingMs")), ms(x.get("allDeliveredMs")),
-            ms(x.get("newMessagesWholeMs"))));
+            ms(x.get("newMessagesWholeMs")),
+            x.get("firstDisconnectMs") == null ? "-" : num(x.get("firstDisconnectMs"))));
         if (x.get("failure") != null) {
           sb.append("    outage failed: ").append(x.get("failure")).append('\n');
         }
       }
       sb.append("    ms from the restart: (a) a message sent while Redis was down first reaches a"
           + " client of another node;\n    (b) every message sent before the restart has reached"
-          + " every client; (c) the first message sent after it has. never: it did not happen\n");
+          + " every client; (c) the first message sent after it has. never: it did not happen;\n"
+          + "    1st disc: the first client connection that ended (negative: before the restart)\n");
     }
     for (Map.Entry<String, Object> e : phases.entrySet()) {
       Map<String, Object> p = (Map<String, Object>) e.getValue();
@@ -220,7 +222,10 @@ public final class CompareReport {
         if (m == null) {
           continue;
         }
-        List<Object> problems = (List<Object>) m.get("problems");
+        // connection, publisher and outage problems first: they explain the losses that follow
+        List<Object> problems = new ArrayList<>((List<Object>) m.get("problems"));
+        problems.sort(java.util.Comparator.comparing(x -> String.valueOf(x).startsWith("lost")
+            || String.valueOf(x).startsWith("duplicate")));
         for (int i = 0; i < Math.min(problems.size(), 4); i++) {
           sb.append("  ").append(e.getKey()).append(' ').append(sys).append(' ')
               .append(problems.get(i)).append('\n');

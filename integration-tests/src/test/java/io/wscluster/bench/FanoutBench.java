@@ -283,6 +283,7 @@ public final class FanoutBench {
     Map<String, Object> report = report(o, recorder, before, after, lastDelivery, peakRss,
         clients, publisher, connectSeconds, warmComplete && complete);
     if (outage != null) {
+      outage.firstDisconnectNanos = clients.firstFailureNanos();
       report.put("outage", outage.report(recorder, publisher, o));
       if (outage.failure != null) {
         @SuppressWarnings("unchecked")
@@ -600,6 +601,8 @@ public final class FanoutBench {
     volatile long killNanos;
     volatile long restartNanos;
     volatile String failure;
+    /** When the first client connection ended ({@link NioWebSocketClients#firstFailureNanos}). */
+    long firstDisconnectNanos;
 
     Outage(Options o, long streamStart) {
       this.o = o;
@@ -683,29 +686,33 @@ public final class FanoutBench {
       r.put("lostBefore", recorder.missing(o.warmup, firstOut));
       r.put("lostDuring", recorder.missing(firstOut, firstAfter));
       r.put("lostAfter", recorder.missing(firstAfter, ids));
-      long flowing = 0;
-      for (int id = firstOut; id < firstAfter; id++) {
-        long t = recorder.firstRemoteNanos(id);
-        if (t != 0 && (flowing == 0 || t - flowing < 0)) {
-          flowing = t;
-        }
-      }
-      r.put("heldFlowingMs", flowing == 0 ? null : round((flowing - restart) / 1e6, 1));
+      r.put("heldFlowingMs", sinceRestart(earliest(recorder::firstRemoteNanos, firstOut, firstAfter)));
       long all = restart;
       for (int id = o.warmup; id < firstAfter && all != 0; id++) {
         long t = recorder.completedNanos(id);
         all = t == 0 ? 0 : t - all > 0 ? t : all;
       }
-      r.put("allDeliveredMs", all == 0 ? null : round((all - restart) / 1e6, 1));
-      long whole = 0;
-      for (int id = firstAfter; id < ids; id++) {
-        long t = recorder.completedNanos(id);
-        if (t != 0 && (whole == 0 || t - whole < 0)) {
-          whole = t;
+      r.put("allDeliveredMs", sinceRestart(all));
+      r.put("newMessagesWholeMs", sinceRestart(earliest(recorder::completedNanos, firstAfter, ids)));
+      r.put("firstDisconnectMs", sinceRestart(firstDisconnectNanos));
+      return r;
+    }
+
+    /** Milliseconds from the restart to {@code nanos} ({@link System#nanoTime}); null for 0. */
+    private Number sinceRestart(long nanos) {
+      return nanos == 0 ? null : round((nanos - restartNanos) / 1e6, 1);
+    }
+
+    /** The earliest non-zero time of ids [from, to), or 0. */
+    private static long earliest(java.util.function.IntToLongFunction time, int from, int to) {
+      long earliest = 0;
+      for (int id = from; id < to; id++) {
+        long t = time.applyAsLong(id);
+        if (t != 0 && (earliest == 0 || t - earliest < 0)) {
+          earliest = t;
         }
       }
-      r.put("newMessagesWholeMs", whole == 0 ? null : round((whole - restart) / 1e6, 1));
-      return r;
+      return earliest;
     }
   }
 

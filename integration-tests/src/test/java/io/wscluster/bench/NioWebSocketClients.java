@@ -39,6 +39,7 @@ final class NioWebSocketClients implements AutoCloseable {
   private final AtomicInteger closedByServer = new AtomicInteger();
   private final AtomicReference<String> firstFailure = new AtomicReference<>();
   private volatile boolean stopping;
+  private volatile long firstFailureNanos;
 
   private NioWebSocketClients(MicroClock clock) {
     this.clock = clock;
@@ -105,6 +106,11 @@ final class NioWebSocketClients implements AutoCloseable {
     return firstFailure.get();
   }
 
+  /** When ({@link System#nanoTime}) the first of {@link #disconnects} ended, or 0. */
+  long firstFailureNanos() {
+    return firstFailureNanos;
+  }
+
   /** Stops the I/O threads (waiting for them) and closes every connection. Idempotent. */
   @Override
   public void close() {
@@ -138,7 +144,9 @@ final class NioWebSocketClients implements AutoCloseable {
   private void failed(Connection conn, String why) {
     if (!stopping) {
       closedByServer.incrementAndGet();
-      firstFailure.compareAndSet(null, "client " + conn.index + ": " + why);
+      if (firstFailure.compareAndSet(null, "client " + conn.index + ": " + why)) {
+        firstFailureNanos = System.nanoTime();
+      }
     }
   }
 
@@ -305,7 +313,9 @@ final class NioWebSocketClients implements AutoCloseable {
         }
       } catch (IOException | RuntimeException e) {
         if (!stopping) {
-          firstFailure.compareAndSet(null, getName() + " failed: " + e);
+          if (firstFailure.compareAndSet(null, getName() + " failed: " + e)) {
+            firstFailureNanos = System.nanoTime();
+          }
           closedByServer.incrementAndGet();
         }
       }
