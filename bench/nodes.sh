@@ -2,8 +2,8 @@
 # processes (one launcher each, `wscluster-demo.jar --nodes 1`) on one Redis. Expects the caller to
 # have set -euo pipefail and cd'ed to the repo root.
 # Sets: REDIS, REDIS_PID (empty when Redis is no local process), PORT, JAR, CLASSES, LOGS, CP_FILE,
-# PIDS (of the running nodes); defines start_nodes, stop_nodes, node_urls, bench_java, run_bench,
-# need_open_files and the cleanup trap.
+# PIDS (of the running nodes); defines start_nodes, stop_nodes, stop_processes, node_urls, bench_java,
+# run_bench, need_open_files and the cleanup trap.
 # BENCH_NODE_OPTS: JVM options appended to every node's (split on spaces, no quoting); "{node}" in
 # them becomes the node's label and port, e.g. -XX:StartFlightRecording=filename=/tmp/{node}.jfr
 REDIS="${WSCLUSTER_REDIS_ADDRESS:-redis://127.0.0.1:6379}"
@@ -34,19 +34,25 @@ grep -q HdrHistogram "$CP_FILE" \
 PIDS=()
 BENCH_PID=
 
-# stop_nodes: SIGTERM to every node, then waits (15 s at most) for their graceful stop, which
-# removes each node's lease and directory entries; SIGKILL for any still alive
-stop_nodes() {
-  [ ${#PIDS[@]} -gt 0 ] || return 0
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+# stop_processes PID...: SIGTERM to each, then waits (15 s at most) for them to end; SIGKILL for
+# any still alive
+stop_processes() {
+  local p
+  [ $# -gt 0 ] || return 0
+  for p in "$@"; do kill "$p" 2>/dev/null || true; done
   for _ in $(seq 1 30); do
     local alive=0
-    for p in "${PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=1; done
+    for p in "$@"; do kill -0 "$p" 2>/dev/null && alive=1; done
     [ "$alive" = 0 ] && break
     sleep 0.5
   done
-  for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "$@"; do kill -9 "$p" 2>/dev/null || true; done
+  for p in "$@"; do wait "$p" 2>/dev/null || true; done
+}
+
+# stop_nodes: stops every node; a graceful stop removes each node's lease and directory entries
+stop_nodes() {
+  stop_processes ${PIDS[@]+"${PIDS[@]}"}
   PIDS=()
 }
 cleanup() {

@@ -46,7 +46,9 @@ public final class FanoutBench {
   static final String USAGE = "options: --urls ws://h:p/bench,... [--phase cluster] "
       + "[--transport redis] [--clients 300] [--messages 20000] [--warmup 2000] "
       + "[--rate 300|max] [--window 100] [--bytes 200] [--threads 2] [--node-pids p,p,...] "
-      + "[--redis-pid p] [--idle-seconds 10]";
+      + "[--redis-pid p] [--idle-seconds 10] [--protocol ws|socketio] "
+      + "[--outage-at S --outage-seconds D --outage-kill CMD --outage-restart CMD "
+      + "--outage-redis host:port]";
 
   /** The command line, checked once. */
   static final class Options {
@@ -66,6 +68,14 @@ public final class FanoutBench {
     long[] nodePids = new long[0];
     long redisPid = -1;
     int idleSeconds = 10;
+    /** Seconds into the measured stream when Redis is killed; negative: no outage. */
+    double outageAt = -1;
+    double outageSeconds = 10;
+    /** Shell commands (bash -c) that kill Redis at once and start it again. */
+    String outageKill;
+    String outageRestart;
+    /** Where the restarted Redis listens: "restarted" is when it accepts a connection. */
+    String outageRedis;
 
     static Options parse(String[] args) {
       Options o = new Options();
@@ -94,11 +104,34 @@ public final class FanoutBench {
             break;
           case "--redis-pid": o.redisPid = Long.parseLong(value); break;
           case "--idle-seconds": o.idleSeconds = positive(name, value); break;
+          case "--outage-at": o.outageAt = seconds(name, value); break;
+          case "--outage-seconds": o.outageSeconds = seconds(name, value); break;
+          case "--outage-kill": o.outageKill = value; break;
+          case "--outage-restart": o.outageRestart = value; break;
+          case "--outage-redis": o.outageRedis = value; break;
           default:
             throw new IllegalArgumentException("unknown option " + name);
         }
       }
+      if (o.outageAt >= 0 && (o.outageKill == null || o.outageRestart == null
+          || o.outageRedis == null || o.rate == 0)) {
+        throw new IllegalArgumentException("--outage-at needs --outage-kill, --outage-restart, "
+            + "--outage-redis and a fixed --rate");
+      }
       return o;
+    }
+
+    private static double seconds(String name, String value) {
+      try {
+        double v = Double.parseDouble(value);
+        if (v >= 0) {
+          return v;
+        }
+      } catch (NumberFormatException e) {
+        // reported below
+      }
+      throw new IllegalArgumentException("option " + name + " was '" + value
+          + "', must be a number of seconds, at least 0");
     }
 
     private static int positive(String name, String value) {
@@ -145,6 +178,9 @@ public final class FanoutBench {
     int ids = o.warmup + o.messages;
     MicroClock clock = new MicroClock();
     FanoutRecorder recorder = new FanoutRecorder(o.clients, ids, o.warmup);
+    if (o.outageAt >= 0) {
+      recorder.trackTimes(o.urls.size());
+    }
     List<NioWebSocketClients.TextHandler> handlers = new ArrayList<>();
     boolean socketIo = o.protocol.equals("socketio");
     AtomicReference<NioWebSocketClients> ref = new AtomicReference<>();
@@ -153,9 +189,19 @@ public final class FanoutBench {
       NioWebSocketClients.TextHandler h = recorder.newWorker()::onText;
       handlers.add(!socketIo ? h : (client, data, off, len, micros, nanos) -> {
         // Engine.IO 4: "0{...}" open -> join the namespace ("40"); "2" ping -> "3" pong;
-        // "40{...}" joined; "42[...]" an event, recorded like a /bench text
+        // "40{...}" joined; "42[...]" an event, recorded like a /bench text; "41" the server
+        // ended the socket.io session, "1" the Engine.IO session: both a disconnect
         if (len >= 2 && data[off] == '4' && data[off + 1] == '2') {
           h.onText(client, data, off, len, micros, nanos);
+          return;
+        }
+        if ((len == 1 && data[off] == '1') || (len >= 2 && data[off] == '4' && data[off + 1] == '1')) {
+          NioWebSocketClients c = ref.get();
+          if (c != null) {
+            c.disconnected(client, "the server sent \""
+                + new String(data, off, Math.min(len, 40), java.nio.charset.StandardCharsets.UTF_8)
+                + "\" (socket.io disconnect)");
+          }
           return;
         }
         String reply = data[off] == '0' ? "40" : len == 1 && data[off] == '2' ? "3" : null;
@@ -211,19 +257,40 @@ public final class FanoutBench {
 
     Snapshot before = Snapshot.take(o, generatorThreads);
     Future<?> measured = publisherExecutor.submit(() -> publisher.send(o.warmup, ids));
+    Outage outage = null;
+    Thread outageThread = null;
+    if (o.outageAt >= 0) {
+      outage = new Outage(o, before.nanos);
+      outageThread = new Thread(outage, "fanout-outage");
+      outageThread.setDaemon(true);
+      outageThread.start();
+    }
     boolean complete = awaitCompleted(recorder, ids, o.idleSeconds);
+    if (outageThread != null) {
+      outageThread.join(); // a stream shorter than the outage waits for the restart
+    }
     Snapshot after = Snapshot.take(o, generatorThreads);
     long lastDelivery = recorder.lastDeliveryNanos();
     Thread.sleep(1000); // late duplicates would arrive now
     publisher.stop = true;
     measured.cancel(true);
     publisherExecutor.shutdownNow();
+    publisherExecutor.awaitTermination(5, TimeUnit.SECONDS);
     double[] peakRss = Arrays.stream(o.nodePids).mapToDouble(ProcFs::peakRssMib).toArray();
     List<Object> nodeCounters = nodeCounters(o.urls);
     clients.close(); // joins the I/O threads: their state is safe to read from here on
 
     Map<String, Object> report = report(o, recorder, before, after, lastDelivery, peakRss,
         clients, publisher, connectSeconds, warmComplete && complete);
+    if (outage != null) {
+      outage.firstDisconnectNanos = clients.firstFailureNanos();
+      report.put("outage", outage.report(recorder, publisher, o));
+      if (outage.failure != null) {
+        @SuppressWarnings("unchecked")
+        List<String> problems = (List<String>) report.get("problems");
+        problems.add("outage: " + outage.failure);
+      }
+    }
     report.put("nodeCounters", nodeCounters);
     System.out.println(Json.write(report));
     System.out.flush();
@@ -312,9 +379,12 @@ public final class FanoutBench {
       this.bytes = o.bytes;
       this.buffer = new byte[o.bytes + 64];
       this.socketIo = o.protocol.equals("socketio");
+      this.sentNanos = o.outageAt >= 0 ? new long[o.warmup + o.messages] : null;
     }
 
     private final boolean socketIo;
+    /** With an outage: per id, when it was written ({@link System#nanoTime}), 0 if never. */
+    final long[] sentNanos;
 
     /** Sends ids [from, to): on schedule at the rate, or within the window (rate max). */
     void send(int from, int to) {
@@ -340,6 +410,9 @@ public final class FanoutBench {
           length = message(buffer, 0, id, clock.nowMicros(), bytes);
         }
         try {
+          if (sentNanos != null) {
+            sentNanos[id] = System.nanoTime();
+          }
           connection.send(FrameDecoder.OP_TEXT, buffer, 0, length);
         } catch (java.io.IOException e) {
           failure = "publishing id " + id + ": " + e;
@@ -476,7 +549,8 @@ public final class FanoutBench {
     r.put("duplicates", recorder.duplicates());
     r.put("lost", recorder.lost());
     r.put("unexpected", recorder.unexpected());
-    r.put("unexpectedCloses", clients.unexpectedCloses());
+    r.put("protocol", o.protocol);
+    r.put("disconnects", clients.disconnects());
     r.put("complete", complete);
     r.put("measuredDeliveries", measuredDeliveries);
     r.put("measuredSeconds", round(measuredSeconds, 2));
@@ -516,6 +590,132 @@ public final class FanoutBench {
     return r;
   }
 
+  /**
+   * The outage: {@code --outage-at} seconds after the measured stream started, runs the kill
+   * command (Redis dies at once: kill -9), waits {@code --outage-seconds} from the kill, runs the
+   * restart command, and takes "restarted" as the moment the new Redis accepts a TCP connection.
+   */
+  static final class Outage implements Runnable {
+    private final Options o;
+    private final long streamStart;
+    volatile long killNanos;
+    volatile long restartNanos;
+    volatile String failure;
+    /** When the first client connection ended ({@link NioWebSocketClients#firstFailureNanos}). */
+    long firstDisconnectNanos;
+
+    Outage(Options o, long streamStart) {
+      this.o = o;
+      this.streamStart = streamStart;
+    }
+
+    @Override
+    public void run() {
+      try {
+        sleepUntil(streamStart + (long) (o.outageAt * 1e9));
+        shell(o.outageKill);
+        killNanos = System.nanoTime(); // kill -9 has taken effect when the command returns
+        sleepUntil(killNanos + (long) (o.outageSeconds * 1e9));
+        shell(o.outageRestart);
+        String[] hostPort = o.outageRedis.split(":");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+          try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress(hostPort[0], Integer.parseInt(hostPort[1])), 1000);
+            restartNanos = System.nanoTime();
+            return;
+          } catch (java.io.IOException e) {
+            if (System.nanoTime() > deadline) {
+              throw new java.io.IOException("Redis at " + o.outageRedis + " not back after 30 s", e);
+            }
+            Thread.sleep(2);
+          }
+        }
+      } catch (Exception e) {
+        failure = e.toString();
+      }
+    }
+
+    private static void sleepUntil(long nanos) throws InterruptedException {
+      for (long wait; (wait = nanos - System.nanoTime()) > 0; ) {
+        TimeUnit.NANOSECONDS.sleep(wait);
+      }
+    }
+
+    private static void shell(String command) throws Exception {
+      Process p = new ProcessBuilder("bash", "-c", command)
+          .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+          .redirectError(ProcessBuilder.Redirect.INHERIT).start();
+      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        p.destroyForcibly();
+        throw new java.io.IOException("'" + command + "' failed");
+      }
+    }
+
+    /**
+     * After the run: what was sent while Redis was down, what of it and of the rest was lost, and
+     * the times from the restart (ms): {@code heldFlowingMs} until a message sent during the outage
+     * first reached a client of another node than the publisher's; {@code allDeliveredMs} until
+     * every message sent before the restart had reached every client (null: some never did);
+     * {@code newMessagesWholeMs} until the first message sent after the restart had reached every
+     * client (null: none did).
+     */
+    Map<String, Object> report(FanoutRecorder recorder, Publisher publisher, Options o) {
+      Map<String, Object> r = new LinkedHashMap<>();
+      r.put("atSeconds", o.outageAt);
+      r.put("downSeconds", o.outageSeconds);
+      long kill = killNanos;
+      long restart = restartNanos;
+      if (kill == 0 || restart == 0) {
+        r.put("failure", failure == null ? "the outage did not happen (stream too short?)" : failure);
+        return r;
+      }
+      r.put("restartAfterKillMs", round((restart - kill) / 1e6, 1));
+      int ids = o.warmup + o.messages;
+      long[] sent = publisher.sentNanos;
+      int firstOut = o.warmup;
+      while (firstOut < ids && sent[firstOut] != 0 && sent[firstOut] - kill < 0) {
+        firstOut++;
+      }
+      int firstAfter = firstOut;
+      while (firstAfter < ids && sent[firstAfter] != 0 && sent[firstAfter] - restart < 0) {
+        firstAfter++;
+      }
+      r.put("sentDuringOutage", firstAfter - firstOut);
+      r.put("firstIdDuringOutage", firstOut);
+      r.put("lostBefore", recorder.missing(o.warmup, firstOut));
+      r.put("lostDuring", recorder.missing(firstOut, firstAfter));
+      r.put("lostAfter", recorder.missing(firstAfter, ids));
+      r.put("heldFlowingMs", sinceRestart(earliest(recorder::firstRemoteNanos, firstOut, firstAfter)));
+      long all = restart;
+      for (int id = o.warmup; id < firstAfter && all != 0; id++) {
+        long t = recorder.completedNanos(id);
+        all = t == 0 ? 0 : t - all > 0 ? t : all;
+      }
+      r.put("allDeliveredMs", sinceRestart(all));
+      r.put("newMessagesWholeMs", sinceRestart(earliest(recorder::completedNanos, firstAfter, ids)));
+      r.put("firstDisconnectMs", sinceRestart(firstDisconnectNanos));
+      return r;
+    }
+
+    /** Milliseconds from the restart to {@code nanos} ({@link System#nanoTime}); null for 0. */
+    private Number sinceRestart(long nanos) {
+      return nanos == 0 ? null : round((nanos - restartNanos) / 1e6, 1);
+    }
+
+    /** The earliest non-zero time of ids [from, to), or 0. */
+    private static long earliest(java.util.function.IntToLongFunction time, int from, int to) {
+      long earliest = 0;
+      for (int id = from; id < to; id++) {
+        long t = time.applyAsLong(id);
+        if (t != 0 && (earliest == 0 || t - earliest < 0)) {
+          earliest = t;
+        }
+      }
+      return earliest;
+    }
+  }
+
   /** The CPU seconds between two tick readings of the same processes; null if one is missing. */
   private static Double cpuSeconds(long[] before, long[] after) {
     double sum = 0;
@@ -533,10 +733,11 @@ public final class FanoutBench {
     Map<String, Object> lat = (Map<String, Object>) r.get("latencyMs");
     @SuppressWarnings("unchecked")
     Map<String, Object> gen = (Map<String, Object>) r.get("loadGenerator");
-    return String.format(Locale.ROOT, "fanout %s: %d of %d delivered, %d duplicates, %d lost;"
-        + " %s deliveries/s; p50 %s ms, p99 %s ms; server %s CPU-s per 1M deliveries;"
+    return String.format(Locale.ROOT, "fanout %s: %d of %d delivered, %d duplicates, %d lost,"
+        + " %s disconnects; %s deliveries/s; p50 %s ms, p99 %s ms; server %s CPU-s per 1M deliveries;"
         + " generator %s cores, busiest thread %s of wall", r.get("phase"), r.get("delivered"),
-        r.get("expected"), r.get("duplicates"), r.get("lost"), r.get("deliveriesPerSec"),
+        r.get("expected"), r.get("duplicates"), r.get("lost"), r.get("disconnects"),
+        r.get("deliveriesPerSec"),
         lat.get("p50"), lat.get("p99"), r.get("serverCpuSecondsPerMillionDeliveries"),
         gen.get("cores"), gen.get("busiestThreadShare"));
   }

@@ -6,6 +6,7 @@ import java.util.BitSet;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.ToLongFunction;
 import org.HdrHistogram.Histogram;
@@ -36,6 +37,14 @@ final class FanoutRecorder {
   private final List<Worker> workers = new ArrayList<>();
   /** Unparked whenever a message has reached every client (the windowed publisher), or null. */
   private volatile Thread waiter;
+  /**
+   * With {@link #trackTimes}: per id, when it reached its last client ({@link System#nanoTime},
+   * 0 while not), written by the worker that completed it; and when it first reached a client on a
+   * node other than the publisher's (client index not a multiple of {@code nodes}).
+   */
+  private long[] completedNanos;
+  private AtomicLongArray firstRemoteNanos;
+  private int nodes;
 
   FanoutRecorder(int clients, int messages, int warmup) {
     this.clients = clients;
@@ -53,6 +62,36 @@ final class FanoutRecorder {
     Worker w = new Worker();
     workers.add(w);
     return w;
+  }
+
+  /**
+   * Records per id the time it completed and the time it first reached a client of another node
+   * than client 0's, with {@code nodes} nodes and clients round-robin over them. Call before the
+   * threads start: it costs a volatile read per delivery, so only the outage phase uses it.
+   */
+  void trackTimes(int nodes) {
+    this.nodes = nodes;
+    this.completedNanos = new long[messages];
+    this.firstRemoteNanos = new AtomicLongArray(messages);
+  }
+
+  /** With {@link #trackTimes}, after the workers stopped: when {@code id} completed, or 0. */
+  long completedNanos(int id) {
+    return completedNanos[id];
+  }
+
+  /** With {@link #trackTimes}: when {@code id} first reached a client of another node, or 0. */
+  long firstRemoteNanos(int id) {
+    return firstRemoteNanos.get(id);
+  }
+
+  /** (client, id) pairs never received for ids in [from, to). Call after the workers stopped. */
+  long missing(int from, int to) {
+    long missing = 0;
+    for (int c = 0; c < clients; c++) {
+      missing += (to - from) - seen[c].get(from, to).cardinality();
+    }
+    return missing;
   }
 
   void waiter(Thread thread) {
@@ -176,6 +215,10 @@ final class FanoutRecorder {
       bits.set(i);
       delivered++;
       lastDeliveryNanos = nowNanos;
+      AtomicLongArray remote = firstRemoteNanos;
+      if (remote != null && client % nodes != 0 && remote.get(i) == 0) {
+        remote.compareAndSet(i, 0, nowNanos);
+      }
       if (i >= warmup) {
         measured++;
         int tAt = indexOf(data, idAt, end, T);
@@ -185,6 +228,9 @@ final class FanoutRecorder {
         }
       }
       if (receipts.incrementAndGet(i) == clients) {
+        if (completedNanos != null) {
+          completedNanos[i] = nowNanos;
+        }
         completed.incrementAndGet();
         LockSupport.unpark(waiter);
       }

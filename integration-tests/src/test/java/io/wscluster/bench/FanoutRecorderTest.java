@@ -97,4 +97,35 @@ class FanoutRecorderTest {
     assertEquals(1, recorder.delivered());
     assertEquals(Arrays.asList("client 0 id 1", "client 0 id 2"), recorder.lostList());
   }
+
+  @Test
+  void trackTimes_completionFirstRemoteDeliveryAndMissingCells() {
+    // 4 clients on 2 nodes (0 and 2 on the publisher's node), ids 0..2; id 2 never reaches 2 and 3
+    FanoutRecorder recorder = new FanoutRecorder(4, 3, 0);
+    recorder.trackTimes(2);
+    FanoutRecorder.Worker worker = recorder.newWorker();
+    byte[][] m = new byte[3][];
+    for (int id = 0; id < 3; id++) {
+      m[id] = message(id, 0).getBytes(StandardCharsets.US_ASCII);
+    }
+    worker.onText(0, m[0], 0, m[0].length, 0, 100);
+    worker.onText(2, m[0], 0, m[0].length, 0, 110);
+    worker.onText(1, m[0], 0, m[0].length, 0, 120);
+    worker.onText(3, m[0], 0, m[0].length, 0, 130);
+    worker.onText(3, m[1], 0, m[1].length, 0, 140);
+    worker.onText(0, m[1], 0, m[1].length, 0, 150);
+    worker.onText(1, m[1], 0, m[1].length, 0, 160);
+    worker.onText(2, m[1], 0, m[1].length, 0, 170);
+    worker.onText(0, m[2], 0, m[2].length, 0, 180);
+    worker.onText(1, m[2], 0, m[2].length, 0, 190);
+    assertEquals(130, recorder.completedNanos(0));
+    assertEquals(170, recorder.completedNanos(1));
+    assertEquals(0, recorder.completedNanos(2));
+    assertEquals(120, recorder.firstRemoteNanos(0));
+    assertEquals(140, recorder.firstRemoteNanos(1));
+    assertEquals(190, recorder.firstRemoteNanos(2));
+    assertEquals(0, recorder.missing(0, 2));
+    assertEquals(2, recorder.missing(2, 3));
+    assertEquals(2, recorder.lost());
+  }
 }

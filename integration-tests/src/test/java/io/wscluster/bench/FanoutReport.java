@@ -21,7 +21,7 @@ import java.util.function.Function;
  *
  * <p>Over several runs every figure of a phase is the median of its runs (the mean of the middle
  * two for an even count), except the correctness counts (expected, delivered, duplicates, lost,
- * unexpected messages and closes), which are totals; {@code perRun} keeps the main figures of each
+ * unexpected messages, disconnects), which are totals; {@code perRun} keeps the main figures of each
  * run. The ratio is the median of the per-run ratios, each of a cluster phase and the local phase
  * that followed it. Exits 1 when any phase had a duplicate, a loss or an unexpected message.
  */
@@ -30,7 +30,7 @@ public final class FanoutReport {
 
   /** Counts that must be zero (or complete) in every run: added up, never a median. */
   private static final Set<String> TOTALS = Set.of("expected", "delivered", "duplicates", "lost",
-      "unexpected", "unexpectedCloses");
+      "unexpected", "disconnects");
 
   public static void main(String[] args) throws IOException {
     if (args.length == 0) {
@@ -51,7 +51,7 @@ public final class FanoutReport {
     System.exit(Boolean.TRUE.equals(report.get("ok")) ? 0 : 1);
   }
 
-  private static String lastJsonLine(String file) throws IOException {
+  static String lastJsonLine(String file) throws IOException {
     List<String> lines = Files.readAllLines(Paths.get(file));
     for (int i = lines.size() - 1; i >= 0; i--) {
       if (lines.get(i).startsWith("{")) {
@@ -131,7 +131,7 @@ public final class FanoutReport {
 
   /** The runs of one phase as one: medians, totals, and the main figures per run. */
   @SuppressWarnings("unchecked")
-  private static Map<String, Object> phase(List<Map<String, Object>> runs) {
+  static Map<String, Object> phase(List<Map<String, Object>> runs) {
     Map<String, Object> merged = (Map<String, Object>) merge("", new ArrayList<>(runs));
     merged.remove("phase");
     merged.remove("machine");
@@ -203,7 +203,7 @@ public final class FanoutReport {
     return first;
   }
 
-  private static Double number(Object o) {
+  static Double number(Object o) {
     return o instanceof Number n ? n.doubleValue() : null;
   }
 
@@ -246,7 +246,8 @@ public final class FanoutReport {
     row(sb, "nodes, transport", phases, p -> p.get("nodes") + " " + p.get("transport"));
     row(sb, "measured messages", phases, p -> str(p.get("messages")));
     row(sb, "delivered / expected", phases, p -> p.get("delivered") + " / " + p.get("expected"));
-    row(sb, "duplicates / lost", phases, p -> p.get("duplicates") + " / " + p.get("lost"));
+    row(sb, "duplicates / lost / disconnects", phases,
+        p -> p.get("duplicates") + " / " + p.get("lost") + " / " + p.get("disconnects"));
     row(sb, "deliveries/s", phases, p -> str(p.get("deliveriesPerSec")));
     row(sb, "latency p50 / p90 / p99 ms", phases, p -> {
       Map<String, Object> l = (Map<String, Object>) p.get("latencyMs");
@@ -312,7 +313,7 @@ public final class FanoutReport {
     sb.append('\n');
   }
 
-  private static String str(Object o) {
+  static String str(Object o) {
     if (o == null) {
       return "-";
     }

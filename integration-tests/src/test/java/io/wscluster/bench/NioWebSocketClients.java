@@ -39,6 +39,7 @@ final class NioWebSocketClients implements AutoCloseable {
   private final AtomicInteger closedByServer = new AtomicInteger();
   private final AtomicReference<String> firstFailure = new AtomicReference<>();
   private volatile boolean stopping;
+  private volatile long firstFailureNanos;
 
   private NioWebSocketClients(MicroClock clock) {
     this.clock = clock;
@@ -84,14 +85,30 @@ final class NioWebSocketClients implements AutoCloseable {
     return threads;
   }
 
-  /** Connections the server closed, or that failed, while the clients were not stopping. */
-  int unexpectedCloses() {
+  /**
+   * Connections the server closed (at the TCP or WebSocket level, or with a protocol close that
+   * {@link #disconnected} reported), or that failed, while the clients were not stopping.
+   */
+  int disconnects() {
     return closedByServer.get();
   }
 
-  /** Why the first of {@link #unexpectedCloses} ended, or null. */
+  /**
+   * The server ended {@code client}'s session inside the WebSocket (a socket.io disconnect or an
+   * Engine.IO close packet): counted as a disconnect, and the connection is closed.
+   */
+  void disconnected(int client, String why) {
+    connections.get(client).end(why);
+  }
+
+  /** Why the first of {@link #disconnects} ended, or null. */
   String firstFailure() {
     return firstFailure.get();
+  }
+
+  /** When ({@link System#nanoTime}) the first of {@link #disconnects} ended, or 0. */
+  long firstFailureNanos() {
+    return firstFailureNanos;
   }
 
   /** Stops the I/O threads (waiting for them) and closes every connection. Idempotent. */
@@ -127,7 +144,9 @@ final class NioWebSocketClients implements AutoCloseable {
   private void failed(Connection conn, String why) {
     if (!stopping) {
       closedByServer.incrementAndGet();
-      firstFailure.compareAndSet(null, "client " + conn.index + ": " + why);
+      if (firstFailure.compareAndSet(null, "client " + conn.index + ": " + why)) {
+        firstFailureNanos = System.nanoTime();
+      }
     }
   }
 
@@ -294,7 +313,9 @@ final class NioWebSocketClients implements AutoCloseable {
         }
       } catch (IOException | RuntimeException e) {
         if (!stopping) {
-          firstFailure.compareAndSet(null, getName() + " failed: " + e);
+          if (firstFailure.compareAndSet(null, getName() + " failed: " + e)) {
+            firstFailureNanos = System.nanoTime();
+          }
           closedByServer.incrementAndGet();
         }
       }
