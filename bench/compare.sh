@@ -2,7 +2,7 @@
 # wscluster and its peer, socket.io 4.8 + @socket.io/redis-adapter 8.3, side by side in one
 # invocation: the fan-out workload of bench/fanout.sh (C clients round-robin over N nodes, client 0
 # publishes, every client receives every message), the same load generator (FanoutBench, /bench
-# frames for wscluster, Engine.IO 4 frames for the peer), the same private Redis.
+# frames for wscluster, Engine.IO 4 frames for the peer), each run on a private Redis of its own.
 #
 # Phases (--phases, default r100,r300,max,outage):
 #   r100     R=100 messages/s, 1000 warm-up + 3000 measured messages
@@ -41,7 +41,8 @@
 #   measure)
 # Duration on 2 cores, about 25 s of start-up and stop per run of a system included: the default
 # (full) command about 20 minutes (r100 6 runs of ~65 s, r300 6 of ~50 s, max 6 of ~60 s, outage
-# 2 of ~75 s); --quick about 4 minutes, 7 with outage30; --phases outage30 alone about 3 minutes.
+# 2 of ~75 s; an estimate from the sizes and the --quick runs' overhead); --quick about 5 minutes,
+# 9 with outage30 (measured next to other work); --phases outage30 alone about 3 minutes.
 # Environment: BENCH_PORT (first wscluster node's port) and PEER_PORT (first socket.io node's),
 #   default free ports from 8181 and 8581 on, picked before every run (as is Redis's, from 6400);
 #   BENCH_NODE_OPTS (JVM options of the wscluster nodes, see bench/nodes.sh); BENCH_KEEP_LOGS=1.
