@@ -2,7 +2,7 @@
 # wscluster and its peer, socket.io 4.8 + @socket.io/redis-adapter 8.3, side by side in one
 # invocation: the fan-out workload of bench/fanout.sh (C clients round-robin over N nodes, client 0
 # publishes, every client receives every message), the same load generator (FanoutBench, /bench
-# frames for wscluster, Engine.IO 4 frames for the peer), the same private Redis.
+# frames for wscluster, Engine.IO 4 frames for the peer), each run on a private Redis of its own.
 #
 # Phases (--phases, default r100,r300,max,outage):
 #   r100     R=100 messages/s, 3000 warm-up (30 s) + 3000 measured messages
@@ -13,7 +13,7 @@
 #            and the stream goes on; default configuration on both sides (no tuning flags)
 #   outage30 the same at R=100 with Redis down 30 s, 1000 + 5800 messages: not in the default set
 # Every run of every phase starts the nodes and a fresh redis-server of its own (a free port from
-# 6400 up, no persistence; the shared Redis on 6379 is never used), runs FanoutBench (warm-up
+# 6400 on, no persistence; the shared Redis on 6379 is never used), runs FanoutBench (warm-up
 # messages first: they count for duplicates and loss, not for CPU, throughput or latency; see
 # bench/fanout.sh), then stops the nodes and that Redis. The two systems alternate within a run
 # (wscluster first in odd runs, socket.io first in even ones); r100, r300 and max run --runs times
@@ -36,14 +36,16 @@
 # (BENCH_KEEP_LOGS=1 keeps them always).
 #
 # Options (defaults): --phases r100,r300,max,outage --runs 3 --outage-runs 1 --nodes 3
-#   --clients 300 --bytes 200 --quick (60 clients, 1 run, a few hundred messages per phase
-#   and 300 warm-up; the outages keep their length: to check that the command works, not to measure)
+#   --clients 300 --bytes 200 --quick (60 clients and 1 run unless given, a few hundred messages per
+#   phase and 300 warm-up; the outages keep their length: to check that the command works, not to
+#   measure)
 # Duration on 2 cores, about 25 s of start-up and stop per run of a system included: the default
 # (full) command about 20 minutes (r100 6 runs of ~65 s, r300 6 of ~50 s, max 6 of ~60 s, outage
-# 2 of ~75 s); --quick about 4 minutes, 7 with outage30; --phases outage30 alone about 3 minutes.
+# 2 of ~75 s; an estimate from the sizes and the --quick runs' overhead); --quick about 5 minutes,
+# 9 with outage30 (measured next to other work); --phases outage30 alone about 3 minutes.
 # Environment: BENCH_PORT (first wscluster node's port) and PEER_PORT (first socket.io node's),
-#   default the first free ports from 8181 and 8581; BENCH_NODE_OPTS (see bench/nodes.sh);
-#   BENCH_KEEP_LOGS=1.
+#   default free ports from 8181 and 8581 on, picked before every run (as is Redis's, from 6400);
+#   BENCH_NODE_OPTS (JVM options of the wscluster nodes, see bench/nodes.sh); BENCH_KEEP_LOGS=1.
 # Needs a prior `mvn -B -q package -DskipTests`, Node.js and npm (installs bench/peer/node_modules
 # once) and redis-server and redis-cli on the PATH.
 set -euo pipefail
@@ -52,10 +54,10 @@ cd "$(dirname "$0")/.."
 usage() { sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//' >&2; }
 
 PHASES=r100,r300,max,outage
-RUNS=3
+RUNS=
 OUTAGE_RUNS=1
 NODES=3
-CLIENTS=300
+CLIENTS=
 BYTES=200
 QUICK=0
 while [ $# -gt 0 ]; do
@@ -77,10 +79,11 @@ while [ $# -gt 0 ]; do
 done
 export COMPARE_QUICK=$QUICK   # CompareReport says so
 if [ "$QUICK" = 1 ]; then
-  RUNS=1
-  OUTAGE_RUNS=1
-  CLIENTS=60
+  RUNS=${RUNS:-1}
+  CLIENTS=${CLIENTS:-60}
 fi
+RUNS=${RUNS:-3}
+CLIENTS=${CLIENTS:-300}
 for v in "$RUNS" "$OUTAGE_RUNS" "$NODES" "$CLIENTS" "$BYTES"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || { echo "'$v' must be a positive integer" >&2; exit 2; }
 done
@@ -109,20 +112,28 @@ free_ports() {
   echo "no free ports from $1" >&2
   exit 2
 }
-RPORT=$(free_ports 6400 1)
-export BENCH_PORT="${BENCH_PORT:-$(free_ports 8181 "$NODES")}"
-PEER_PORT="${PEER_PORT:-$(free_ports 8581 "$NODES")}"
-export WSCLUSTER_REDIS_ADDRESS="redis://127.0.0.1:$RPORT"
+FIXED_BENCH_PORT=${BENCH_PORT:-}
+FIXED_PEER_PORT=${PEER_PORT:-}
 . bench/nodes.sh   # sets LOGS, CLASSES, CP_FILE; start_nodes, stop_nodes, bench_java
 need_open_files $((CLIENTS + 200))
 [ -d bench/peer/node_modules ] || (cd bench/peer && npm install --silent --no-audit --no-fund)
 BENCH_CLIENT_JAVA="${BENCH_CLIENT_JAVA:--Xmx1g -XX:+UseSerialGC}"
 
-# ---------------------------------------------------------------- the private Redis
-REDIS_ARGS=(--port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes
-  --pidfile "$LOGS/redis.pid" --logfile "$LOGS/redis.log" --dir "$LOGS")
-REDIS_START=$(printf '%q ' redis-server "${REDIS_ARGS[@]}")
-REDIS_KILL="kill -9 \$(cat $(printf '%q' "$LOGS/redis.pid"))"
+# ---------------------------------------------------------------- ports and the private Redis
+# pick_ports: free ports for this run's Redis, wscluster nodes (PORT, see bench/nodes.sh) and
+# socket.io nodes, chosen afresh before every run from a random start, so that another benchmark
+# starting meanwhile on this machine does not take them between two runs
+pick_ports() {
+  RPORT=$(free_ports $((6400 + RANDOM % 100)) 1)
+  PORT=${FIXED_BENCH_PORT:-$(free_ports $((8181 + NODES * (RANDOM % 30))) "$NODES")}
+  PEER_PORT=${FIXED_PEER_PORT:-$(free_ports $((8581 + NODES * (RANDOM % 30))) "$NODES")}
+  REDIS="redis://127.0.0.1:$RPORT"
+  WSCLUSTER_REDIS_ADDRESS=$REDIS
+  REDIS_ARGS=(--port "$RPORT" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes
+    --pidfile "$LOGS/redis.pid" --logfile "$LOGS/redis.log" --dir "$LOGS")
+  REDIS_START=$(printf '%q ' redis-server "${REDIS_ARGS[@]}")
+  REDIS_KILL="kill -9 \$(cat $(printf '%q' "$LOGS/redis.pid"))"
+}
 RPID=
 redis_start() {
   rm -f "$LOGS/redis.pid"
@@ -208,11 +219,12 @@ run() {
   local sys=$1 phase=$2 n=$3 rate warmup messages at down
   read -r rate warmup messages at down <<<"$(settings "$phase")"
   local out="$LOGS/$phase-$sys-$n.json" err="$LOGS/$phase-$sys-$n.err" status=0 args=() pids
+  pick_ports
+  redis_start
   args=(--phase "$phase" --clients "$CLIENTS" --bytes "$BYTES" --rate "$rate" --warmup "$warmup"
     --messages "$messages")
   [ "$at" != - ] && args+=(--outage-at "$at" --outage-seconds "$down" --outage-kill "$REDIS_KILL"
     --outage-restart "$REDIS_START" --outage-redis "127.0.0.1:$RPORT")
-  redis_start
   if [ "$sys" = ws ]; then
     start_nodes "bench-compare-$RANDOM$RANDOM" "$NODES" redis "$phase-ws$n"
     pids=$(IFS=,; echo "${PIDS[*]}")
@@ -239,7 +251,7 @@ run() {
 
 start=$(date +%s)
 echo "compare: phases $PHASES, $RUNS run(s) (outage $OUTAGE_RUNS), $NODES nodes, $CLIENTS clients," \
-  "$BYTES B; private Redis on $RPORT; logs $LOGS" >&2
+  "$BYTES B; a private Redis per run; logs $LOGS" >&2
 for phase in "${PHASE_LIST[@]}"; do
   runs=$RUNS
   case "$phase" in outage*) runs=$OUTAGE_RUNS ;; esac
@@ -251,10 +263,7 @@ for phase in "${PHASE_LIST[@]}"; do
 done
 
 status=0
-bench_java "$LOGS/report.json" "$LOGS/report.txt" io.wscluster.bench.CompareReport "${FILES[@]}" \
-  || status=$?
-cat "$LOGS/report.txt" >&2
-cat "$LOGS/report.json"
+report io.wscluster.bench.CompareReport "${FILES[@]}" || status=$?
 echo "compare: $(( $(date +%s) - start )) s" >&2
 if [ "$status" != 0 ]; then
   echo "logs and phase lines in $LOGS" >&2

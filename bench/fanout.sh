@@ -118,10 +118,7 @@ for ((run = 1; run <= RUNS; run++)); do
 done
 
 status=0
-bench_java "$LOGS/report.json" "$LOGS/report.txt" io.wscluster.bench.FanoutReport "${PHASES[@]}" \
-  || status=$?
-cat "$LOGS/report.txt" >&2
-cat "$LOGS/report.json"
+report io.wscluster.bench.FanoutReport "${PHASES[@]}" || status=$?
 if [ "$status" != 0 ] || [ "$FAILED" != 0 ]; then
   echo "duplicates or loss (or a failed report): logs and phase lines in $LOGS" >&2
   exit $((status > 1 ? 2 : 1))

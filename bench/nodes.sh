@@ -3,7 +3,7 @@
 # have set -euo pipefail and cd'ed to the repo root.
 # Sets: REDIS, REDIS_PID (empty when Redis is no local process), PORT, JAR, CLASSES, LOGS, CP_FILE,
 # PIDS (of the running nodes); defines start_nodes, stop_nodes, stop_processes, node_urls, bench_java,
-# run_bench, need_open_files and the cleanup trap.
+# report, run_bench, need_open_files and the cleanup trap.
 # BENCH_NODE_OPTS: JVM options appended to every node's (split on spaces, no quoting); "{node}" in
 # them becomes the node's label and port, e.g. -XX:StartFlightRecording=filename=/tmp/{node}.jfr
 REDIS="${WSCLUSTER_REDIS_ADDRESS:-redis://127.0.0.1:6379}"
@@ -132,6 +132,16 @@ bench_java() {
   local status=0
   wait "$BENCH_PID" || status=$?
   BENCH_PID=
+  return "$status"
+}
+
+# report MAIN FILE...: runs a report main (FanoutReport, CompareReport) over phase files, prints its
+# table on stderr and its JSON line on stdout (both kept in LOGS); returns its exit status
+report() {
+  local status=0
+  bench_java "$LOGS/report.json" "$LOGS/report.txt" "$@" || status=$?
+  cat "$LOGS/report.txt" >&2
+  cat "$LOGS/report.json"
   return "$status"
 }
 

@@ -132,7 +132,7 @@ public final class CompareReport {
   static String table(Map<String, Object> r) {
     StringBuilder sb = new StringBuilder();
     sb.append(String.format(Locale.ROOT, "compare: wscluster vs %s; %s nodes each, %s clients, "
-        + "%s B messages, one private Redis%s%n", r.get("peer"), r.get("nodes"), r.get("clients"),
+        + "%s B messages, a private Redis per run%s%n", r.get("peer"), r.get("nodes"), r.get("clients"),
         r.get("bytes"), Boolean.TRUE.equals(r.get("quick")) ? "; --quick: not a measurement" : ""));
     sb.append(r.get("wsclusterNodeOpts") == null ? "  both in their default configuration\n"
         : "  wscluster nodes with JVM options " + r.get("wsclusterNodeOpts") + "\n");
@@ -267,7 +267,8 @@ public final class CompareReport {
       return o == null ? "-" : o.toString();
     }
     double a = Math.abs(d);
-    return a >= 100 || d == Math.rint(d) ? String.format(Locale.ROOT, "%.0f", d)
+    return a >= 100 || o instanceof Long || o instanceof Integer
+        ? String.format(Locale.ROOT, "%.0f", d)
         : a >= 10 ? String.format(Locale.ROOT, "%.1f", d)
         : a >= 1 ? String.format(Locale.ROOT, "%.2f", d) : String.format(Locale.ROOT, "%.3f", d);
   }

@@ -36,6 +36,16 @@ import org.HdrHistogram.Histogram;
  * thread. Its own CPU time and each of its threads' are reported so that a reader can see it was
  * not the bottleneck.
  *
+ * <p>Disconnects: client connections the server closed or that failed during the phase (with
+ * {@code --protocol socketio} also a socket.io "41" or Engine.IO "1" close); the clients never
+ * reconnect, so a disconnected client loses the rest of the stream.
+ *
+ * <p>With {@code --outage-at S}: S seconds into the measured stream a thread runs
+ * {@code --outage-kill} (bash -c; Redis dies), {@code --outage-seconds} later
+ * {@code --outage-restart}, and takes the moment {@code --outage-redis} accepts a connection as
+ * the restart; the report's {@code outage} holds what was sent while Redis was down, what was
+ * lost before, during and after, and times from the restart (see {@link Outage#report}).
+ *
  * <p>Prints one JSON line on stdout (the phase's figures) and one human line on stderr that
  * starts with "fanout "; exits 1 on any duplicate, loss or unexpected message, 2 on a bad command
  * line or a failure to connect.
