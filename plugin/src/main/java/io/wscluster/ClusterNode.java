@@ -705,7 +705,7 @@ final class ClusterNode implements WsCluster {
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
           binary, payload));
       if (!admit(encoded.length)) {
-        deliverLocally(target, frame);
+        queueLocally(target, frame);
         done.completeExceptionally(bufferFull());
         return onCallbackThread(done);
       }
@@ -724,9 +724,9 @@ final class ClusterNode implements WsCluster {
             });
       }
       outgoing.add(new Pending(encoded, done, channels));
-      // publish first: the other nodes write to their sessions while this thread writes here
+      // publish first: the other nodes write to their sessions while this node writes here
       schedulePublish();
-      deliverLocally(target, frame);
+      queueLocally(target, frame);
     }
     stats.increment(Stats.PUBLISHED);
     return onCallbackThread(done);
@@ -1128,8 +1128,24 @@ final class ClusterNode implements WsCluster {
     }
   }
 
-  private void deliverLocally(Target target, Payload frame) {
-    deliverLocally(target, frame, null);
+  /**
+   * Any thread, under sendLock: queues a message for the local sessions of its target, in send
+   * order, and has the dispatcher start their writes. Messages sent while it works (a burst, or
+   * a busy node) are then written to each session as one run, one system call, and the sending
+   * thread (often one of Jetty's, which read the client's frame) does no socket writes.
+   */
+  private void queueLocally(Target target, Payload frame) {
+    boolean any = false;
+    for (LocalSession ls : registry.resolve(target)) {
+      ls.outbox.offer(frame, null, true);
+      if (ls.outbox.markForRelease()) {
+        toRelease.add(ls.outbox);
+      }
+      any = true;
+    }
+    if (any) {
+      wakeDispatcher();
+    }
   }
 
   /**
@@ -1829,6 +1845,8 @@ final class ClusterNode implements WsCluster {
    * (see {@link #drainInbox}), so a burst wakes the dispatcher once, not once per frame.
    */
   private final ConcurrentLinkedQueue<Inbound> inbox = new ConcurrentLinkedQueue<>();
+  /** Outboxes given this node's own messages to hold (see {@link #queueLocally}), to release. */
+  private final ConcurrentLinkedQueue<Outbox> toRelease = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean inboxScheduled = new AtomicBoolean();
   /**
    * Dispatcher-thread state: the outboxes given frames to hold while the frames queued in the
@@ -1856,12 +1874,31 @@ final class ClusterNode implements WsCluster {
       ownChannelSeenNanos = System.nanoTime();
     }
     inbox.add(new Inbound(channel, frame));
+    wakeDispatcher();
+  }
+
+  /** Any thread: has the dispatcher drain the inbox and release what waits (once if racing). */
+  private void wakeDispatcher() {
     if (inboxScheduled.compareAndSet(false, true)) {
       try {
         dispatcher.execute(this::drainInbox);
       } catch (RejectedExecutionException stopping) {
+        stats.add(Stats.DISPATCH_FAILED, inbox.size());
         inbox.clear();
-        stats.increment(Stats.DISPATCH_FAILED);
+        releaseQueued(null); // the node stops: this node's own messages are written here
+      }
+    }
+  }
+
+  /** Releases the outboxes that hold this node's own messages, into {@code batch} if given. */
+  private void releaseQueued(java.util.Set<Outbox> batch) {
+    Outbox o;
+    while ((o = toRelease.poll()) != null) {
+      o.unmarkForRelease();
+      if (batch != null) {
+        batch.add(o);
+      } else {
+        o.release();
       }
     }
   }
@@ -1875,7 +1912,7 @@ final class ClusterNode implements WsCluster {
   private void drainInbox() {
     for (;;) {
       Inbound in;
-      while ((in = inbox.peek()) != null) {
+      while (!inbox.isEmpty() || !toRelease.isEmpty()) {
         java.util.Set<Outbox> batch = java.util.Collections.newSetFromMap(
             new java.util.IdentityHashMap<>());
         gathering = batch;
@@ -1885,14 +1922,15 @@ final class ClusterNode implements WsCluster {
           }
         } finally {
           gathering = null;
+          releaseQueued(batch);
           for (Outbox o : batch) {
             o.release();
           }
         }
       }
       inboxScheduled.set(false);
-      // a frame added after the last poll but before the flag was cleared found it set
-      if (inbox.isEmpty() || !inboxScheduled.compareAndSet(false, true)) {
+      // work added after the last poll but before the flag was cleared found it set
+      if (inbox.isEmpty() && toRelease.isEmpty() || !inboxScheduled.compareAndSet(false, true)) {
         return;
       }
     }

@@ -321,6 +321,20 @@ final class Outbox {
     startDrain(limits.delayNanos > 0);
   }
 
+  /** Queued for a release by the node (see ClusterNode#queueLocally); set at most once. */
+  private final java.util.concurrent.atomic.AtomicBoolean releaseMarked =
+      new java.util.concurrent.atomic.AtomicBoolean();
+
+  /** Whether the caller is the one to queue this outbox for a release (it was not queued). */
+  boolean markForRelease() {
+    return !releaseMarked.get() && releaseMarked.compareAndSet(false, true);
+  }
+
+  /** The node took it off its release queue: a later hold queues it again. */
+  void unmarkForRelease() {
+    releaseMarked.set(false);
+  }
+
   /** Bytes counted against the bound now (queued and in flight); for gauges. */
   synchronized long bytes() {
     return bytes;

@@ -290,13 +290,19 @@ class ClusterNodeTest {
   }
 
   @Test
-  void send_localMatchingSessions_receiveBeforeSendReturns() throws Exception {
+  void send_localMatchingSessions_queuedBeforeSendReturns_writtenByTheDispatcher() throws Exception {
     Cluster cl = threeNodes();
+    List<String> writers = new java.util.concurrent.CopyOnWriteArrayList<>();
+    cl.a1.onSend(() -> writers.add(Thread.currentThread().getName()));
 
     cl.a.send(Target.room("lobby"), "local first");
+    cl.a.send(Target.room("lobby"), "local second");
 
-    assertEquals(List.of("local first"), cl.a1.received());
-    assertEquals(List.of("local first"), cl.a2.received());
+    await().atMost(WAIT).until(() -> cl.a1.receivedCount() == 2 && cl.a2.receivedCount() == 2);
+    assertEquals(List.of("local first", "local second"), cl.a1.received());
+    assertEquals(List.of("local first", "local second"), cl.a2.received());
+    assertTrue(writers.stream().allMatch(t -> t.startsWith("wscluster-dispatch-")),
+        "the sending thread writes to no socket: " + writers);
   }
 
   @Test
@@ -768,6 +774,7 @@ class ClusterNodeTest {
 
     CompletionStage<Void> done = a.send(Target.all(), "still local");
 
+    await().atMost(WAIT).until(() -> a1.receivedCount() == 1);
     assertEquals(List.of("still local"), a1.received());
     sleep(500);
     assertFalse(done.toCompletableFuture().isDone(), "held while Redis refuses it");
@@ -910,6 +917,8 @@ class ClusterNodeTest {
     for (int i = 0; i < 4; i++) {
       a.send(Target.room("lobby"), "lobby " + i); // 1 written + 3 queued each for stalled and slow
     }
+    // the dispatcher started the writes of this node's own messages
+    await().atMost(WAIT).until(() -> fast.receivedCount() == 4);
     for (int i = 0; i < 20; i++) {
       a.send(Target.room("news"), "news " + i); // stalled: 5 more fit, 15 dropped
     }

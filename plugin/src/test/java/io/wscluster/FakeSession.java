@@ -162,7 +162,19 @@ final class FakeSession {
 
   // ---------------------------------------------------------------- proxies
 
+  /** Runs on every send, on the writing thread (null: nothing). */
+  FakeSession onSend(Runnable probe) {
+    this.sendProbe = probe;
+    return this;
+  }
+
+  private volatile Runnable sendProbe;
+
   private void onSend(String frame, SendHandler handler) {
+    Runnable probe = sendProbe;
+    if (probe != null) {
+      probe.run();
+    }
     RuntimeException t = throwOnSend;
     if (t != null) {
       throw t;
