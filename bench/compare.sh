@@ -40,8 +40,8 @@
 #   phase and 300 warm-up; the outages keep their length: to check that the command works, not to
 #   measure)
 # Duration on 2 cores, about 25 s of start-up and stop per run of a system included: the default
-# (full) command about 20 minutes (r100 6 runs of ~65 s, r300 6 of ~50 s, max 6 of ~60 s, outage
-# 2 of ~75 s; an estimate from the sizes and the --quick runs' overhead); --quick about 5 minutes,
+# (full) command about 22 minutes (measured: r100, r300 and max 1,128 s in all, 6 runs each of
+# about 50 to 80 s; the outage phase about 2.5 minutes); --quick about 5 minutes,
 # 9 with outage30 (measured next to other work); --phases outage30 alone about 3 minutes.
 # Environment: BENCH_PORT (first wscluster node's port) and PEER_PORT (first socket.io node's),
 #   default free ports from 8181 and 8581 on, picked before every run (as is Redis's, from 6400);
