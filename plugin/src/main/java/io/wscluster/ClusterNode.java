@@ -104,6 +104,8 @@ final class ClusterNode implements WsCluster {
   private final String broadcastChannel;
   private final String ownChannel;
   private final java.util.function.Function<Transport, Directory> directories;
+  /** Inbound frames and this node's held local writes, for the dispatcher (see {@link Inbox}). */
+  private final Inbox inbox = new Inbox(this::dispatch, stats);
   private final java.util.concurrent.ConcurrentMap<Long, PendingDelivery> deliveries =
       new java.util.concurrent.ConcurrentHashMap<>();
   /** Null until the node joined the cluster (see {@link #start}); read from any thread. */
@@ -279,6 +281,7 @@ final class ClusterNode implements WsCluster {
       throw new IllegalStateException("node " + nodeId + " was already started");
     }
     dispatcher = Executors.newSingleThreadExecutor(new NamedThreadFactory("dispatch"));
+    inbox.start(dispatcher);
     publisher = Executors.newSingleThreadExecutor(new NamedThreadFactory("publish"));
     timer = Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("timer"));
     callbacks = Executors.newSingleThreadExecutor(new NamedThreadFactory("callback"));
@@ -1138,27 +1141,22 @@ final class ClusterNode implements WsCluster {
     boolean any = false;
     for (LocalSession ls : registry.resolve(target)) {
       ls.outbox.offer(frame, null, true);
-      if (ls.outbox.markForRelease()) {
-        toRelease.add(ls.outbox);
-      }
+      inbox.hold(ls.outbox);
       any = true;
     }
     if (any) {
-      wakeDispatcher();
+      inbox.wake();
     }
   }
 
   /**
-   * Offers a message to the local sessions of its target. With {@code held} (dispatcher thread)
-   * the frames are only queued and each outbox is added to it: the caller releases them all once
-   * a Redis frame's envelopes are queued, so each session's share is written as one run.
+   * Dispatcher thread: queues a message for the local sessions of its target and adds each
+   * outbox to {@code held}, the inbox's open batch, which starts their writes at its end.
    */
   private void deliverLocally(Target target, Payload frame, java.util.Set<Outbox> held) {
     for (LocalSession ls : registry.resolve(target)) {
-      ls.outbox.offer(frame, null, held != null);
-      if (held != null) {
-        held.add(ls.outbox);
-      }
+      ls.outbox.offer(frame, null, true);
+      held.add(ls.outbox);
     }
   }
 
@@ -1840,100 +1838,13 @@ final class ClusterNode implements WsCluster {
 
   // ---------------------------------------------------------------- receiving
 
-  /**
-   * Frames handed over by the transport, waiting for the dispatcher: one task drains them all
-   * (see {@link #drainInbox}), so a burst wakes the dispatcher once, not once per frame.
-   */
-  private final ConcurrentLinkedQueue<Inbound> inbox = new ConcurrentLinkedQueue<>();
-  /** Outboxes given this node's own messages to hold (see {@link #queueLocally}), to release. */
-  private final ConcurrentLinkedQueue<Outbox> toRelease = new ConcurrentLinkedQueue<>();
-  private final AtomicBoolean inboxScheduled = new AtomicBoolean();
-  /**
-   * Dispatcher-thread state: the outboxes given frames to hold while the frames queued in the
-   * inbox are dispatched together (see {@link #drainInbox}); null outside such a batch.
-   */
-  private java.util.Set<Outbox> gathering;
-  /** How many inbound frames one batch dispatches before their writes start. */
-  static final int MAX_GATHER_FRAMES = 64;
-
-  /** A frame as it arrived, and on which channel. */
-  private static final class Inbound {
-    final String channel;
-    final byte[] frame;
-
-    Inbound(String channel, byte[] frame) {
-      this.channel = channel;
-      this.frame = frame;
-    }
-  }
-
   /** Transport threads: hand over, nothing else. */
   private void onFrame(String channel, byte[] frame) {
     stats.increment(Stats.FRAMES_RECEIVED);
     if (channel.equals(ownChannel)) {
       ownChannelSeenNanos = System.nanoTime();
     }
-    inbox.add(new Inbound(channel, frame));
-    wakeDispatcher();
-  }
-
-  /** Any thread: has the dispatcher drain the inbox and release what waits (once if racing). */
-  private void wakeDispatcher() {
-    if (inboxScheduled.compareAndSet(false, true)) {
-      try {
-        dispatcher.execute(this::drainInbox);
-      } catch (RejectedExecutionException stopping) {
-        stats.add(Stats.DISPATCH_FAILED, inbox.size());
-        inbox.clear();
-        releaseQueued(null); // the node stops: this node's own messages are written here
-      }
-    }
-  }
-
-  /** Releases the outboxes that hold this node's own messages, into {@code batch} if given. */
-  private void releaseQueued(java.util.Set<Outbox> batch) {
-    Outbox o;
-    while ((o = toRelease.poll()) != null) {
-      o.unmarkForRelease();
-      if (batch != null) {
-        batch.add(o);
-      } else {
-        o.release();
-      }
-    }
-  }
-
-  /**
-   * Dispatcher thread: dispatches what the inbox holds, up to {@link #MAX_GATHER_FRAMES} frames at
-   * a time, holding the writes they cause and starting them once per batch: when frames queue up
-   * (a burst, a busy node) each session gets their messages as one run, one system call, instead
-   * of one per message; a frame that arrives alone is written at once, as before.
-   */
-  private void drainInbox() {
-    for (;;) {
-      Inbound in;
-      while (!inbox.isEmpty() || !toRelease.isEmpty()) {
-        java.util.Set<Outbox> batch = java.util.Collections.newSetFromMap(
-            new java.util.IdentityHashMap<>());
-        gathering = batch;
-        try {
-          for (int n = 0; n < MAX_GATHER_FRAMES && (in = inbox.poll()) != null; n++) {
-            dispatch(in.channel, in.frame);
-          }
-        } finally {
-          gathering = null;
-          releaseQueued(batch);
-          for (Outbox o : batch) {
-            o.release();
-          }
-        }
-      }
-      inboxScheduled.set(false);
-      // work added after the last poll but before the flag was cleared found it set
-      if (inbox.isEmpty() && toRelease.isEmpty() || !inboxScheduled.compareAndSet(false, true)) {
-        return;
-      }
-    }
+    inbox.addFrame(channel, frame);
   }
 
   /**
@@ -1958,25 +1869,13 @@ final class ClusterNode implements WsCluster {
     }
   }
 
-  /** Dispatcher thread: drop own echoes and repeats, deliver the rest locally. */
+  /**
+   * Dispatcher thread: drop own echoes and repeats, deliver the rest locally, in the open batch
+   * of the inbox (a frame the chains release on their tick opens one): several messages in one
+   * frame, or in several frames dispatched together, are written to each session as one run.
+   */
   private void deliverFrame(List<Envelope> envelopes, boolean direct) {
-    if (gathering != null) {
-      // inside a batch of inbound frames: it starts the writes (see drainInbox)
-      dispatch(envelopes, gathering, direct ? dedupDirect : dedup);
-      return;
-    }
-    // several messages in one frame: each session's share is written as one run (see Outbox)
-    java.util.Set<Outbox> held = envelopes.size() > 1
-        ? java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>()) : null;
-    try {
-      dispatch(envelopes, held, direct ? dedupDirect : dedup);
-    } finally {
-      if (held != null) {
-        for (Outbox o : held) {
-          o.release();
-        }
-      }
-    }
+    inbox.inBatch(() -> dispatch(envelopes, inbox.batch(), direct ? dedupDirect : dedup));
   }
 
   private void dispatch(List<Envelope> envelopes, java.util.Set<Outbox> held, Deduplicator dedup) {
