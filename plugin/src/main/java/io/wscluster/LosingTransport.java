@@ -1,7 +1,6 @@
 package io.wscluster;
 
 import io.wscluster.spi.Transport;
-import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -10,16 +9,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * dropped after counting it (or a client library dropping a message) would. Never in production:
  * only that attribute, set by a test harness, puts it in front of the real transport.
  */
-final class LosingTransport implements Transport {
-  private final Transport delegate;
+final class LosingTransport extends ForwardingTransport {
   private final int every;
   private final AtomicLong seen = new AtomicLong();
 
   LosingTransport(Transport delegate, int every) {
+    super(delegate);
     if (every < 2) {
       throw new IllegalArgumentException("every must be at least 2, was " + every);
     }
-    this.delegate = delegate;
     this.every = every;
   }
 
@@ -30,25 +28,5 @@ final class LosingTransport implements Transport {
         receiver.onFrame(channel, frame);
       }
     });
-  }
-
-  @Override
-  public CompletionStage<Void> subscribe(String channel) {
-    return delegate.subscribe(channel);
-  }
-
-  @Override
-  public CompletionStage<Long> publish(String channel, byte[] frame) {
-    return delegate.publish(channel, frame);
-  }
-
-  @Override
-  public String toString() {
-    return delegate.toString();
-  }
-
-  @Override
-  public void stop() throws Exception {
-    delegate.stop();
   }
 }

@@ -1160,15 +1160,14 @@ class ClusterNodeTest {
    * node sees them "in flight" until {@link #release}, so later sends queue up into one frame.
    * Its stop fails held completions, as Redisson's shutdown does.
    */
-  static class GatedTransport implements Transport {
-    private final Transport delegate;
+  static class GatedTransport extends ForwardingTransport {
     private final List<CompletableFuture<Long>> held = new ArrayList<>();
     private final AtomicInteger publishes = new AtomicInteger();
     private boolean holding;
     private boolean stopped;
 
     GatedTransport(Transport delegate) {
-      this.delegate = delegate;
+      super(delegate);
     }
 
     synchronized void hold() {
@@ -1187,16 +1186,6 @@ class ClusterNodeTest {
         held.clear();
       }
       toComplete.forEach(f -> f.complete(1L));
-    }
-
-    @Override
-    public void start(Receiver receiver) throws Exception {
-      delegate.start(receiver);
-    }
-
-    @Override
-    public CompletionStage<Void> subscribe(String ch) {
-      return delegate.subscribe(ch);
     }
 
     /** How many times the node called {@link #publish}, whatever became of the frame. */

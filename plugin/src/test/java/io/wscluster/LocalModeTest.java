@@ -86,14 +86,14 @@ class LocalModeTest {
    * An in-memory transport whose start fails as Redisson's does while nothing listens on the
    * port, until {@link #comeUp}; counts its starts and stops.
    */
-  private final class UnreachableTransport implements Transport {
-    private final InMemoryTransport delegate = new InMemoryTransport(bus, 0);
+  private final class UnreachableTransport extends ForwardingTransport {
     private final Exception failure;
     private volatile boolean up;
     final AtomicInteger starts = new AtomicInteger();
     final AtomicInteger stops = new AtomicInteger();
 
     UnreachableTransport(Exception failure) {
+      super(new InMemoryTransport(bus, 0));
       this.failure = failure;
     }
 
@@ -113,23 +113,13 @@ class LocalModeTest {
       if (!up) {
         throw failure;
       }
-      delegate.start(receiver);
-    }
-
-    @Override
-    public CompletionStage<Void> subscribe(String channel) {
-      return delegate.subscribe(channel);
-    }
-
-    @Override
-    public CompletionStage<Long> publish(String channel, byte[] frame) {
-      return delegate.publish(channel, frame);
+      super.start(receiver);
     }
 
     @Override
     public void stop() throws Exception {
       stops.incrementAndGet();
-      delegate.stop();
+      super.stop();
     }
 
     @Override
