@@ -60,8 +60,8 @@ final class ClusterNode implements WsCluster {
      */
     final boolean chains;
     /**
-     * Judge clients by the outbox's byte bound and stall time ({@link Outbox.Limits#of}). Off,
-     * outboxes take {@link Outbox.Limits#unjudged}: a frame bound that a burst overruns.
+     * Judge clients by the outbox's byte bound and stall time ({@link OutboxLimits#of}). Off,
+     * outboxes take {@link OutboxLimits#unjudged}: a frame bound that a burst overruns.
      */
     final boolean flowControl;
 
@@ -148,7 +148,7 @@ final class ClusterNode implements WsCluster {
   private ExecutorService publisher;
   /** Runs delayed session writes ({@code wscluster.write.delay}); null without a delay. */
   private final java.util.concurrent.ScheduledExecutorService writer;
-  private final Outbox.Limits outboxLimits;
+  private final OutboxLimits outboxLimits;
   /**
    * Publisher-thread state: the frames held for publishing again, oldest first, and not before
    * when the head is tried next. Nothing queued passes them.
@@ -249,8 +249,8 @@ final class ClusterNode implements WsCluster {
     this.hooks = hooks;
     this.writer = config.writeDelay().isZero() || !hooks.flowControl ? null
         : Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("write"));
-    this.outboxLimits = hooks.flowControl ? Outbox.Limits.of(config, writer)
-        : Outbox.Limits.unjudged(config.outboxOverflow());
+    this.outboxLimits = hooks.flowControl ? OutboxLimits.of(config, writer)
+        : OutboxLimits.unjudged(config.outboxOverflow());
     this.nanoClock = nanoClock;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     this.codec = new EnvelopeCodec(config.messageMaxBytes(),

@@ -10,10 +10,10 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The frames waiting for one session: at most one run of writes in flight behind which frames
- * queue up to a byte bound ({@link Limits#maxBytes}: payload plus
+ * queue up to a byte bound ({@link OutboxLimits#maxBytes}: payload plus
  * {@link WsClusterConfig#OUTBOX_FRAME_OVERHEAD} per frame, frames in flight included) and a frame
  * bound. A session is a slow client when a frame would pass a bound, or when its write has made
- * no progress (no write completed, no run started) for {@link Limits#stallNanos} while frames
+ * no progress (no write completed, no run started) for {@link OutboxLimits#stallNanos} while frames
  * wait: then the overflow policy applies. A healthy client that reads as fast as it can thus
  * takes any burst the bounds hold (an outage's republished messages arrive at once), however
  * long it needs to read it, while a client that reads nothing is judged within the stall time,
@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  * {@link #MAX_RUN_BYTES} bytes; one frame where the writer cannot batch, or under
  * {@code DROP_OLDEST}, which must be able to drop every frame but the one being written): under
  * load, Jetty writes a run with one system call instead of one per frame. With a write delay
- * ({@link Limits#delayNanos}), a run starting from idle waits that long for more frames.
+ * ({@link OutboxLimits#delayNanos}), a run starting from idle waits that long for more frames.
  *
  * <p>{@link #offer} may be called from any thread, concurrently. Write completions arrive on the
  * container's threads (sometimes inline, inside the write call); the next run is started from
@@ -44,56 +44,6 @@ final class Outbox {
   static final int MAX_RACE_RETRIES = 1000;
   static final int MAX_RUN_FRAMES = 64;
   static final int MAX_RUN_BYTES = 64 * 1024;
-  /** The frame bound when flow control is off (a test's control): the bound of old. */
-  static final int UNJUDGED_MAX_FRAMES = 1024;
-
-  /**
-   * The bounds every outbox of a node applies, and how it judges a client; immutable, shared.
-   */
-  static final class Limits {
-    final int maxFrames;
-    final long maxBytes;
-    final long stallNanos;
-    final WsClusterConfig.Overflow overflow;
-    final long delayNanos;
-    /** Runs a delayed drain; null when {@code delayNanos} is 0. */
-    final java.util.concurrent.ScheduledExecutorService delayer;
-    final java.util.function.LongSupplier clock;
-
-    Limits(int maxFrames, long maxBytes, long stallNanos, WsClusterConfig.Overflow overflow,
-        long delayNanos, java.util.concurrent.ScheduledExecutorService delayer,
-        java.util.function.LongSupplier clock) {
-      this.maxFrames = maxFrames;
-      this.maxBytes = maxBytes;
-      this.stallNanos = stallNanos;
-      this.overflow = overflow;
-      this.delayNanos = delayer == null ? 0 : delayNanos;
-      this.delayer = delayer;
-      this.clock = clock;
-    }
-
-    /** The configured bounds on the real clock; {@code delayer} serves a write delay. */
-    static Limits of(WsClusterConfig c, java.util.concurrent.ScheduledExecutorService delayer) {
-      return new Limits(c.outboxMaxFrames(), c.outboxMaxBytes(),
-          c.outboxStallTimeout().toNanos(), c.outboxOverflow(), c.writeDelay().toNanos(),
-          delayer, System::nanoTime);
-    }
-
-    /**
-     * Flow control off (a test's control): a frame bound of {@link #UNJUDGED_MAX_FRAMES}, no
-     * byte bound, no stall judgement; a burst larger than the bound closes a healthy client.
-     */
-    static Limits unjudged(WsClusterConfig.Overflow overflow) {
-      return new Limits(UNJUDGED_MAX_FRAMES, Long.MAX_VALUE, Long.MAX_VALUE, overflow, 0, null,
-          System::nanoTime);
-    }
-
-    /** Frames only, as the tests of the frame bound want it: no byte bound, no stall. */
-    static Limits frames(int maxFrames, WsClusterConfig.Overflow overflow) {
-      return new Limits(maxFrames, Long.MAX_VALUE, Long.MAX_VALUE, overflow, 0, null,
-          System::nanoTime);
-    }
-  }
 
   /** A queued frame and who waits for its write, if anyone. */
   private final class Entry implements SessionWriter.Done {
@@ -118,7 +68,7 @@ final class Outbox {
 
   private final Session session;
   private final SessionWriter writer;
-  private final Limits limits;
+  private final OutboxLimits limits;
   private final WsClusterConfig.Overflow overflow;
   private final Stats stats;
   /** {@link Stats#DELIVERED}, bumped once per write: kept, not looked up. */
@@ -139,16 +89,16 @@ final class Outbox {
 
   Outbox(Session session, int maxFrames, WsClusterConfig.Overflow overflow, Stats stats,
       String nodeId) {
-    this(session, SessionWriter.of(session, false), Limits.frames(maxFrames, overflow), stats,
+    this(session, SessionWriter.of(session, false), OutboxLimits.frames(maxFrames, overflow), stats,
         nodeId);
   }
 
   Outbox(Session session, SessionWriter writer, int maxFrames, WsClusterConfig.Overflow overflow,
       Stats stats, String nodeId) {
-    this(session, writer, Limits.frames(maxFrames, overflow), stats, nodeId);
+    this(session, writer, OutboxLimits.frames(maxFrames, overflow), stats, nodeId);
   }
 
-  Outbox(Session session, SessionWriter writer, Limits limits, Stats stats, String nodeId) {
+  Outbox(Session session, SessionWriter writer, OutboxLimits limits, Stats stats, String nodeId) {
     this.session = session;
     this.writer = writer;
     this.limits = limits;

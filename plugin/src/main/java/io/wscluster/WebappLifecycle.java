@@ -44,7 +44,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   static final String TEST_CHAINS = "io.wscluster.test.chains";
   /**
    * Test hook: "off" gives outboxes the frame bound of old and no byte bound or stall judgement
-   * (see {@link Outbox.Limits#unjudged}), so a burst closes healthy clients.
+   * (see {@link OutboxLimits#unjudged}), so a burst closes healthy clients.
    */
   static final String TEST_FLOW_CONTROL = "io.wscluster.test.flow-control";
   /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */

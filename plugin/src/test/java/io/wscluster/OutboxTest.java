@@ -626,7 +626,7 @@ class OutboxTest {
   }
 
   private Outbox judged(SessionWriter writer, long maxBytes, long stallMillis, Overflow overflow) {
-    return new Outbox(fake.session, writer, new Outbox.Limits(1_000_000, maxBytes,
+    return new Outbox(fake.session, writer, new OutboxLimits(1_000_000, maxBytes,
         TimeUnit.MILLISECONDS.toNanos(stallMillis), overflow, 0, null, () -> now[0]), stats, NODE);
   }
 
@@ -776,7 +776,7 @@ class OutboxTest {
   void unjudged_theFrameBoundOfOld_aBurstClosesAHealthyClient() {
     // the negative control of the byte bound: the same burst as the first test
     RunWriter writer = new RunWriter();
-    Outbox box = new Outbox(fake.session, writer, Outbox.Limits.unjudged(Overflow.CLOSE), stats,
+    Outbox box = new Outbox(fake.session, writer, OutboxLimits.unjudged(Overflow.CLOSE), stats,
         NODE);
     for (int i = 0; i < 3000; i++) {
       box.offer(frame100(i));
@@ -791,7 +791,7 @@ class OutboxTest {
     java.util.concurrent.ScheduledExecutorService delayer =
         Executors.newSingleThreadScheduledExecutor();
     try {
-      Outbox box = new Outbox(fake.session, writer, new Outbox.Limits(1_000_000, 1 << 20,
+      Outbox box = new Outbox(fake.session, writer, new OutboxLimits(1_000_000, 1 << 20,
           Long.MAX_VALUE, Overflow.CLOSE, TimeUnit.MILLISECONDS.toNanos(200), delayer,
           System::nanoTime), stats, NODE);
       box.offer("a");
