@@ -42,6 +42,8 @@ final class Chains {
   }
 
   /** Frames and bytes a chain stashes behind a gap before giving the gap up early. */
+  /** How long the frames behind a gap in a chain wait for the missing ones, by default. */
+  static final long GAP_TIMEOUT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
   static final int MAX_STASHED_FRAMES = 4096;
   static final long MAX_STASHED_BYTES = 16L << 20;
 

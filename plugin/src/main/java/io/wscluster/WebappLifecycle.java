@@ -24,9 +24,8 @@ import org.slf4j.LoggerFactory;
  * and directory shared by nodes of one JVM), and the test
  * hooks {@code io.wscluster.test.dedup} ("off") and {@code io.wscluster.test.extra-subscriptions}
  * (an Integer): tests only, they break the guarantees on purpose. {@code
- * io.wscluster.test.jakarta-writes} ("on", or the system property of that name "true") makes
- * every write go through the Jakarta API instead of Jetty's core session: for tests and
- * benchmarks that compare the two.
+ * io.wscluster.test.jakarta-writes} ("on") makes every write go through the Jakarta API instead
+ * of Jetty's core session: for tests that compare the two.
  *
  * <p>With Guice on the webapp's classpath it also links the node to the injector in the
  * ServletContext attribute {@code com.google.inject.Injector} when that injector holds
@@ -82,7 +81,9 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     }
     Map<String, String> top = topValues(context);
     WsClusterConfig config = loadConfig(context, top);
-    ClusterNode.Hooks hooks = hooks(context);
+    NodeParts parts = parts(context);
+    Object extra = context.getAttribute(TEST_EXTRA_SUBSCRIPTIONS);
+    int extraSubscriptions = extra instanceof Integer ? (Integer) extra : 0;
     io.wscluster.spi.Transport transport;
     java.util.function.Function<io.wscluster.spi.Transport, Directory> directories;
     String prefix = config.channelPrefix();
@@ -92,12 +93,12 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     } else if (config.transport() == WsClusterConfig.TransportType.MEMORY) {
       transport = new InMemoryTransport(
           InMemoryTransport.busFrom(context.getAttribute(InMemoryTransport.BUS_ATTRIBUTE)),
-          hooks.extraSubscriptions);
+          extraSubscriptions);
       java.util.concurrent.ConcurrentMap<String, java.util.concurrent.ConcurrentMap<String, String>>
           store = InMemoryDirectory.storeFrom(context.getAttribute(InMemoryDirectory.STORE_ATTRIBUTE));
       directories = t -> new InMemoryDirectory(store, prefix);
     } else {
-      transport = new RedisTransport(config, hooks.extraSubscriptions);
+      transport = new RedisTransport(config, extraSubscriptions);
       directories = t -> ((RedisTransport) t).directory(prefix);
     }
     Object lose = context.getAttribute(TEST_LOSE_INCOMING);
@@ -108,7 +109,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
       transport = new LosingTransport(real, (Integer) lose);
       directories = t -> ofReal.apply(real); // a Redis directory shares the real transport's client
     }
-    ClusterNode n = new ClusterNode(config, transport, hooks, System::nanoTime, directories);
+    ClusterNode n = new ClusterNode(config, transport, parts, System::nanoTime, directories);
     try {
       n.start();
     } catch (WsClusterException e) {
@@ -303,16 +304,12 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     return out;
   }
 
-  private static ClusterNode.Hooks hooks(ServletContext context) {
-    boolean dedup = !"off".equals(context.getAttribute(TEST_DEDUP));
-    Object extra = context.getAttribute(TEST_EXTRA_SUBSCRIPTIONS);
-    int extraSubscriptions = extra instanceof Integer ? (Integer) extra : 0;
-    boolean coreWrites = !"on".equals(context.getAttribute(TEST_JAKARTA_WRITES))
-        && !Boolean.getBoolean(TEST_JAKARTA_WRITES);
-    boolean chains = !"off".equals(context.getAttribute(TEST_CHAINS));
-    boolean flowControl = !"off".equals(context.getAttribute(TEST_FLOW_CONTROL));
-    return dedup && extraSubscriptions == 0 && coreWrites && chains && flowControl
-        ? ClusterNode.Hooks.DEFAULT
-        : new ClusterNode.Hooks(dedup, extraSubscriptions, coreWrites, true, chains, flowControl);
+  /** The node's parts: the defaults, unless a test's attribute swaps one (see {@link NodeParts}). */
+  private static NodeParts parts(ServletContext context) {
+    return NodeParts.DEFAULT
+        .dedup(!"off".equals(context.getAttribute(TEST_DEDUP)))
+        .coreWrites(!"on".equals(context.getAttribute(TEST_JAKARTA_WRITES)))
+        .chains(!"off".equals(context.getAttribute(TEST_CHAINS)))
+        .flowControl(!"off".equals(context.getAttribute(TEST_FLOW_CONTROL)));
   }
 }

@@ -42,7 +42,8 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Three nodes in one JVM on the in-memory transport: every targeting mode reaches exactly the
- * intended sessions exactly once, per-origin order, the duplicate sources of DESIGN §2, garbage on
+ * intended sessions exactly once, per-origin order, the duplicate sources
+ * (docs/protocol.md#where-duplicates-come-from-and-dedup), garbage on
  * the channel, and the lifecycle.
  */
 class ClusterNodeTest {
@@ -76,13 +77,13 @@ class ClusterNodeTest {
     return b.build();
   }
 
-  private ClusterNode start(String name, ClusterNode.Hooks hooks, Transport transport,
+  private ClusterNode start(String name, NodeParts hooks, Transport transport,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
     return start(name, transport, System::nanoTime, hooks, more);
   }
 
   private ClusterNode start(String name, Transport transport, java.util.function.LongSupplier clock,
-      ClusterNode.Hooks hooks, Consumer<WsClusterConfig.Builder> more) throws Exception {
+      NodeParts hooks, Consumer<WsClusterConfig.Builder> more) throws Exception {
     ClusterNode node = new ClusterNode(config(name, more), transport, hooks, clock);
     nodes.add(node);
     node.start();
@@ -90,7 +91,7 @@ class ClusterNodeTest {
   }
 
   private ClusterNode start(String name) throws Exception {
-    return start(name, ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0), b -> { });
+    return start(name, NodeParts.DEFAULT, new InMemoryTransport(bus, 0), b -> { });
   }
 
   private static Set<Thread> wsclusterThreads() {
@@ -356,12 +357,12 @@ class ClusterNodeTest {
     }
   }
 
-  // ================================================================ duplicate sources (DESIGN §2)
+  // ======================================== duplicate sources (docs/protocol.md, dedup)
 
   @Test
   void send_nodeSubscribedTwice_stillDeliversExactlyOnceAndCountsDuplicates() throws Exception {
     Cluster cl = new Cluster(start("a"),
-        start("b", ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 1), x -> { }),
+        start("b", NodeParts.DEFAULT, new InMemoryTransport(bus, 1), x -> { }),
         start("c"));
 
     cl.sendEveryTargetingMode();
@@ -377,7 +378,7 @@ class ClusterNodeTest {
   /** Proves the checker can fail: with dedup off, the origin's own echo is delivered again. */
   @Test
   void negativeControl_dedupOff_theExactlyOnceCheckerSeesDuplicates() throws Exception {
-    ClusterNode.Hooks off = new ClusterNode.Hooks(false, 1);
+    NodeParts off = NodeParts.DEFAULT.dedup(false);
     Cluster cl = new Cluster(
         start("a", off, new InMemoryTransport(bus, 0), x -> { }),
         start("b", off, new InMemoryTransport(bus, 0), x -> { }),
@@ -398,7 +399,7 @@ class ClusterNodeTest {
   @Test
   void negativeControl_dedupOffAndSubscribedTwice_remoteSessionsSeeDuplicatesToo()
       throws Exception {
-    ClusterNode.Hooks off = new ClusterNode.Hooks(false, 1);
+    NodeParts off = NodeParts.DEFAULT.dedup(false);
     Cluster cl = new Cluster(start("a"),
         start("b", off, new InMemoryTransport(bus, 1), x -> { }), start("c"));
 
@@ -498,7 +499,7 @@ class ClusterNodeTest {
   @Test
   void garbageFrames_warningIsLoggedAtMostOncePer10sWithTheCountSinceTheLastOne() throws Exception {
     AtomicLong clock = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    ClusterNode a = start("a", new InMemoryTransport(bus, 0), clock::get, ClusterNode.Hooks.DEFAULT,
+    ClusterNode a = start("a", new InMemoryTransport(bus, 0), clock::get, NodeParts.DEFAULT,
         b -> { });
     String log = capturingStderr(() -> {
       flood(new byte[] {9, 9, 9}, 1_000); // wrong version
@@ -514,7 +515,7 @@ class ClusterNodeTest {
     List<String> warnings = log.lines().filter(l -> l.contains("[" + a.nodeId() + "] rejected "))
         .collect(Collectors.toList());
     assertEquals(2, warnings.size(), "one at the first reject, one 10 s later:\n" + log);
-    assertTrue(warnings.get(0).endsWith("WARN io.wscluster.ClusterNode - [" + a.nodeId()
+    assertTrue(warnings.get(0).endsWith("WARN io.wscluster.Dispatcher - [" + a.nodeId()
         + "] rejected 1 frame(s) from Redis; latest: 3 bytes, VERSION: version 9, this"
         + " node reads 1 and 2"), warnings.get(0));
     assertTrue(warnings.get(1).endsWith("[" + a.nodeId() + "] rejected 1001 frame(s)"
@@ -558,7 +559,7 @@ class ClusterNodeTest {
   @Test
   void send_targetTooLargeForTheWire_doesNotLoseTheMessagesBatchedWithIt() throws Exception {
     GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
-    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, gate, x -> { });
+    ClusterNode a = start("a", NodeParts.DEFAULT, gate, x -> { });
     ClusterNode b = start("b");
     FakeSession b1 = new FakeSession();
     b.onSessionOpened(b1.session);
@@ -595,7 +596,7 @@ class ClusterNodeTest {
   private static final String OTHER_SECRET = "another-secret-0123456789abcdefghi";
 
   private ClusterNode signed(String name, String secret, String previous) throws Exception {
-    return start(name, ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0), b -> b
+    return start(name, NodeParts.DEFAULT, new InMemoryTransport(bus, 0), b -> b
         .set(WsClusterConfig.SECRET, secret).set(WsClusterConfig.SECRET_PREVIOUS, previous));
   }
 
@@ -621,7 +622,7 @@ class ClusterNodeTest {
     }
   }
 
-  /** The requirement: a node with a different secret cannot inject. */
+  /** A node with a different secret cannot inject (README, Envelope authentication). */
   @Test
   void secret_nodeWithAnotherSecret_reachesNoSessionOfTheOthersAndIsCounted() throws Exception {
     Cluster cl = new Cluster(signed("a", SECRET, ""), signed("b", SECRET, ""),
@@ -768,7 +769,7 @@ class ClusterNodeTest {
         return CompletableFuture.failedFuture(new IllegalStateException("redis is down"));
       }
     };
-    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, failing, x -> { });
+    ClusterNode a = start("a", NodeParts.DEFAULT, failing, x -> { });
     FakeSession a1 = new FakeSession();
     a.onSessionOpened(a1.session);
 
@@ -789,7 +790,7 @@ class ClusterNodeTest {
 
   @Test
   void send_payloadOverMessageMaxBytes_isRefusedNamingTheKey() throws Exception {
-    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0),
+    ClusterNode a = start("a", NodeParts.DEFAULT, new InMemoryTransport(bus, 0),
         b -> b.set(WsClusterConfig.MESSAGE_MAX_BYTES, "1024"));
     FakeSession a1 = new FakeSession();
     a.onSessionOpened(a1.session);
@@ -818,7 +819,7 @@ class ClusterNodeTest {
   @Test
   void badInput_isRefusedAtOnceAndNothingIsPublishedOrDelivered() throws Exception {
     GatedTransport counted = new GatedTransport(new InMemoryTransport(bus, 0));
-    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, counted,
+    ClusterNode a = start("a", NodeParts.DEFAULT, counted,
         b -> b.set(WsClusterConfig.MESSAGE_MAX_BYTES, "1024"));
     ClusterNode b = start("b");
     FakeSession a1 = new FakeSession();
@@ -900,7 +901,7 @@ class ClusterNodeTest {
 
   @Test
   void stats_outboxGauges_reportTheDeepestAndTheTotalQueuedFramesNow() throws Exception {
-    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, new InMemoryTransport(bus, 0),
+    ClusterNode a = start("a", NodeParts.DEFAULT, new InMemoryTransport(bus, 0),
         b -> b.set(WsClusterConfig.OUTBOX_MAX_FRAMES, "8")
             .set(WsClusterConfig.OUTBOX_OVERFLOW, "drop-newest"));
     FakeSession stalled = new FakeSession().completion(FakeSession.Completion.MANUAL);
@@ -947,7 +948,7 @@ class ClusterNodeTest {
   @Test
   void send_beforeStart_isRefused() {
     ClusterNode a = new ClusterNode(config("a", b -> { }), new InMemoryTransport(bus, 0),
-        ClusterNode.Hooks.DEFAULT, System::nanoTime);
+        NodeParts.DEFAULT, System::nanoTime);
 
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> a.send(Target.all(), "early"));
@@ -1054,7 +1055,7 @@ class ClusterNodeTest {
   @Test
   void stop_neverStarted_isHarmless() {
     ClusterNode a = new ClusterNode(config("a", b -> { }), new InMemoryTransport(bus, 0),
-        ClusterNode.Hooks.DEFAULT, System::nanoTime);
+        NodeParts.DEFAULT, System::nanoTime);
     a.stop();
     a.stop();
     assertEquals(Set.of(), newThreads());
@@ -1086,7 +1087,7 @@ class ClusterNodeTest {
   @Test
   void stop_whilePublishIsInFlight_failsThatSendsStage() throws Exception {
     GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
-    ClusterNode a = start("a", ClusterNode.Hooks.DEFAULT, gate, x -> { });
+    ClusterNode a = start("a", NodeParts.DEFAULT, gate, x -> { });
     gate.hold();
     CompletableFuture<Void> inFlight = a.send(Target.all(), "held").toCompletableFuture();
     await().atMost(WAIT).until(() -> gate.heldCount() == 1);
@@ -1112,7 +1113,7 @@ class ClusterNodeTest {
   void stop_publishNeverCompletesAndTheInjectedClockIsFrozen_stillReturnsInBoundedTime()
       throws Exception {
     GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
-    ClusterNode a = new ClusterNode(config("a", b -> { }), gate, ClusterNode.Hooks.DEFAULT,
+    ClusterNode a = new ClusterNode(config("a", b -> { }), gate, NodeParts.DEFAULT,
         () -> 42L);
     nodes.add(a);
     a.start();
@@ -1128,7 +1129,7 @@ class ClusterNodeTest {
   void startStop_100Times_leaksNoThreadAndNoSubscription() throws Exception {
     for (int i = 0; i < 100; i++) {
       ClusterNode n = new ClusterNode(config("r", b -> { }), new InMemoryTransport(bus, 0),
-          ClusterNode.Hooks.DEFAULT, System::nanoTime);
+          NodeParts.DEFAULT, System::nanoTime);
       n.start();
       n.send(Target.all(), "x" + i);
       n.stop();

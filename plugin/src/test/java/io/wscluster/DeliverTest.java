@@ -57,7 +57,7 @@ class DeliverTest {
 
   private ClusterNode start(String name, Transport transport,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
-    ClusterNode node = new ClusterNode(config(name, more), transport, ClusterNode.Hooks.DEFAULT,
+    ClusterNode node = new ClusterNode(config(name, more), transport, NodeParts.DEFAULT,
         System::nanoTime);
     nodes.add(node);
     node.start();

@@ -44,7 +44,7 @@ class GuiceModuleTest {
     ClusterNode node = new ClusterNode(WsClusterConfig.builder()
         .transport(WsClusterConfig.TransportType.MEMORY).nodeName(name)
         .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s").build(),
-        new InMemoryTransport(bus, 0), ClusterNode.Hooks.DEFAULT, System::nanoTime);
+        new InMemoryTransport(bus, 0), NodeParts.DEFAULT, System::nanoTime);
     nodes.add(node);
     node.start();
     return node;

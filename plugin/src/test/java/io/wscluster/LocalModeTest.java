@@ -64,7 +64,7 @@ class LocalModeTest {
         .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s")
         .set(WsClusterConfig.NODE_HEARTBEAT, "200ms")
         .build();
-    ClusterNode n = new ClusterNode(config, transport, ClusterNode.Hooks.DEFAULT, System::nanoTime,
+    ClusterNode n = new ClusterNode(config, transport, NodeParts.DEFAULT, System::nanoTime,
         t -> new InMemoryDirectory(store, prefix));
     nodes.add(n);
     return n;
@@ -257,7 +257,7 @@ class LocalModeTest {
       n.start();
       n.send(Target.all(), "x");
       if (i % 2 == 0) {
-        Thread.sleep(ClusterNode.JOIN_RETRY_FIRST_MILLIS + 10); // stop after an attempt
+        Thread.sleep(Membership.JOIN_RETRY_FIRST_MILLIS + 10); // stop after an attempt
       }
       n.stop();
     }
@@ -287,22 +287,22 @@ class LocalModeTest {
 
   @Test
   void unreachable_networkCausesOnly() {
-    assertTrue(ClusterNode.unreachable(new RedisConnectionException("Unable to connect",
+    assertTrue(Membership.unreachable(new RedisConnectionException("Unable to connect",
         new ConnectException("Connection refused"))));
-    assertTrue(ClusterNode.unreachable(new RedisConnectionException("x",
+    assertTrue(Membership.unreachable(new RedisConnectionException("x",
         new UnknownHostException("Failed to resolve 'redis'"))));
-    assertTrue(ClusterNode.unreachable(new RedisConnectionException("x",
+    assertTrue(Membership.unreachable(new RedisConnectionException("x",
         new java.net.NoRouteToHostException("No route to host"))));
-    assertFalse(ClusterNode.unreachable(new RedisConnectionException("Unable to connect",
+    assertFalse(Membership.unreachable(new RedisConnectionException("Unable to connect",
         new RedisWrongPasswordException("WRONGPASS"))));
-    assertFalse(ClusterNode.unreachable(new RedisConnectionException("x",
+    assertFalse(Membership.unreachable(new RedisConnectionException("x",
         new java.util.concurrent.TimeoutException())));
-    assertFalse(ClusterNode.unreachable(new WsClusterException("tls",
+    assertFalse(Membership.unreachable(new WsClusterException("tls",
         new SSLHandshakeException("handshake"))));
     ConfigException config = new ConfigException("bad");
     config.initCause(new ConnectException("not the point"));
-    assertFalse(ClusterNode.unreachable(config));
-    assertFalse(ClusterNode.unreachable(new IllegalStateException("already started")));
+    assertFalse(Membership.unreachable(config));
+    assertFalse(Membership.unreachable(new IllegalStateException("already started")));
   }
 
   /** Negative control for the test above: a node left local-only never delivers across. */

@@ -40,10 +40,10 @@ class OutageTest {
 
   private ClusterNode start(String name, Transport transport,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
-    return start(name, transport, ClusterNode.Hooks.DEFAULT, more);
+    return start(name, transport, NodeParts.DEFAULT, more);
   }
 
-  private ClusterNode start(String name, Transport transport, ClusterNode.Hooks hooks,
+  private ClusterNode start(String name, Transport transport, NodeParts hooks,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
     WsClusterConfig.Builder b = WsClusterConfig.builder()
         .transport(WsClusterConfig.TransportType.MEMORY).channelPrefix("outage").nodeName(name)
@@ -187,14 +187,14 @@ class OutageTest {
    */
   @Test
   void redisCrashesWithATakenFrameUnwritten_itIsPublishedAgainWithTheHeldOnes() throws Exception {
-    List<String> received = lostBeforeCrash(ClusterNode.Hooks.DEFAULT, "m0", "m1", "m2");
+    List<String> received = lostBeforeCrash(NodeParts.DEFAULT, "m0", "m1", "m2");
     assertEquals(List.of("m0", "m1", "m2"), received, "every message once, in order");
   }
 
   /** The control: without the replay (and without the chains), the test sees m1 lost. */
   @Test
   void negativeControl_withoutTheReplay_theFrameRedisLostIsMissing() throws Exception {
-    List<String> received = lostBeforeCrash(new ClusterNode.Hooks(true, 0, true, false, false),
+    List<String> received = lostBeforeCrash(NodeParts.DEFAULT.replay(false).chains(false),
         "m0", "m2");
     assertEquals(List.of("m0", "m2"), received);
   }
@@ -202,12 +202,12 @@ class OutageTest {
   /** Without the replay the chains still recover m1: b sees m2's link skip m1's and asks. */
   @Test
   void withoutTheReplay_theChainsRecoverTheFrameRedisLost() throws Exception {
-    List<String> received = lostBeforeCrash(new ClusterNode.Hooks(true, 0, true, false, true),
+    List<String> received = lostBeforeCrash(NodeParts.DEFAULT.replay(false),
         "m0", "m1", "m2");
     assertEquals(List.of("m0", "m1", "m2"), received, "every message once, in order");
   }
 
-  private List<String> lostBeforeCrash(ClusterNode.Hooks hooks, String... expected)
+  private List<String> lostBeforeCrash(NodeParts hooks, String... expected)
       throws Exception {
     Flaky flaky = new Flaky(bus);
     WsClusterConfig config = WsClusterConfig.builder()
@@ -366,9 +366,9 @@ class OutageTest {
   }
 
   /** a publishes; b's subscriptions lose what the test says. */
-  private Pair pair(ClusterNode.Hooks aHooks) throws Exception {
+  private Pair pair(NodeParts aParts) throws Exception {
     Pair p = new Pair();
-    p.a = start("a", new InMemoryTransport(bus, 0), aHooks, x -> { });
+    p.a = start("a", new InMemoryTransport(bus, 0), aParts, x -> { });
     p.lossy = new Flaky(bus);
     p.b = start("b", p.lossy, x -> { });
     p.b.onSessionOpened(p.b1.session);
@@ -387,7 +387,7 @@ class OutageTest {
   @Test
   void aFrameLostOnTheBroadcastChannel_isAskedForAgain_andEverythingArrivesOnceInOrder()
       throws Exception {
-    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    Pair p = pair(NodeParts.DEFAULT);
     sendEach(p.a, Target.all(), "m0");
     await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
     p.lossy.loseNext(1, ":all");
@@ -406,7 +406,7 @@ class OutageTest {
   /** The control: the same loss with a publishing unchained frames stays a loss. */
   @Test
   void negativeControl_withoutChains_theLostFrameIsMissing() throws Exception {
-    Pair p = pair(new ClusterNode.Hooks(true, 0, true, true, false));
+    Pair p = pair(NodeParts.DEFAULT.chains(false));
     sendEach(p.a, Target.all(), "m0");
     await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
     p.lossy.loseNext(1, ":all");
@@ -420,7 +420,7 @@ class OutageTest {
 
   @Test
   void theLastFrameOfAStreamLost_theNextSyncShowsIt_andItIsRecovered() throws Exception {
-    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    Pair p = pair(NodeParts.DEFAULT);
     sendEach(p.a, Target.all(), "m0");
     await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
     p.lossy.loseNext(1, ":all");
@@ -435,7 +435,7 @@ class OutageTest {
   @Test
   void aFrameLostOnTheNodeChannel_isAskedForAgain_andRoutedMessagesArriveOnceInOrder()
       throws Exception {
-    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    Pair p = pair(NodeParts.DEFAULT);
     String b1 = p.b.sessionId(p.b1.session);
     Target toB1 = Target.sessions(b1);
     await().atMost(WAIT).until(() -> p.a.presence().nodeOf(b1).toCompletableFuture().get()
@@ -457,7 +457,7 @@ class OutageTest {
    */
   @Test
   void aFrameLostForGood_isCountedAndReported_andWhatFollowsIsDelivered() throws Exception {
-    Pair p = pair(ClusterNode.Hooks.DEFAULT);
+    Pair p = pair(NodeParts.DEFAULT);
     sendEach(p.a, Target.all(), "m0");
     await().atMost(WAIT).until(() -> p.b1.count("m0") == 1);
     byte[] marker = "never-arrives".getBytes(java.nio.charset.StandardCharsets.UTF_8);
@@ -480,7 +480,7 @@ class OutageTest {
     assertEquals(1L, p.b.stats().get("framesLost"), p.b.stats().toString());
     assertTrue(p.lossy.lost.get() >= 3, "the frame and both copies asked for: "
         + p.lossy.lost.get());
-    assertTrue(log.contains("ERROR io.wscluster.ClusterNode - [" + p.b.nodeId() + "] frames "
+    assertTrue(log.contains("ERROR io.wscluster.Dispatcher - [" + p.b.nodeId() + "] frames "
         + lost + " to " + lost + " of node " + p.a.nodeId() + "'s broadcast chain are lost"), log);
   }
 }

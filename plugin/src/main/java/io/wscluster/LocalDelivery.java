@@ -1,0 +1,132 @@
+package io.wscluster;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one place that writes to this node's sessions: every message for a local session, from
+ * this node or another, goes into that session's {@link Outbox} here.
+ *
+ * <p>Threads: {@link #queue} on app threads (under the publisher's send lock, so local order is
+ * sequence order); {@link #deliver} and {@link #writeRecording} on the dispatcher; {@link #write}
+ * on app threads; {@link #judge} on the timer thread.
+ */
+final class LocalDelivery {
+  private static final Logger LOG = LoggerFactory.getLogger(LocalDelivery.class);
+  private final String nodeId;
+  private final SessionRegistry registry;
+  private final Inbox inbox;
+
+  LocalDelivery(String nodeId, SessionRegistry registry, Inbox inbox) {
+    this.nodeId = nodeId;
+    this.registry = registry;
+    this.inbox = inbox;
+  }
+
+  /**
+   * App thread, under the send lock: queues a message for the local sessions of its target, in
+   * send order, and has the dispatcher start their writes. Messages sent while it works (a burst,
+   * or a busy node) are then written to each session as one run, one system call, and the sending
+   * thread (often one of Jetty's, which read the client's frame) does no socket writes.
+   */
+  void queue(Target target, Payload frame) {
+    boolean any = false;
+    for (LocalSession ls : registry.resolve(target)) {
+      ls.outbox.offer(frame, null, true);
+      inbox.hold(ls.outbox);
+      any = true;
+    }
+    if (any) {
+      inbox.wake();
+    }
+  }
+
+  /**
+   * Dispatcher thread: queues a message for the local sessions of its target and adds each
+   * outbox to {@code batch}, the inbox's open batch, which starts their writes at its end.
+   */
+  void deliver(Target target, Payload frame, Set<Outbox> batch) {
+    for (LocalSession ls : registry.resolve(target)) {
+      ls.outbox.offer(frame, null, true);
+      batch.add(ls.outbox);
+    }
+  }
+
+  /**
+   * Writes a frame to the local sessions a target matches, recording per session id "" (written)
+   * or why not. The stage completes, never exceptionally, once every write finished.
+   */
+  CompletableFuture<Void> writeRecording(Target target, Payload frame,
+      Map<String, String> results) {
+    List<CompletableFuture<Void>> writes = new ArrayList<>();
+    for (LocalSession ls : registry.resolve(target)) {
+      CompletableFuture<Void> written = new CompletableFuture<>();
+      writes.add(written.whenComplete((ok, error) -> results.put(ls.id, error == null ? ""
+          : reason(error))));
+      ls.outbox.offer(frame, written);
+    }
+    return CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
+        .handle((v, error) -> null);
+  }
+
+  /** App thread: one message to one local session, through its outbox. */
+  CompletableFuture<Void> write(LocalSession ls, Payload frame) {
+    CompletableFuture<Void> written = new CompletableFuture<>();
+    ls.outbox.offer(frame, written);
+    return written;
+  }
+
+  /** Timer thread: closes the sessions whose writes stalled and that get nothing new. */
+  void judge() {
+    try {
+      for (LocalSession ls : registry.all()) {
+        ls.outbox.judge();
+      }
+    } catch (RuntimeException e) {
+      LOG.warn("[{}] judging slow clients failed", nodeId, e);
+    }
+  }
+
+  /**
+   * Adds the gauges of the local sessions: {@code sessions}; the deepest outbox and the total
+   * queued, and the bytes they count against the byte bound. Costs two short locks per session.
+   */
+  void gauges(Map<String, Long> snapshot) {
+    snapshot.put("sessions", (long) registry.size());
+    long deepest = 0;
+    long total = 0;
+    long largest = 0;
+    long bytes = 0;
+    for (LocalSession ls : registry.all()) {
+      int queued = ls.outbox.size();
+      deepest = Math.max(deepest, queued);
+      total += queued;
+      long b = ls.outbox.bytes();
+      largest = Math.max(largest, b);
+      bytes += b;
+    }
+    snapshot.put(Stats.OUTBOX_QUEUED_MAX, deepest);
+    snapshot.put(Stats.OUTBOX_QUEUED_TOTAL, total);
+    snapshot.put(Stats.OUTBOX_BYTES_MAX, largest);
+    snapshot.put(Stats.OUTBOX_BYTES_TOTAL, bytes);
+  }
+
+  /** Unregisters every session (the node stops; the sessions are left to their container). */
+  void forgetAll() {
+    for (LocalSession ls : registry.all()) {
+      registry.unregister(ls.session);
+    }
+  }
+
+  private static String reason(Throwable error) {
+    Throwable t = error instanceof java.util.concurrent.CompletionException
+        && error.getCause() != null ? error.getCause() : error;
+    String m = String.valueOf(t.getMessage());
+    return m.length() > 200 ? m.substring(0, 200) : m;
+  }
+}

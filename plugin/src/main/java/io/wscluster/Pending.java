@@ -1,0 +1,27 @@
+package io.wscluster;
+
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * An encoded envelope waiting to be published, with its channels: null for the broadcast
+ * channel, else a stage that yields the owning nodes' channels (a directory lookup). Frames
+ * leave in queue order, so a routed envelope whose lookup is still running holds back the ones
+ * behind it: per-origin order is kept across channels.
+ */
+final class Pending {
+  final byte[] envelope;
+  /** Completes once Redis took the envelope (or fails once it never will). */
+  final CompletableFuture<Void> done;
+  final CompletableFuture<List<String>> channels;
+  /** Counted in the outage buffer (see {@link OutageBuffer}): everything but syncs. */
+  final boolean counted;
+
+  Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
+      boolean counted) {
+    this.envelope = envelope;
+    this.done = done;
+    this.channels = channels;
+    this.counted = counted;
+  }
+}

@@ -1,0 +1,266 @@
+package io.wscluster;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The publisher on virtual time ({@link VirtualTime}) and a transport the test answers
+ * ({@link ScriptedTransport}): batching and order, the outage hold (retries, the publish wait,
+ * the replay of the second before), the shortfall of receivers, resends, syncs and stop. No
+ * sleeps: every pause is a turn of the virtual clock. See docs/protocol.md.
+ */
+class PublisherTest {
+  private static final long SHORTFALL_HOLD_MILLIS = 2000;
+  private final VirtualTime time = new VirtualTime();
+  private final ScriptedTransport transport = new ScriptedTransport();
+  private final EnvelopeCodec codec = new EnvelopeCodec(1 << 20);
+  private final Stats stats = new Stats();
+  private final Channels channels = new Channels("t");
+  private final OutageBuffer buffer =
+      new OutageBuffer("n", WsClusterConfig.builder().build(), stats);
+  private int live = 1;
+  private final Peers peers = new Peers() {
+    @Override
+    public int liveCount() {
+      return live;
+    }
+
+    @Override
+    public boolean isLive(String node) {
+      return true;
+    }
+  };
+  private Publisher publisher = publisher(ChainSender.chained(codec), true);
+
+  private Publisher publisher(ChainSender chains, boolean replay) {
+    Publisher p = new Publisher("n", channels, transport, codec, chains,
+        new FrameHistory(true, replay), buffer, stats, peers, time, time, time,
+        SHORTFALL_HOLD_MILLIS * 1_000_000);
+    p.open(time.getAsLong());
+    time.runReady();
+    return p;
+  }
+
+  /** Queues a message to all, as a send does; the publisher runs at the next turn of time. */
+  private CompletableFuture<Void> send(String text) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    synchronized (publisher.sendLock) {
+      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n", publisher.nextSeq(),
+          Target.all(), false, text.getBytes(StandardCharsets.UTF_8)));
+      assertTrue(buffer.admit(encoded.length));
+      publisher.enqueue(new Pending(encoded, done, null, true));
+    }
+    publisher.schedulePublish();
+    return done;
+  }
+
+  private EnvelopeCodec.Decoded decode(int i) throws EnvelopeCodec.Rejection {
+    return codec.decodeFrame(transport.published.get(i).frame());
+  }
+
+  /** Per publish: its channel and the texts it carried ("sync" for a sync). */
+  private List<String> publishes() throws EnvelopeCodec.Rejection {
+    List<String> out = new ArrayList<>();
+    for (int i = 0; i < transport.published.size(); i++) {
+      List<String> texts = new ArrayList<>();
+      for (Envelope e : decode(i).envelopes) {
+        texts.add(e.kind == Envelope.KIND_SYNC ? "sync"
+            : new String(e.payload, StandardCharsets.UTF_8));
+      }
+      out.add(transport.published.get(i).channel() + " " + texts);
+    }
+    return out;
+  }
+
+  // ================================================================ batching and order
+
+  @Test
+  void queued_publishedAsOneFrameInSequenceOrder_andCompleted() throws Exception {
+    List<CompletableFuture<Void>> done = List.of(send("a"), send("b"), send("c"));
+    time.runReady();
+    assertEquals(List.of("t:all [a, b, c]"), publishes());
+    done.forEach(d -> assertTrue(d.isDone() && !d.isCompletedExceptionally()));
+    assertEquals(1, stats.get(Stats.FRAMES_PUBLISHED));
+    assertEquals(0, buffer.messages());
+    assertEquals(1, decode(0).link);
+  }
+
+  @Test
+  void notOpen_publishesNothing_untilOpenedAndItsGraceOver() throws Exception {
+    publisher = new Publisher("n", channels, transport, codec, ChainSender.chained(codec),
+        new FrameHistory(true, true), buffer, stats, peers, time, time, time, 0);
+    send("a");
+    time.runReady();
+    assertEquals(List.of(), publishes());
+    publisher.open(time.getAsLong() + 3_000_000_000L);
+    time.advance(2999);
+    assertEquals(List.of(), publishes());
+    time.advance(1);
+    assertEquals(List.of("t:all [a]"), publishes());
+  }
+
+  // ================================================================ the outage hold
+
+  @Test
+  void refused_heldAndRetriedEvery200ms_laterMessagesWaitBehindIt() throws Exception {
+    transport.failure = new IllegalStateException("Redis is down");
+    CompletableFuture<Void> a = send("a");
+    time.runReady();
+    assertNotEquals(0, publisher.heldSinceNanos());
+    CompletableFuture<Void> b = send("b");
+    time.advance(199);
+    assertEquals(1, transport.published.size(), "nothing passes a held frame, nor is it retried early");
+    time.advance(1);
+    assertEquals(2, transport.published.size());
+    transport.failure = null;
+    time.advance(200);
+    assertEquals(List.of("t:all [a]", "t:all [a]", "t:all [a]", "t:all [b]"), publishes());
+    assertTrue(a.isDone() && b.isDone() && !a.isCompletedExceptionally());
+    assertEquals(0, publisher.heldSinceNanos());
+    assertEquals(1, stats.get(Stats.OUTAGE_HELD));
+    assertEquals(1, stats.get(Stats.OUTAGE_REPUBLISHED));
+    assertEquals(2, stats.get(Stats.OUTAGE_RETRIES));
+    assertEquals(List.of(1L, 1L, 1L, 2L), links(), "a held frame keeps its link");
+  }
+
+  private List<Long> links() throws Exception {
+    List<Long> out = new ArrayList<>();
+    for (int i = 0; i < transport.published.size(); i++) {
+      out.add(decode(i).link);
+    }
+    return out;
+  }
+
+  @Test
+  void noAnswerWithinThePublishWait_countsAsRefused() throws Exception {
+    transport.silent = true;
+    CompletableFuture<Void> a = send("a");
+    time.advance(999);
+    assertEquals(0, stats.get(Stats.OUTAGE_HELD));
+    time.advance(1);
+    assertEquals(1, stats.get(Stats.OUTAGE_HELD), "held once the publish wait ran out");
+    transport.silent = false;
+    time.advance(200);
+    assertTrue(a.isDone() && !a.isCompletedExceptionally());
+    assertEquals(List.of("t:all [a]", "t:all [a]"), publishes());
+  }
+
+  @Test
+  void outageBegins_theFramesOfTheSecondBefore_publishedAgainFirst() throws Exception {
+    send("a");
+    time.advance(500);
+    send("b");
+    time.advance(600); // a was taken 1.1 s ago, b 0.6 s ago
+    transport.failure = new IllegalStateException("Redis is down");
+    send("c");
+    time.runReady();
+    transport.failure = null;
+    time.advance(200);
+    assertEquals(List.of("t:all [a]", "t:all [b]", "t:all [c]", "t:all [b]", "t:all [c]"),
+        publishes());
+    assertTrue(decode(3).copy, "a replay is marked as a copy");
+    assertFalse(decode(4).copy);
+    assertEquals(1, stats.get(Stats.OUTAGE_REPLAYED));
+  }
+
+  @Test
+  void replaysOff_theControl_publishesOnlyWhatWasRefused() throws Exception {
+    publisher = publisher(ChainSender.chained(codec), false);
+    send("a");
+    time.advance(500);
+    transport.failure = new IllegalStateException("Redis is down");
+    send("b");
+    time.runReady();
+    transport.failure = null;
+    time.advance(200);
+    assertEquals(List.of("t:all [a]", "t:all [b]", "t:all [b]"), publishes());
+  }
+
+  @Test
+  void fewerReceiversThanLiveNodes_heldForTheShortfallHold_thenGivenUp() throws Exception {
+    live = 2;
+    CompletableFuture<Void> a = send("a");
+    time.advance(SHORTFALL_HOLD_MILLIS - 1);
+    assertFalse(a.isDone(), "held while a live node does not receive it");
+    time.advance(200);
+    assertTrue(a.isDone() && !a.isCompletedExceptionally(), "given up: completes");
+    assertEquals(1, stats.get(Stats.OUTAGE_GAVE_UP));
+  }
+
+  @Test
+  void fewerReceivers_thenAll_publishedWithoutGivingUp() throws Exception {
+    live = 2;
+    CompletableFuture<Void> a = send("a");
+    time.advance(400);
+    transport.receivers = 2;
+    time.advance(200);
+    assertTrue(a.isDone());
+    assertEquals(0, stats.get(Stats.OUTAGE_GAVE_UP));
+    assertEquals(1, stats.get(Stats.OUTAGE_REPUBLISHED));
+  }
+
+  // ================================================================ chains: resends and syncs
+
+  @Test
+  void resendRequest_keptFramesCopiedToTheRequesterOnly_theRestCountedMissed() throws Exception {
+    send("a");
+    time.runReady();
+    send("b");
+    time.runReady();
+    publisher.onResendRequest("x", false, 1, 3);
+    time.runReady();
+    assertEquals(List.of("t:all [a]", "t:all [b]", "t:node:x [a]", "t:node:x [b]"), publishes());
+    assertTrue(decode(2).copy && decode(2).broadcastChain);
+    assertEquals(List.of(1L, 2L, 1L, 2L), links());
+    assertEquals(2, stats.get(Stats.FRAMES_RESENT));
+    assertEquals(1, stats.get(Stats.RESEND_MISSED), "link 3 was never published");
+  }
+
+  @Test
+  void heartbeat_syncsTheChannelsThatGotFrames_once() throws Exception {
+    send("a");
+    time.runReady();
+    publisher.onHeartbeat();
+    time.runReady();
+    publisher.onHeartbeat();
+    time.runReady();
+    assertEquals(List.of("t:all [a]", "t:all [sync]"), publishes());
+    assertEquals(List.of(1L, 2L), links());
+  }
+
+  @Test
+  void unchained_theControl_framesCarryNoLink() throws Exception {
+    publisher = publisher(ChainSender.unchained(codec), true);
+    send("a");
+    time.runReady();
+    publisher.onHeartbeat();
+    time.runReady();
+    assertEquals(List.of("t:all [a]"), publishes(), "no chain, no sync");
+    assertEquals(0, decode(0).link);
+  }
+
+  // ================================================================ stop
+
+  @Test
+  void stopping_whatIsHeldFails_andLeavesTheBuffer() throws Exception {
+    transport.failure = new IllegalStateException("Redis is down");
+    CompletableFuture<Void> a = send("a");
+    time.runReady();
+    CompletableFuture<Void> b = send("b");
+    publisher.stopping();
+    publisher.failUnpublished();
+    assertInstanceOf(WsClusterException.class, a.handle((v, e) -> e).join());
+    assertInstanceOf(WsClusterException.class, b.handle((v, e) -> e).join());
+    assertEquals(0, buffer.messages());
+    assertEquals(2, stats.get(Stats.OUTAGE_DROPPED));
+  }
+}
