@@ -23,6 +23,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -263,21 +264,31 @@ public final class WsClusterConfig {
     if (KEYS.containsKey(key)) {
       return;
     }
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (String known : KEYS.keySet()) {
-      int d = distance(key.toLowerCase(Locale.ROOT), known);
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = known;
-      }
-    }
-    String hint = bestDistance <= Math.max(3, key.length() / 5) ? " Did you mean '" + best + "'?"
+    String best = nearestKey(key.toLowerCase(Locale.ROOT), UnaryOperator.identity());
+    String hint = best != null ? " Did you mean '" + best + "'?"
         : " Known keys: " + String.join(", ", KEYS.keySet()) + ".";
     throw new ConfigException("Unknown configuration key '" + key + "' (" + source + ")." + hint);
   }
 
-  static int distance(String a, String b) {
+  /**
+   * The key, as {@code spelling} writes it, closest to the unknown {@code name} written that way
+   * (a typo or two); null when none is close enough to suggest.
+   */
+  static String nearestKey(String name, UnaryOperator<String> spelling) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String key : KEYS.keySet()) {
+      String spelled = spelling.apply(key);
+      int d = distance(name, spelled);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = spelled;
+      }
+    }
+    return bestDistance <= Math.max(3, name.length() / 5) ? best : null;
+  }
+
+  private static int distance(String a, String b) {
     int[] prev = new int[b.length() + 1];
     int[] cur = new int[b.length() + 1];
     for (int j = 0; j <= b.length(); j++) {
