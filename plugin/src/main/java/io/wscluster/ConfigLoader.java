@@ -82,16 +82,8 @@ final class ConfigLoader {
         return key;
       }
     }
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (String key : WsClusterConfig.KEYS.keySet()) {
-      int d = WsClusterConfig.distance(envName, envOf(key));
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = envOf(key);
-      }
-    }
-    String hint = bestDistance <= Math.max(3, envName.length() / 5) ? " Did you mean " + best + "?"
+    String best = WsClusterConfig.nearestKey(envName, ConfigLoader::envOf);
+    String hint = best != null ? " Did you mean " + best + "?"
         : " Variables starting with " + ENV_PREFIX + " must name a wscluster key.";
     throw new ConfigException("Unknown environment variable " + envName + "." + hint);
   }
@@ -131,16 +123,14 @@ final class ConfigLoader {
       }
       where = "file " + file;
       if (path == null || !Files.isRegularFile(path)) {
-        throw new ConfigException(WsClusterConfig.CONFIG_FILE + " value was set to '"
-            + WsClusterConfig.printable(file) + "' (" + fileSource
-            + "), must be the path of a readable properties file (no such file)");
+        throw WsClusterConfig.refused(WsClusterConfig.CONFIG_FILE, file, fileSource,
+            "the path of a readable properties file (no such file)");
       }
       try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
         p.load(r);
       } catch (IOException e) {
-        throw new ConfigException(WsClusterConfig.CONFIG_FILE + " value was set to '" + file
-            + "' (" + fileSource + "), must be the path of a readable properties file ("
-            + e.getMessage() + ")");
+        throw WsClusterConfig.refused(WsClusterConfig.CONFIG_FILE, file, fileSource,
+            "the path of a readable properties file (" + e.getMessage() + ")");
       }
     } else {
       URL url = classLoader == null ? null : classLoader.getResource("wscluster.properties");
@@ -185,9 +175,8 @@ final class ConfigLoader {
         v = m.group(2);
       }
       if (v == null) {
-        throw new ConfigException(key + " value was set to '" + WsClusterConfig.masked(key, value)
-            + "' (" + source
-            + "), must reference a defined system property or environment variable: ${" + name
+        throw new ConfigException(WsClusterConfig.valueWasSet(key, value, source)
+            + ", must reference a defined system property or environment variable: ${" + name
             + "} is not set");
       }
       m.appendReplacement(out, Matcher.quoteReplacement(v));

@@ -56,7 +56,7 @@ class ConfigExamplesTest {
       p.load(r);
     }
     for (String key : p.stringPropertyNames()) {
-      String documentedDefault = WsClusterConfig.KEYS.get(key)[0];
+      String documentedDefault = WsClusterConfig.KEYS.get(key).defaultValue();
       assertEquals(documentedDefault, p.getProperty(key), key + " in the example is not its default");
     }
   }

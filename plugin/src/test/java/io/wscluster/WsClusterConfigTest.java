@@ -2,18 +2,23 @@ package io.wscluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wscluster.WsClusterConfig.Overflow;
 import io.wscluster.WsClusterConfig.TransportType;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Set;
+import java.util.stream.Collectors;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -66,11 +71,38 @@ class WsClusterConfigTest {
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
     assertEquals(27, WsClusterConfig.KEYS.size());
-    WsClusterConfig.KEYS.forEach((key, v) -> {
-      assertTrue(key.startsWith("wscluster."), key);
-      assertEquals(2, v.length, key);
-      assertFalse(v[1].isBlank(), key + " has a description");
+    WsClusterConfig.KEYS.forEach((name, key) -> {
+      assertTrue(name.startsWith("wscluster."), name);
+      assertEquals(name, key.name());
+      assertNotNull(key.defaultValue(), name);
+      assertFalse(key.description().isBlank(), name + " has a description");
     });
+  }
+
+  @Test
+  void keys_table_cannotBeChanged() {
+    assertThrows(UnsupportedOperationException.class,
+        () -> WsClusterConfig.KEYS.remove(WsClusterConfig.ENABLED));
+  }
+
+  @Test
+  void keys_secret_isMarkedOnThePasswordAndTheSecretsOnly() {
+    assertEquals(Set.of(WsClusterConfig.REDIS_PASSWORD, WsClusterConfig.SECRET,
+        WsClusterConfig.SECRET_PREVIOUS), WsClusterConfig.KEYS.values().stream()
+            .filter(WsClusterConfig.Key::secret).map(WsClusterConfig.Key::name)
+            .collect(Collectors.toSet()));
+  }
+
+  /** A getter whose type differs from its key's row fails here rather than in a user's call. */
+  @Test
+  void getters_everyGetter_returnsTheTypeOfItsKey() throws Exception {
+    WsClusterConfig c = WsClusterConfig.builder().build();
+    for (Method m : WsClusterConfig.class.getDeclaredMethods()) {
+      if (m.getParameterCount() == 0 && !Modifier.isStatic(m.getModifiers())
+          && !Modifier.isPrivate(m.getModifiers()) && m.getReturnType() != void.class) {
+        m.invoke(c);
+      }
+    }
   }
 
   // ================================================================ accepted values
