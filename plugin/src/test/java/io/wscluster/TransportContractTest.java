@@ -28,9 +28,10 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * What every {@link Transport} promises (DESIGN §7), run against each implementation by a
- * subclass. Transports made by one test's {@link #newTransport} reach each other; channels are
- * unique per test.
+ * What every {@link Transport} promises (its Javadoc, and
+ * docs/protocol.md#what-a-transport-must-do), run against each implementation by a subclass.
+ * Transports made by one test's {@link #newTransport} reach each other; channels are unique per
+ * test.
  */
 abstract class TransportContractTest {
   private static final long TIMEOUT_SECONDS = 10;
@@ -270,7 +271,10 @@ abstract class TransportContractTest {
     inB.assertNothingMore();
   }
 
-  /** DESIGN §7 / the brief: publishing on a stopped transport fails or is ignored, never throws. */
+  /**
+   * Publishing on a stopped transport fails or is ignored, never throws
+   * (docs/protocol.md#what-a-transport-must-do).
+   */
   @Test
   void publish_afterStop_failsOrIsIgnoredWithoutThrowing() throws Exception {
     Inbox inB = new Inbox();

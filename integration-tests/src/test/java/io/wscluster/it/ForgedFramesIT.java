@@ -116,7 +116,8 @@ class ForgedFramesIT {
         Map<String, Long> delta = delta(start.get(i), afterRandom.get(i));
         LOG.info("node {}: {} random frames reached it; /status deltas {}", nodeIds.get(i), perNode.get(i), delta);
         // every heartbeat a node's liveness probe comes back as one frame of its own, and after traffic the
-        // nodes' syncs (a frame each, see the README's delivery guarantees) arrive: not part of the flood
+        // nodes' syncs (a frame each, see docs/protocol.md#frame-chains-frames-redis-lost) arrive: not part
+        // of the flood
         assertEquals(perNode.get(i), delta.get("framesReceived") - delta.getOrDefault("probesReceived", 0L)
             - delta.getOrDefault("syncsReceived", 0L), nodeIds.get(i) + " framesReceived");
         assertEquals(0L, delta.getOrDefault("envelopesReceived", 0L), nodeIds.get(i) + ": a random frame decoded");

@@ -47,7 +47,10 @@ import org.slf4j.LoggerFactory;
 class PresenceIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(PresenceIT.class);
-  /** The bound a change must become visible within on another node (the "promptly"). */
+  /**
+   * The bound a change must become visible within on another node (the README's Presence says
+   * "within milliseconds"; the test allows a second on a loaded machine).
+   */
   private static final Duration VISIBLE_WITHIN = Duration.ofSeconds(1);
   /** P's lease: short, so that its death is seen quickly. */
   private static final Duration PROCESS_TTL = Duration.ofSeconds(3);
