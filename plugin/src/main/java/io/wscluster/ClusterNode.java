@@ -37,7 +37,6 @@ final class ClusterNode implements WsCluster {
   private final NodeParts parts;
   private final Channels channels;
   private final Stats stats = new Stats();
-  private final EnvelopeCodec codec;
   private final SessionRegistry registry;
   private final Inbox inbox;
   private final LocalDelivery local;
@@ -69,7 +68,7 @@ final class ClusterNode implements WsCluster {
     this.config = config;
     this.parts = parts;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-    this.codec = new EnvelopeCodec(config.messageMaxBytes(),
+    EnvelopeCodec codec = new EnvelopeCodec(config.messageMaxBytes(),
         FrameAuthenticator.of(config.secret(), config.secretPrevious()));
     channels = new Channels(config.channelPrefix());
     threads = new NodeThreads(!config.writeDelay().isZero() && parts.flowControl);
@@ -79,11 +78,11 @@ final class ClusterNode implements WsCluster {
     long originTtl = config.dedupOriginTtl().toNanos();
     registry = new SessionRegistry(nodeId, s -> new Outbox(s,
         SessionWriter.of(s, parts.coreWrites), limits, stats, nodeId), this::onPresenceChange);
-    inbox = new Inbox(this::dispatch, stats);
+    inbox = new Inbox(stats);
     local = new LocalDelivery(nodeId, registry, inbox);
     buffer = new OutageBuffer(nodeId, config, stats);
     membership = new Membership(config, nodeId, transport, directories, channels, registry,
-        this::onFrame, this::onNodeGone, this::onLeases, threads::callback, this::onJoined);
+        threads::callback, this::onJoined);
     publisher = new Publisher(nodeId, channels, transport, codec,
         parts.chains ? ChainSender.chained(codec) : ChainSender.unchained(codec),
         new FrameHistory(parts.replay || parts.chains, parts.replay), buffer, stats, membership,
@@ -92,7 +91,7 @@ final class ClusterNode implements WsCluster {
     receipts = new Receipts(nodeId, channels, codec, publisher, buffer, local, stats, scheduler,
         config.receiptTimeout().toNanos(), membership::owners);
     probe = new Probe(nodeId, channels.ofNode(nodeId), transport, codec, stats,
-        publisher::nextSeq, this::ownChannelSeen, System::nanoTime,
+        publisher::nextSeq, System::nanoTime,
         config.nodeHeartbeat().toNanos());
     dispatcher = new Dispatcher(nodeId, channels.ofNode(nodeId), codec,
         parts.dedup ? Dedup.perOrigin(nodeId, config.dedupWindow(), originTtl, clock) : Dedup.OFF,
@@ -101,29 +100,9 @@ final class ClusterNode implements WsCluster {
         local, receipts, membership, registry, stats);
   }
 
-  // the actors built later than those that call them reach them through these
+  /** Session threads: the registry is built before the membership it tells. */
   private void onPresenceChange(Directory.Change change) {
     membership.onPresenceChange(change);
-  }
-
-  private void dispatch(String channel, byte[] frame) {
-    dispatcher.dispatch(channel, frame);
-  }
-
-  private void onFrame(String channel, byte[] frame) {
-    dispatcher.onFrame(channel, frame);
-  }
-
-  private void onNodeGone(String node) {
-    receipts.onNodeGone(node);
-  }
-
-  private void onLeases(Set<String> live, long readStartedNanos) {
-    receipts.onLeases(live, readStartedNanos);
-  }
-
-  private long ownChannelSeen() {
-    return dispatcher.ownChannelSeenNanos();
   }
 
   /**
@@ -135,14 +114,15 @@ final class ClusterNode implements WsCluster {
     if (state != State.NEW) {
       throw new IllegalStateException("node " + nodeId + " was already started");
     }
-    inbox.start(threads.dispatch);
+    inbox.start(threads.dispatch, dispatcher::dispatch);
     if (parts.flowControl) {
       // slow clients are judged whether or not this node reaches Redis
       long judgeEvery = Math.max(50, Math.min(1000, config.outboxStallTimeout().toMillis() / 4));
-      threads.timer.scheduleWithFixedDelay(local::judge, judgeEvery, judgeEvery, TimeUnit.MILLISECONDS);
+      threads.timer.scheduleWithFixedDelay(local::judge, judgeEvery, judgeEvery,
+          TimeUnit.MILLISECONDS);
     }
     try {
-      membership.start();
+      membership.start(dispatcher::onFrame, receipts::onNodeGone, receipts::onLeases);
     } catch (Exception e) {
       state = State.STOPPED;
       threads.stop();
@@ -210,15 +190,6 @@ final class ClusterNode implements WsCluster {
     registry.unregister(session);
   }
 
-  private LocalSession local(Session session) {
-    Objects.requireNonNull(session, "session");
-    LocalSession ls = registry.register(session);
-    if (ls == null) {
-      throw new IllegalArgumentException("session " + session.getId() + " is closed");
-    }
-    return ls;
-  }
-
   @Override
   public String nodeId() {
     return nodeId;
@@ -226,13 +197,13 @@ final class ClusterNode implements WsCluster {
 
   @Override
   public String sessionId(Session session) {
-    return local(session).id;
+    return registry.require(session).id;
   }
 
   @Override
   public void join(Session session, String room) {
     Target.checkName("room", room);
-    registry.join(local(session), room);
+    registry.join(registry.require(session), room);
   }
 
   @Override
@@ -246,8 +217,7 @@ final class ClusterNode implements WsCluster {
 
   @Override
   public Set<String> rooms(Session session) {
-    LocalSession ls = registry.get(session);
-    return ls == null ? Set.of() : Set.copyOf(ls.rooms);
+    return registry.roomsOf(session);
   }
 
   @Override
@@ -255,13 +225,12 @@ final class ClusterNode implements WsCluster {
     if (userId != null) {
       Target.checkName("user", userId);
     }
-    registry.setUser(local(session), userId);
+    registry.setUser(registry.require(session), userId);
   }
 
   @Override
   public String user(Session session) {
-    LocalSession ls = registry.get(session);
-    return ls == null ? null : ls.user();
+    return registry.userOf(session);
   }
 
   @Override
@@ -282,62 +251,53 @@ final class ClusterNode implements WsCluster {
 
   @Override
   public Presence presence() {
-    checkRunning();
-    return membership.view;
+    return running().membership.view;
   }
 
   // ---------------------------------------------------------------- sending (app threads)
 
   @Override
   public CompletionStage<Void> send(Target target, String text) {
-    Objects.requireNonNull(text, "text");
-    checkRunning();
-    return threads.toApp(sender.send(target, text.getBytes(StandardCharsets.UTF_8), false, text));
+    byte[] utf8 = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
+    return threads.toApp(running().sender.send(target, utf8, false, text));
   }
 
   @Override
   public CompletionStage<Void> send(Target target, byte[] data) {
     Objects.requireNonNull(data, "data");
-    checkRunning();
-    return threads.toApp(sender.send(target, data, true, null));
+    return threads.toApp(running().sender.send(target, data, true, null));
   }
 
   @Override
   public CompletionStage<Delivery> deliver(Target target, String text) {
-    Objects.requireNonNull(text, "text");
-    checkRunning();
-    return threads.toApp(sender.deliver(target, text.getBytes(StandardCharsets.UTF_8), false,
-        text));
+    byte[] utf8 = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
+    return threads.toApp(running().sender.deliver(target, utf8, false, text));
   }
 
   @Override
   public CompletionStage<Delivery> deliver(Target target, byte[] data) {
     Objects.requireNonNull(data, "data");
-    checkRunning();
-    return threads.toApp(sender.deliver(target, data, true, null));
+    return threads.toApp(running().sender.deliver(target, data, true, null));
   }
 
   @Override
   public CompletionStage<Void> sendLocal(Session session, String text) {
-    Objects.requireNonNull(text, "text");
-    sender.checkSize(text.length() > config.messageMaxBytes() / 3
-        ? text.getBytes(StandardCharsets.UTF_8).length : text.length());
-    checkRunning();
-    return local.write(local(session), Payload.text(text));
+    sender.checkSize(text);
+    return local.write(running().registry.require(session), Payload.text(text));
   }
 
   @Override
   public CompletionStage<Void> sendLocal(Session session, byte[] data) {
-    Objects.requireNonNull(data, "data");
-    sender.checkSize(data.length);
-    checkRunning();
-    return local.write(local(session), Payload.binary(data));
+    sender.checkSize(Objects.requireNonNull(data, "data").length);
+    return local.write(running().registry.require(session), Payload.binary(data));
   }
 
-  private void checkRunning() {
+  /** This node, if it runs; else nothing is sent. */
+  private ClusterNode running() {
     if (state != State.RUNNING) {
       throw new IllegalStateException("wscluster node " + nodeId + " is " + state
           .name().toLowerCase() + ": nothing was sent");
     }
+    return this;
   }
 }

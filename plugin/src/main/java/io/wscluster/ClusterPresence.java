@@ -2,10 +2,8 @@ package io.wscluster;
 
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
@@ -25,13 +23,13 @@ import org.slf4j.LoggerFactory;
 /**
  * This node's part of the cluster directory: it holds the node's lease (renewed every heartbeat),
  * writes the node's own session changes in order, removes the entries of nodes whose lease
- * expired, and answers presence queries filtered by the leases it last saw.
+ * expired, and tells who is live by the leases it last saw ({@link #queries} answers with it).
  *
  * <p>Threads: one {@code wscluster-heartbeat-n} thread runs heartbeats and starts directory
  * writes, one batch in flight at a time so changes land in order; callers of {@link #record}
  * (session changes, under a session's lock) only enqueue. Queries never block.
  */
-final class ClusterPresence implements Presence {
+final class ClusterPresence {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterPresence.class);
   private static final long COLLISION_LOG_INTERVAL_MILLIS = 60_000;
 
@@ -42,8 +40,8 @@ final class ClusterPresence implements Presence {
   private final long ttlMillis;
   private final Consumer<String> onNodeGone;
   private final java.util.function.BiConsumer<Set<String>, Long> onLeases;
-  private final java.util.concurrent.Executor callbacks;
   private final LongSupplier clock;
+  private final PresenceQueries queries;
   private final ConcurrentLinkedQueue<Directory.Change> changes = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean writeScheduled = new AtomicBoolean();
   private ScheduledExecutorService executor;
@@ -98,8 +96,8 @@ final class ClusterPresence implements Presence {
     this.ttlMillis = config.nodeTtl().toMillis();
     this.onNodeGone = onNodeGone;
     this.onLeases = onLeases;
-    this.callbacks = callbacks;
     this.clock = clock;
+    this.queries = new PresenceQueries(directory, this::isLive, callbacks, clock);
   }
 
   ClusterPresence(Directory directory, String nodeId, WsClusterConfig config,
@@ -376,94 +374,8 @@ final class ClusterPresence implements Presence {
     return expiry == null || expiry > clock.getAsLong();
   }
 
-  /** Where the sessions of a sessions/users target are: live node to session ids. */
-  CompletionStage<Map<String, Set<String>>> owners(Target target) {
-    List<CompletableFuture<List<Directory.Member>>> lookups = new ArrayList<>();
-    for (String sid : target.sessions()) {
-      lookups.add(directory.nodeOf(sid).toCompletableFuture().thenApply(node ->
-          node == null ? List.of() : List.of(new Directory.Member(node, sid, null))));
-    }
-    for (String user : target.users()) {
-      lookups.add(directory.user(user).toCompletableFuture());
-    }
-    return CompletableFuture.allOf(lookups.toArray(new CompletableFuture<?>[0])).thenApply(v -> {
-      Map<String, Set<String>> out = new HashMap<>();
-      for (CompletableFuture<List<Directory.Member>> f : lookups) {
-        for (Directory.Member m : f.join()) {
-          if (isLive(m.node) && !target.except().contains(m.session)) {
-            out.computeIfAbsent(m.node, k -> new LinkedHashSet<>()).add(m.session);
-          }
-        }
-      }
-      return out;
-    });
-  }
-
-  @Override
-  public CompletionStage<Optional<String>> nodeOf(String sessionId) {
-    Target.checkName("session id", sessionId);
-    return wrap(directory.nodeOf(sessionId).thenApply(node ->
-        node != null && isLive(node) ? Optional.of(node) : Optional.<String>empty()));
-  }
-
-  @Override
-  public CompletionStage<Set<String>> sessionsInRoom(String room) {
-    Target.checkName("room", room);
-    return wrap(directory.room(room).thenApply(members -> collect(members, false)));
-  }
-
-  @Override
-  public CompletionStage<Set<String>> usersInRoom(String room) {
-    Target.checkName("room", room);
-    return wrap(directory.room(room).thenApply(members -> collect(members, true)));
-  }
-
-  @Override
-  public CompletionStage<Set<String>> sessionsOfUser(String user) {
-    Target.checkName("user", user);
-    return wrap(directory.user(user).thenApply(members -> collect(members, false)));
-  }
-
-  @Override
-  public CompletionStage<Set<String>> nodes() {
-    return wrap(directory.leases().thenApply(fresh -> {
-      long now = clock.getAsLong();
-      Set<String> live = new java.util.TreeSet<>();
-      fresh.forEach((node, expiry) -> {
-        if (expiry > now) {
-          live.add(node);
-        }
-      });
-      return live;
-    }));
-  }
-
-  private Set<String> collect(List<Directory.Member> members, boolean users) {
-    Set<String> out = new java.util.TreeSet<>();
-    for (Directory.Member m : members) {
-      if (isLive(m.node)) {
-        if (!users) {
-          out.add(m.session);
-        } else if (m.user != null) {
-          out.add(m.user);
-        }
-      }
-    }
-    return out;
-  }
-
-  /**
-   * Failures of the directory reach the caller as WsClusterException naming the cause; the stage
-   * completes on the callback executor, never on a Redisson thread.
-   */
-  private <T> CompletionStage<T> wrap(CompletionStage<T> stage) {
-    return stage.handleAsync((value, error) -> {
-      if (error != null) {
-        Throwable cause = error instanceof java.util.concurrent.CompletionException
-            && error.getCause() != null ? error.getCause() : error;
-        throw new WsClusterException("wscluster presence query failed: " + cause, cause);
-      }
-      return value;
-    }, callbacks);
+  /** The presence queries, filtered by the leases this node last saw. */
+  PresenceQueries queries() {
+    return queries;
   }
 }

@@ -13,6 +13,7 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Properties;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -82,7 +83,7 @@ final class ConfigLoader {
         return key;
       }
     }
-    String best = WsClusterConfig.nearestKey(envName, ConfigLoader::envOf);
+    String best = nearestKey(envName, ConfigLoader::envOf);
     String hint = best != null ? " Did you mean " + best + "?"
         : " Variables starting with " + ENV_PREFIX + " must name a wscluster key.";
     throw new ConfigException("Unknown environment variable " + envName + "." + hint);
@@ -184,4 +185,53 @@ final class ConfigLoader {
     m.appendTail(out);
     return out.toString();
   }
+
+  /** @throws ConfigException with a "did you mean" suggestion when {@code key} is not known */
+  static void checkKnown(String key, String source) {
+    if (WsClusterConfig.KEYS.containsKey(key)) {
+      return;
+    }
+    String best = nearestKey(key.toLowerCase(Locale.ROOT), UnaryOperator.identity());
+    String hint = best != null ? " Did you mean '" + best + "'?"
+        : " Known keys: " + String.join(", ", WsClusterConfig.KEYS.keySet()) + ".";
+    throw new ConfigException("Unknown configuration key '" + key + "' (" + source + ")." + hint);
+  }
+
+  /**
+   * The key, as {@code spelling} writes it, closest to the unknown {@code name} written that way
+   * (a typo or two); null when none is close enough to suggest.
+   */
+  static String nearestKey(String name, UnaryOperator<String> spelling) {
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (String key : WsClusterConfig.KEYS.keySet()) {
+      String spelled = spelling.apply(key);
+      int d = distance(name, spelled);
+      if (d < bestDistance) {
+        bestDistance = d;
+        best = spelled;
+      }
+    }
+    return bestDistance <= Math.max(3, name.length() / 5) ? best : null;
+  }
+
+  private static int distance(String a, String b) {
+    int[] prev = new int[b.length() + 1];
+    int[] cur = new int[b.length() + 1];
+    for (int j = 0; j <= b.length(); j++) {
+      prev[j] = j;
+    }
+    for (int i = 1; i <= a.length(); i++) {
+      cur[0] = i;
+      for (int j = 1; j <= b.length(); j++) {
+        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
+        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
+      }
+      int[] t = prev;
+      prev = cur;
+      cur = t;
+    }
+    return prev[b.length()];
+  }
+
 }

@@ -36,8 +36,6 @@ final class Dispatcher implements Chains.Sink {
   private final Receipts receipts;
   private final LocalDelivery local;
   private volatile boolean running = true;
-  /** Transport threads: when the last frame arrived on this node's own channel. */
-  private volatile long ownChannelSeenNanos;
   /** Dispatcher-thread state: rate limit of the rejected-frame warning. */
   private long lastRejectLog;
   private long rejectsSinceLog;
@@ -65,14 +63,9 @@ final class Dispatcher implements Chains.Sink {
   void onFrame(String channel, byte[] frame) {
     stats.increment(Stats.FRAMES_RECEIVED);
     if (channel.equals(ownChannel)) {
-      ownChannelSeenNanos = System.nanoTime();
+      probe.onOwnChannelFrame();
     }
     inbox.addFrame(channel, frame);
-  }
-
-  /** When the last frame arrived on this node's own channel (System.nanoTime). */
-  long ownChannelSeenNanos() {
-    return ownChannelSeenNanos;
   }
 
   /** Dispatcher thread, every 100 ms: the chains give up on gaps and ask again. */

@@ -42,19 +42,20 @@ final class Inbox {
   /** Outboxes given this node's own messages to hold, to release. */
   private final ConcurrentLinkedQueue<Outbox> toRelease = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean scheduled = new AtomicBoolean();
-  private final Handler handler;
   private final Stats stats;
+  /** Set by {@link #start}, before any frame; read on the dispatcher thread. */
+  private Handler handler;
   private volatile ExecutorService dispatcher;
   /** Dispatcher-thread state: the outboxes of the open batch; null outside one. */
   private Set<Outbox> open;
 
-  Inbox(Handler handler, Stats stats) {
-    this.handler = handler;
+  Inbox(Stats stats) {
     this.stats = stats;
   }
 
-  /** Before anything is added: the single thread that drains. */
-  void start(ExecutorService dispatcher) {
+  /** Before anything is added: the single thread that drains, and what it hands frames to. */
+  void start(ExecutorService dispatcher, Handler handler) {
+    this.handler = handler;
     this.dispatcher = dispatcher;
   }
 

@@ -43,15 +43,16 @@ final class Membership implements Peers {
   private final Function<Transport, Directory> directories;
   private final Channels channels;
   private final SessionRegistry registry;
-  private final Transport.Receiver receiver;
-  private final Consumer<String> onNodeGone;
-  private final BiConsumer<Set<String>, Long> onLeases;
   private final Executor callbacks;
   /** Told, under this lock, that the node joined; true: late, after running local-only. */
   private final Consumer<Boolean> onJoined;
   /** Null until the node joined; read from any thread. */
   private volatile ClusterPresence presence;
   private volatile boolean joined;
+  // set by start, under this lock
+  private Transport.Receiver receiver;
+  private Consumer<String> onNodeGone;
+  private BiConsumer<Set<String>, Long> onLeases;
   private boolean running;
   private boolean transportStarted;
   private ScheduledExecutorService connector;
@@ -63,21 +64,16 @@ final class Membership implements Peers {
   /**
    * @param directories makes the directory once the transport has started (a Redis directory
    *     shares the transport's client)
-   * @param onNodeGone, onLeases see {@link ClusterPresence}
    */
   Membership(WsClusterConfig config, String nodeId, Transport transport,
       Function<Transport, Directory> directories, Channels channels, SessionRegistry registry,
-      Transport.Receiver receiver, Consumer<String> onNodeGone,
-      BiConsumer<Set<String>, Long> onLeases, Executor callbacks, Consumer<Boolean> onJoined) {
+      Executor callbacks, Consumer<Boolean> onJoined) {
     this.config = config;
     this.nodeId = nodeId;
     this.transport = transport;
     this.directories = directories;
     this.channels = channels;
     this.registry = registry;
-    this.receiver = receiver;
-    this.onNodeGone = onNodeGone;
-    this.onLeases = onLeases;
     this.callbacks = callbacks;
     this.onJoined = onJoined;
   }
@@ -86,8 +82,15 @@ final class Membership implements Peers {
    * Starts the transport and joins; returns once frames published by other nodes reach this
    * one. When the transport cannot reach its servers ({@link #unreachable}), starts local-only
    * instead. Any other failure stops what was started here and is thrown.
+   *
+   * @param receiver where the transport delivers frames
+   * @param onNodeGone, onLeases told of nodes gone and leases read (see {@link ClusterPresence})
    */
-  synchronized void start() throws Exception {
+  synchronized void start(Transport.Receiver receiver, Consumer<String> onNodeGone,
+      BiConsumer<Set<String>, Long> onLeases) throws Exception {
+    this.receiver = receiver;
+    this.onNodeGone = onNodeGone;
+    this.onLeases = onLeases;
     running = true;
     Exception unreachable = null;
     try {
@@ -312,7 +315,7 @@ final class Membership implements Peers {
   CompletableFuture<Map<String, Set<String>>> owners(Target target) {
     ClusterPresence p = presence;
     return p == null ? CompletableFuture.failedFuture(notJoined())
-        : p.owners(target).toCompletableFuture();
+        : p.queries().owners(target).toCompletableFuture();
   }
 
   /**
@@ -324,31 +327,31 @@ final class Membership implements Peers {
     @Override
     public CompletionStage<Optional<String>> nodeOf(String sessionId) {
       ClusterPresence p = presence;
-      return p != null ? p.nodeOf(sessionId) : notJoined("session id", sessionId);
+      return p != null ? p.queries().nodeOf(sessionId) : notJoined("session id", sessionId);
     }
 
     @Override
     public CompletionStage<Set<String>> sessionsInRoom(String room) {
       ClusterPresence p = presence;
-      return p != null ? p.sessionsInRoom(room) : notJoined("room", room);
+      return p != null ? p.queries().sessionsInRoom(room) : notJoined("room", room);
     }
 
     @Override
     public CompletionStage<Set<String>> usersInRoom(String room) {
       ClusterPresence p = presence;
-      return p != null ? p.usersInRoom(room) : notJoined("room", room);
+      return p != null ? p.queries().usersInRoom(room) : notJoined("room", room);
     }
 
     @Override
     public CompletionStage<Set<String>> sessionsOfUser(String user) {
       ClusterPresence p = presence;
-      return p != null ? p.sessionsOfUser(user) : notJoined("user", user);
+      return p != null ? p.queries().sessionsOfUser(user) : notJoined("user", user);
     }
 
     @Override
     public CompletionStage<Set<String>> nodes() {
       ClusterPresence p = presence;
-      return p != null ? p.nodes() : notJoined(null, null);
+      return p != null ? p.queries().nodes() : notJoined(null, null);
     }
   };
 

@@ -18,8 +18,8 @@ import org.slf4j.LoggerFactory;
  * again: Redisson resubscribes after a reconnect; this covers a subscription lost without one.
  *
  * <p>Threads: {@link #run} on the timer thread; {@link #onEcho} on the dispatcher; the publish
- * outcome on the transport's; health reads from any thread. Time comes from {@code clock}, the
- * same clock as {@code ownChannelSeen}'s, so tests run it on virtual time.
+ * outcome on the transport's; {@link #onOwnChannelFrame} on the transport's; health reads from any
+ * thread. Time comes from {@code clock}, so tests run it on virtual time.
  */
 final class Probe {
   private static final Logger LOG = LoggerFactory.getLogger(Probe.class);
@@ -29,7 +29,6 @@ final class Probe {
   private final EnvelopeCodec codec;
   private final Stats stats;
   private final LongSupplier sequence;
-  private final LongSupplier ownChannelSeen;
   private final LongSupplier clock;
   private final long heartbeatNanos;
   private final long timeoutNanos;
@@ -41,23 +40,20 @@ final class Probe {
   private volatile boolean missed;
   /** Since when Redis has reported no subscriber for this node's channel; 0 if it has one. */
   private volatile long unsubscribedSinceNanos;
+  /** When the last frame arrived on the own channel. */
+  private volatile long ownChannelSeenNanos;
   /** Timer thread: when the channel was last subscribed again. */
   private long lastResubscribeNanos;
 
-  /**
-   * @param sequence this node's sequence numbers
-   * @param ownChannelSeen when the last frame arrived on {@code ownChannel} (any frame shows the
-   *     subscription works, even one a busy dispatcher has not decoded yet)
-   */
+  /** @param sequence this node's sequence numbers */
   Probe(String nodeId, String ownChannel, Transport transport, EnvelopeCodec codec, Stats stats,
-      LongSupplier sequence, LongSupplier ownChannelSeen, LongSupplier clock, long heartbeatNanos) {
+      LongSupplier sequence, LongSupplier clock, long heartbeatNanos) {
     this.nodeId = nodeId;
     this.ownChannel = ownChannel;
     this.transport = transport;
     this.codec = codec;
     this.stats = stats;
     this.sequence = sequence;
-    this.ownChannelSeen = ownChannelSeen;
     this.clock = clock;
     this.heartbeatNanos = heartbeatNanos;
     this.timeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(1), 3 * heartbeatNanos);
@@ -72,7 +68,7 @@ final class Probe {
       }
       long now = clock.getAsLong();
       if (seq != 0) {
-        if (now - sentNanos < timeoutNanos || ownChannelSeen.getAsLong() - sentNanos > 0) {
+        if (now - sentNanos < timeoutNanos || ownChannelSeenNanos - sentNanos > 0) {
           return;
         }
         if (!missed) {
@@ -119,6 +115,14 @@ final class Probe {
           nodeId, ownChannel, (now - since) / 1_000_000);
       transport.subscribe(ownChannel);
     }
+  }
+
+  /**
+   * Transport threads: a frame arrived on the own channel. Any frame shows the subscription
+   * works, even one a busy dispatcher has not decoded yet.
+   */
+  void onOwnChannelFrame() {
+    ownChannelSeenNanos = clock.getAsLong();
   }
 
   /** Dispatcher thread: whether {@code e} is this node's probe come back (then taken). */

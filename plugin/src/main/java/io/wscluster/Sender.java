@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
@@ -82,6 +83,13 @@ final class Sender {
     return receipts.deliver(target, payload, binary, frame);
   }
 
+  /** {@link #checkSize(int)} of a text's UTF-8 bytes, counted only when they may be too many. */
+  void checkSize(String text) {
+    Objects.requireNonNull(text, "text");
+    checkSize(text.length() > maxBytes / 3 ? text.getBytes(StandardCharsets.UTF_8).length
+        : text.length());
+  }
+
   void checkSize(int bytes) {
     if (bytes > maxBytes) {
       throw new IllegalArgumentException("message of " + bytes + " bytes exceeds "
@@ -101,7 +109,7 @@ final class Sender {
     }
     ClusterPresence p = membership.presence();
     return (p == null ? CompletableFuture.completedFuture(new HashMap<String, Set<String>>())
-        : p.owners(target).toCompletableFuture()).thenApply(owners -> {
+        : p.queries().owners(target).toCompletableFuture()).thenApply(owners -> {
           owners.remove(nodeId);
           return owners.isEmpty() && !localOnly(target) ? List.of(channels.broadcast)
               : channels.ofNodes(owners.keySet(), nodeId);

@@ -124,6 +124,32 @@ final class SessionRegistry {
     return bySession.get(session);
   }
 
+  /**
+   * The entry of a session the application names, created on first sight.
+   *
+   * @throws IllegalArgumentException the session is closed
+   */
+  LocalSession require(Session session) {
+    java.util.Objects.requireNonNull(session, "session");
+    LocalSession ls = register(session);
+    if (ls == null) {
+      throw new IllegalArgumentException("session " + session.getId() + " is closed");
+    }
+    return ls;
+  }
+
+  /** The rooms of a session (a snapshot); none for a session not registered. */
+  Set<String> roomsOf(Session session) {
+    LocalSession ls = bySession.get(session);
+    return ls == null ? Set.of() : Set.copyOf(ls.rooms);
+  }
+
+  /** The user of a session; null for none or a session not registered. */
+  String userOf(Session session) {
+    LocalSession ls = bySession.get(session);
+    return ls == null ? null : ls.user();
+  }
+
   void join(LocalSession ls, String room) {
     synchronized (ls) {
       if (!ls.closed && ls.rooms.add(room)) {

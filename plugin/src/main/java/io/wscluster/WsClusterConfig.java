@@ -1,18 +1,6 @@
 package io.wscluster;
 
-import static io.wscluster.KeyType.bool;
-import static io.wscluster.KeyType.choice;
-import static io.wscluster.KeyType.duration;
-import static io.wscluster.KeyType.file;
-import static io.wscluster.KeyType.integer;
-import static io.wscluster.KeyType.matching;
-import static io.wscluster.KeyType.multipleOf;
-import static io.wscluster.KeyType.positive;
-import static io.wscluster.KeyType.redisUri;
-import static io.wscluster.KeyType.signingKey;
-import static io.wscluster.KeyType.text;
 
-import java.net.InetAddress;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,8 +11,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.function.Function;
-import java.util.function.UnaryOperator;
-import java.util.regex.Pattern;
 
 /**
  * The effective configuration of one node: immutable, validated once when built.
@@ -87,87 +73,11 @@ public final class WsClusterConfig {
 
   static final int MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
-  private static final Pattern HEALTH_PATH_PATTERN = Pattern.compile("|/[A-Za-z0-9._~/-]{0,200}");
-  private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
-  private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
-
   /**
-   * Every key, declared once: name, default ("" when none), type of value, meaning. The one list
-   * all sources obey, in the order startup logs them. A new key is a name constant above, a row
-   * here and a getter; a rule between keys goes in the constructor.
+   * Every key, declared once in {@link ConfigKeys}: name, default ("" when none), type of value,
+   * meaning. The one list all sources obey, in the order startup logs them. Unmodifiable.
    */
-  public static final Map<String, Key> KEYS = table(
-      new Key(ENABLED, "true", bool(),
-          "false leaves the app single-node: sends reach this node's sessions only"),
-      new Key(TRANSPORT, "redis", choice(TransportType.class),
-          "redis | memory (one JVM only: tests, demo)"),
-      new Key(REDIS_ADDRESS, "redis://127.0.0.1:6379", redisUri(REDIS_USERNAME, REDIS_PASSWORD),
-          "redis://host:port or rediss://host:port (TLS); ignored when wscluster.redis.config is "
-          + "set"),
-      new Key(REDIS_USERNAME, "", text().untrimmed(), "Redis ACL user name"),
-      new Key(REDIS_PASSWORD, "", text().untrimmed().secret(), "Redis password (masked in logs)"),
-      new Key(REDIS_CONFIG, "", file(),
-          "path to a Redisson YAML file (single, sentinel, cluster, replicated; TLS details); "
-          + "replaces the address; its servers reconnect and retry every 200 ms unless it sets "
-          + "reconnectionDelay or retryDelay"),
-      new Key(REDIS_CONNECTIONS, "4", integer(1, 64),
-          "connections to Redis for publishing, 1 to 64 (one more is used for subscriptions); with "
-          + "wscluster.redis.config, when set, the file's (master) pool, which the file must not "
-          + "size"),
-      new Key(CHANNEL_PREFIX, "wscluster",
-          matching(PREFIX, "1 to 64 characters from A-Z a-z 0-9 . _ : -"),
-          "prefix of every Redis channel and key, so several apps can share one Redis"),
-      new Key(NODE_NAME, "<host name>", matching(NAME, "1 to 64 characters from A-Z a-z 0-9 . _ -")
-          .whenUnset(WsClusterConfig::defaultNodeName),
-          "this node's name in logs and ids; a random part is added at each start"),
-      new Key(OUTBOX_MAX_FRAMES, "1000000", positive(1_000_000),
-          "messages a session's outbox may hold besides the byte bound, 1 to 1000000"),
-      new Key(OUTBOX_OVERFLOW, "close", choice(Overflow.class),
-          "a slow client (outbox bound reached, or stalled): close (1013 Try Again Later) | "
-          + "drop-newest | drop-oldest"),
-      new Key(OUTBOX_MAX_BYTES, "4194304", integer(1 << 16, 1 << 30),
-          "bytes a session's outbox may hold (payload + " + OUTBOX_FRAME_OVERHEAD
-          + " per message), 65536 to 1073741824; the default holds a 30 s outage's burst at 300 "
-          + "messages/s of 200 bytes"),
-      new Key(OUTBOX_STALL_TIMEOUT, "10s", duration("100ms", "10m", "10s"),
-          "a session whose write made no progress for this long is a slow client (100ms to 10m)"),
-      new Key(WRITE_DELAY, "0ms", duration("0ms", "1s", "2ms"),
-          "how long a session's writes wait to be gathered into one system call (0ms to 1s): "
-          + "trades latency for CPU under load"),
-      new Key(MESSAGE_MAX_BYTES, "1048576", positive(MAX_MESSAGE_BYTES),
-          "largest payload in bytes (UTF-8 for text) that send accepts, up to 67108864"),
-      new Key(SECRET, "", signingKey(MIN_SECRET_LENGTH).secret(),
-          "key of the HMAC-SHA256 tag on every frame between nodes, the same on every node, "
-          + MIN_SECRET_LENGTH + " to 1024 characters; empty: frames are not tagged (masked in "
-          + "logs)"),
-      new Key(SECRET_PREVIOUS, "", signingKey(MIN_SECRET_LENGTH).secret(),
-          "a second key that tags are also verified with (never signed with) while the secret "
-          + "changes; needs " + SECRET + " (masked in logs)"),
-      new Key(DEDUP_WINDOW, "8192", multipleOf(64, 64, 1 << 20),
-          "per-origin anti-replay window in messages, a multiple of 64 from 64 to 1048576"),
-      new Key(DEDUP_ORIGIN_TTL, "10m", duration("1s", "7d", "10m"),
-          "how long a silent origin's dedup state is kept (at least 1s)"),
-      new Key(SHUTDOWN_TIMEOUT, "5s", duration("0s", "5m", "5s"),
-          "how long undeploy waits for queued publishes and threads (0s to 5m)"),
-      new Key(NODE_HEARTBEAT, "1s", duration("50ms", "1m", "1s"),
-          "how often a node renews its lease in Redis and cleans up after dead nodes (50ms to 1m)"),
-      new Key(NODE_TTL, "5s", duration("100ms", "10m", "5s"),
-          "a node whose lease is this old is dead: its sessions leave presence (at least 2 "
-          + "heartbeats, up to 10m)"),
-      new Key(RECEIPT_TIMEOUT, "5s", duration("100ms", "5m", "5s"),
-          "how long deliver() waits for the owning nodes to confirm (100ms to 5m)"),
-      new Key(OUTAGE_BUFFER, "100000", integer(1, 10_000_000),
-          "messages a node keeps for publishing while Redis is unreachable; beyond, send() fails "
-          + "(1 to 10000000)"),
-      new Key(OUTAGE_BUFFER_BYTES, "67108864", integer(1 << 20, Integer.MAX_VALUE),
-          "bytes of encoded messages kept likewise (1048576 to 2147483647)"),
-      new Key(HEALTH_PATH, "", matching(HEALTH_PATH_PATTERN,
-          "empty, or a path such as /wscluster/health: / then up to 200 of A-Z a-z 0-9 . _ ~ - /"),
-          "servlet path (such as /wscluster/health) answering GET with the node's health as JSON, "
-          + "200 when ok else 503; empty: none"),
-      // read by ConfigLoader before the others; checked here only as text, and not logged
-      new Key(CONFIG_FILE, "wscluster.properties on the classpath, if any", text(),
-          "path to a properties file with more wscluster.* keys (lowest precedence)"));
+  public static final Map<String, Key> KEYS = ConfigKeys.ALL;
 
   /** The keys that were set, with their raw values (secrets included: do not log). */
   private final Map<String, String> explicit;
@@ -254,71 +164,9 @@ public final class WsClusterConfig {
    */
   static WsClusterConfig parse(Map<String, String> raw, Function<String, String> sourceOf) {
     for (String key : raw.keySet()) {
-      checkKnown(key, sourceOf.apply(key));
+      ConfigLoader.checkKnown(key, sourceOf.apply(key));
     }
     return new WsClusterConfig(raw, sourceOf);
-  }
-
-  /** @throws ConfigException with a "did you mean" suggestion when {@code key} is not known */
-  static void checkKnown(String key, String source) {
-    if (KEYS.containsKey(key)) {
-      return;
-    }
-    String best = nearestKey(key.toLowerCase(Locale.ROOT), UnaryOperator.identity());
-    String hint = best != null ? " Did you mean '" + best + "'?"
-        : " Known keys: " + String.join(", ", KEYS.keySet()) + ".";
-    throw new ConfigException("Unknown configuration key '" + key + "' (" + source + ")." + hint);
-  }
-
-  /**
-   * The key, as {@code spelling} writes it, closest to the unknown {@code name} written that way
-   * (a typo or two); null when none is close enough to suggest.
-   */
-  static String nearestKey(String name, UnaryOperator<String> spelling) {
-    String best = null;
-    int bestDistance = Integer.MAX_VALUE;
-    for (String key : KEYS.keySet()) {
-      String spelled = spelling.apply(key);
-      int d = distance(name, spelled);
-      if (d < bestDistance) {
-        bestDistance = d;
-        best = spelled;
-      }
-    }
-    return bestDistance <= Math.max(3, name.length() / 5) ? best : null;
-  }
-
-  private static int distance(String a, String b) {
-    int[] prev = new int[b.length() + 1];
-    int[] cur = new int[b.length() + 1];
-    for (int j = 0; j <= b.length(); j++) {
-      prev[j] = j;
-    }
-    for (int i = 1; i <= a.length(); i++) {
-      cur[0] = i;
-      for (int j = 1; j <= b.length(); j++) {
-        int cost = a.charAt(i - 1) == b.charAt(j - 1) ? 0 : 1;
-        cur[j] = Math.min(Math.min(cur[j - 1] + 1, prev[j] + 1), prev[j - 1] + cost);
-      }
-      int[] t = prev;
-      prev = cur;
-      cur = t;
-    }
-    return prev[b.length()];
-  }
-
-  private static String defaultNodeName() {
-    String host;
-    try {
-      host = InetAddress.getLocalHost().getHostName();
-    } catch (Exception e) {
-      host = "node";
-    }
-    String clean = host.replaceAll("[^A-Za-z0-9._-]", "-");
-    if (clean.isEmpty()) {
-      clean = "node";
-    }
-    return clean.length() > 64 ? clean.substring(0, 64) : clean;
   }
 
   public boolean enabled() {
@@ -477,7 +325,7 @@ public final class WsClusterConfig {
 
   /**
    * One configuration key as {@link #KEYS} lists it: name, documented default, meaning, and whether
-   * its value is secret. Immutable; only this class makes them.
+   * its value is secret. Immutable; only this package makes them.
    */
   public static final class Key {
     private final String name;
@@ -485,7 +333,7 @@ public final class WsClusterConfig {
     private final String description;
     final KeyType<?> type;
 
-    private Key(String name, String defaultValue, KeyType<?> type, String description) {
+    Key(String name, String defaultValue, KeyType<?> type, String description) {
       this.name = name;
       this.defaultValue = defaultValue;
       this.type = type;
@@ -521,16 +369,6 @@ public final class WsClusterConfig {
     }
   }
 
-  private static Map<String, Key> table(Key... rows) {
-    Map<String, Key> keys = new LinkedHashMap<>();
-    for (Key row : rows) {
-      if (keys.put(row.name(), row) != null) {
-        throw new IllegalStateException("two rows for " + row.name());
-      }
-    }
-    return Collections.unmodifiableMap(keys);
-  }
-
   /** Builds a config from code; each value is checked as if it came from web.xml. */
   public static final class Builder {
     private final Map<String, String> values = new LinkedHashMap<>();
@@ -541,7 +379,7 @@ public final class WsClusterConfig {
     public Builder set(String key, String value) {
       Objects.requireNonNull(key, "key");
       Objects.requireNonNull(value, "value of " + key);
-      checkKnown(key, "builder");
+      ConfigLoader.checkKnown(key, "builder");
       values.put(key, value);
       return this;
     }

@@ -133,7 +133,7 @@ class ClusterPresenceTest {
     get(directory.renew("n2", "token-n2", TTL, clock.get()));
     get(directory.renew("old", "token-old", TTL, clock.get() - TTL));
 
-    assertEquals(Set.of("n1", "n2"), get(p.nodes()), "a lease that ends now is over");
+    assertEquals(Set.of("n1", "n2"), get(p.queries().nodes()), "a lease that ends now is over");
   }
 
   // ================================================================ queries filter dead nodes
@@ -150,27 +150,27 @@ class ClusterPresenceTest {
     p.record(join("p1", "alice", "lobby"));
     await().atMost(WAIT).until(() -> "n1".equals(get(directory.nodeOf("p1"))));
 
-    assertEquals(Set.of("d1", "l1", "p1"), get(p.sessionsInRoom("lobby")), "all live at first");
-    assertEquals(Set.of("alice", "bob"), get(p.usersInRoom("lobby")));
-    assertEquals(Set.of("d1", "p1"), get(p.sessionsOfUser("alice")));
-    assertEquals(Optional.of("dead"), get(p.nodeOf("d1")));
+    assertEquals(Set.of("d1", "l1", "p1"), get(p.queries().sessionsInRoom("lobby")), "all live at first");
+    assertEquals(Set.of("alice", "bob"), get(p.queries().usersInRoom("lobby")));
+    assertEquals(Set.of("d1", "p1"), get(p.queries().sessionsOfUser("alice")));
+    assertEquals(Optional.of("dead"), get(p.queries().nodeOf("d1")));
 
     advanceClock(TTL); // the lease of "dead" ends now; "live" has time left
 
     // at once, whatever the heartbeat did yet: the clock alone filters
-    assertEquals(Set.of("l1", "p1"), get(p.sessionsInRoom("lobby")));
-    assertEquals(Set.of("bob", "alice"), get(p.usersInRoom("lobby")));
-    assertEquals(Set.of("p1"), get(p.sessionsOfUser("alice")));
-    assertEquals(Optional.empty(), get(p.nodeOf("d1")));
-    assertEquals(Optional.of("live"), get(p.nodeOf("l1")));
+    assertEquals(Set.of("l1", "p1"), get(p.queries().sessionsInRoom("lobby")));
+    assertEquals(Set.of("bob", "alice"), get(p.queries().usersInRoom("lobby")));
+    assertEquals(Set.of("p1"), get(p.queries().sessionsOfUser("alice")));
+    assertEquals(Optional.empty(), get(p.queries().nodeOf("d1")));
+    assertEquals(Optional.of("live"), get(p.queries().nodeOf("l1")));
     assertEquals(Map.of("n1", Set.of("p1"), "live", Set.of("l1")),
-        get(p.owners(Target.sessions("d1", "p1", "l1"))));
-    assertEquals(Map.of("n1", Set.of("p1")), get(p.owners(Target.user("alice"))));
+        get(p.queries().owners(Target.sessions("d1", "p1", "l1"))));
+    assertEquals(Map.of("n1", Set.of("p1")), get(p.queries().owners(Target.user("alice"))));
 
     // the heartbeat saw it, its removal is held: still filtered, entries still there
     await().atMost(WAIT).until(() -> scripted.removals().contains("dead"));
     assertEquals("dead", get(directory.nodeOf("d1")), "removal held: the entry is still there");
-    assertEquals(Set.of("l1", "p1"), get(p.sessionsInRoom("lobby")));
+    assertEquals(Set.of("l1", "p1"), get(p.queries().sessionsInRoom("lobby")));
     assertEquals(Set.of(), Set.copyOf(gone), "not gone before its entries are removed");
   }
 
@@ -180,9 +180,9 @@ class ClusterPresenceTest {
 
     otherNode("newcomer", open("x1", "zoe"), join("x1", "zoe", "lobby"));
 
-    assertEquals(Optional.of("newcomer"), get(p.nodeOf("x1")),
+    assertEquals(Optional.of("newcomer"), get(p.queries().nodeOf("x1")),
         "it joined after the last heartbeat: live until a heartbeat says otherwise");
-    assertEquals(Set.of("x1"), get(p.sessionsInRoom("lobby")));
+    assertEquals(Set.of("x1"), get(p.queries().sessionsInRoom("lobby")));
   }
 
   @Test
@@ -190,14 +190,14 @@ class ClusterPresenceTest {
     ClusterPresence p = start("n1");
 
     assertEquals("room '' must be 1 to 256 characters long, was 0",
-        assertThrows(IllegalArgumentException.class, () -> p.sessionsInRoom("")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> p.queries().sessionsInRoom("")).getMessage());
     assertEquals("room must not be null",
-        assertThrows(IllegalArgumentException.class, () -> p.usersInRoom(null)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> p.queries().usersInRoom(null)).getMessage());
     assertEquals("user 'a?b' must not contain control characters (found U+001F at index 1)",
-        assertThrows(IllegalArgumentException.class, () -> p.sessionsOfUser("a\u001fb"))
+        assertThrows(IllegalArgumentException.class, () -> p.queries().sessionsOfUser("a\u001fb"))
             .getMessage());
     assertEquals("session id must not be null",
-        assertThrows(IllegalArgumentException.class, () -> p.nodeOf(null)).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> p.queries().nodeOf(null)).getMessage());
   }
 
   @Test
@@ -207,7 +207,7 @@ class ClusterPresenceTest {
     scripted.failQueries(new IllegalStateException("redis is down"));
 
     ExecutionException e = assertThrows(ExecutionException.class,
-        () -> get(p.sessionsInRoom("lobby")));
+        () -> get(p.queries().sessionsInRoom("lobby")));
 
     assertInstanceOf(WsClusterException.class, e.getCause());
     assertEquals("wscluster presence query failed: java.lang.IllegalStateException: redis is down",
@@ -321,7 +321,7 @@ class ClusterPresenceTest {
 
     assertFalse(scripted.removals().contains("n1"));
     assertEquals("n1", get(directory.nodeOf("p1")));
-    assertEquals(Optional.of("n1"), get(p.nodeOf("p1")), "this node is always live to itself");
+    assertEquals(Optional.of("n1"), get(p.queries().nodeOf("p1")), "this node is always live to itself");
   }
 
   /**
@@ -495,7 +495,7 @@ class ClusterPresenceTest {
     stopped.get(5, TimeUnit.SECONDS);
 
     ClusterPresence other = start("n2");
-    assertEquals(Optional.empty(), get(other.nodeOf("p1")),
+    assertEquals(Optional.empty(), get(other.queries().nodeOf("p1")),
         "a session of a stopped node is not present anywhere");
     assertNull(get(directory.nodeOf("p1")), "no entry of n1 is left in the directory");
   }
@@ -512,8 +512,8 @@ class ClusterPresenceTest {
 
       one.record(open("from-one", null));
       two.record(open("from-two", null));
-      await().atMost(WAIT).until(() -> get(one.nodeOf("from-two")).isPresent()
-          && get(two.nodeOf("from-one")).isPresent());
+      await().atMost(WAIT).until(() -> get(one.queries().nodeOf("from-two")).isPresent()
+          && get(two.queries().nodeOf("from-one")).isPresent());
       log = err.text();
     }
     assertTrue(log.contains("ERROR io.wscluster.ClusterPresence - [twin] node id collision: "
