@@ -442,6 +442,7 @@ final class Publisher {
           + " stopped before the message was published")) && p.counted) {
         buffer.release(p);
         stats.increment(Stats.OUTAGE_DROPPED);
+        stats.increment(Stats.PUBLISH_FAILED);
       }
     }
   }

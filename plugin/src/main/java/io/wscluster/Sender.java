@@ -58,6 +58,7 @@ final class Sender {
           publisher.nextSeq(), target, binary, payload));
       if (!buffer.admit(encoded.length)) {
         local.queue(target, frame);
+        stats.increment(Stats.PUBLISH_FAILED);
         done.completeExceptionally(buffer.full());
         return done;
       }

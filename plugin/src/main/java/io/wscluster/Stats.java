@@ -8,6 +8,10 @@ import java.util.concurrent.atomic.LongAdder;
 /** Named counters of one node; cheap to bump from any thread. */
 final class Stats {
   static final String PUBLISHED = "published";
+  /**
+   * Messages never published: a send refused by the full outage buffer (its stage fails; this
+   * node's sessions got it regardless), or a send, delivery or receipt the node stopped before.
+   */
   static final String PUBLISH_FAILED = "publishFailed";
   static final String FRAMES_PUBLISHED = "framesPublished";
   static final String FRAMES_RECEIVED = "framesReceived";

@@ -264,6 +264,7 @@ class OutageTest {
         + "reachable?); this node's sessions got it"), message);
     assertEquals(4, a1.receivedCount());
     assertEquals(1, a.stats().get("outageDropped"));
+    assertEquals(1, a.stats().get("publishFailed"));
   }
 
   @Test

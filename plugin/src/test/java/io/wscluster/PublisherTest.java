@@ -262,5 +262,6 @@ class PublisherTest {
     assertInstanceOf(WsClusterException.class, b.handle((v, e) -> e).join());
     assertEquals(0, buffer.messages());
     assertEquals(2, stats.get(Stats.OUTAGE_DROPPED));
+    assertEquals(2, stats.get(Stats.PUBLISH_FAILED));
   }
 }
