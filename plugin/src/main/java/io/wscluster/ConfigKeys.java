@@ -61,6 +61,12 @@ final class ConfigKeys {
   private static final Pattern HEALTH_PATH_PATTERN = Pattern.compile("|/[A-Za-z0-9._~/-]{0,200}");
   private static final Pattern NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final Pattern PREFIX = Pattern.compile("[A-Za-z0-9._:-]{1,64}");
+  /** The channel prefix of a webapp at the root context, and of a node outside any webapp. */
+  static final String ROOT_PREFIX = "wscluster";
+  /** Characters a context path keeps in its derived prefix; '/' becomes '.'. */
+  private static final Pattern KEPT = Pattern.compile("[A-Za-z0-9_-]*");
+  /** The longest derived part: with {@code wscluster-}, 64 characters, the prefix's limit. */
+  private static final int DERIVED_MAX = 64 - ROOT_PREFIX.length() - 1;
 
   static final Map<String, Key> ALL = table(
       new Key(ENABLED, "true", bool(),
@@ -80,9 +86,13 @@ final class ConfigKeys {
           "connections to Redis for publishing, 1 to 64 (one more is used for subscriptions); with "
           + "wscluster.redis.config, when set, the file's (master) pool, which the file must not "
           + "size"),
-      new Key(CHANNEL_PREFIX, "wscluster",
-          matching(PREFIX, "1 to 64 characters from A-Z a-z 0-9 . _ : -"),
-          "prefix of every Redis channel and key, so several apps can share one Redis"),
+      new Key(CHANNEL_PREFIX, "<from the context path>",
+          matching(PREFIX, "1 to 64 characters from A-Z a-z 0-9 . _ : -")
+          .whenUnset(() -> ROOT_PREFIX),
+          "prefix of every Redis channel and key: the nodes of one app share it, and apps sharing "
+          + "one Redis must not; unset, " + ROOT_PREFIX + " for the root context, else "
+          + ROOT_PREFIX + "- and the context path ('/' as '.'), so every app at its own path is "
+          + "its own cluster"),
       new Key(NODE_NAME, "<host name>", matching(NAME, "1 to 64 characters from A-Z a-z 0-9 . _ -")
           .whenUnset(ConfigKeys::defaultNodeName),
           "this node's name in logs and ids; a random part is added at each start"),
@@ -146,6 +156,34 @@ final class ConfigKeys {
       }
     }
     return Collections.unmodifiableMap(keys);
+  }
+
+  /**
+   * The channel prefix of a webapp at {@code contextPath} that does not set one:
+   * {@value #ROOT_PREFIX} at the root context ("" or "/"), else {@code wscluster-} and the path
+   * without its leading '/', each further '/' as '.' ({@code /shop/chat}: {@code
+   * wscluster-shop.chat}). The same path gives the same prefix on every node, so one app's nodes
+   * form one cluster; different paths give different prefixes. A path that takes more than that
+   * mapping (a character outside A-Z a-z 0-9 _ - /, or longer than 54 characters) keeps what
+   * fits, each other character as '_', and ends in '-' and the 8 hex digits of the path's
+   * CRC-32, so two such paths differ unless their checksums collide. The derived part never
+   * holds ':', the separator after the prefix in every channel and key: no app's channels or
+   * keys are another's (the root app's {@code wscluster:room:x} is no derived prefix's).
+   */
+  static String prefixOf(String contextPath) {
+    String path = contextPath.startsWith("/") ? contextPath.substring(1) : contextPath;
+    if (path.isEmpty()) {
+      return ROOT_PREFIX;
+    }
+    String dotted = path.replace('/', '.');
+    if (KEPT.matcher(path.replace("/", "")).matches() && dotted.length() <= DERIVED_MAX) {
+      return ROOT_PREFIX + "-" + dotted;
+    }
+    java.util.zip.CRC32 crc = new java.util.zip.CRC32();
+    crc.update(contextPath.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    String kept = path.replaceAll("[^A-Za-z0-9_/-]", "_").replace('/', '.');
+    kept = kept.substring(0, Math.min(kept.length(), DERIVED_MAX - 9));
+    return ROOT_PREFIX + "-" + kept + "-" + String.format("%08x", crc.getValue());
   }
 
   private static String defaultNodeName() {

@@ -41,6 +41,16 @@ final class ConfigLoader {
    */
   static WsClusterConfig load(Map<String, String> builder, Map<String, String> contextParams,
       Map<String, String> systemProperties, Map<String, String> env, ClassLoader classLoader) {
+    return load(builder, contextParams, systemProperties, env, classLoader, null);
+  }
+
+  /**
+   * As above, for the webapp at {@code contextPath} ("" for the root; null outside a webapp):
+   * keys no source sets take the webapp's defaults ({@link WsClusterConfig#webappDefaults}).
+   */
+  static WsClusterConfig load(Map<String, String> builder, Map<String, String> contextParams,
+      Map<String, String> systemProperties, Map<String, String> env, ClassLoader classLoader,
+      String contextPath) {
     Map<String, String> raw = new LinkedHashMap<>();
     Map<String, String> source = new HashMap<>();
 
@@ -73,7 +83,8 @@ final class ConfigLoader {
     for (Map.Entry<String, String> e : raw.entrySet()) {
       e.setValue(resolve(e.getKey(), e.getValue(), source.get(e.getKey()), systemProperties, env));
     }
-    return WsClusterConfig.parse(raw, source::get);
+    return WsClusterConfig.parse(raw, source::get,
+        contextPath == null ? Map.of() : WsClusterConfig.webappDefaults(contextPath));
   }
 
   /** {@code WSCLUSTER_OUTBOX_MAX_FRAMES} is {@code wscluster.outbox.max-frames}; unknown names are errors. */

@@ -238,11 +238,12 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
 
   /**
    * The webapp's configuration from every source; {@code top} are the highest-ranked settings
-   * (the module's), else the builder attribute is used.
+   * (the module's), else the builder attribute is used. Keys no source sets take the defaults
+   * of the webapp's context path (its own channel prefix).
    */
   static WsClusterConfig loadConfig(ServletContext context, Map<String, String> top) {
     return ConfigLoader.load(top.isEmpty() ? builderValues(context) : top, initParameters(context),
-        systemProperties(), System.getenv(), context.getClassLoader());
+        systemProperties(), System.getenv(), context.getClassLoader(), context.getContextPath());
   }
 
   /** The running cluster whose webapp's WebSocket container is {@code container}, or null. */

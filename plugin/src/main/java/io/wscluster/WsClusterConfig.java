@@ -81,13 +81,17 @@ public final class WsClusterConfig {
 
   /** The keys that were set, with their raw values (secrets included: do not log). */
   private final Map<String, String> explicit;
+  /** Defaults that depend on the webapp (the channel prefix), for keys not set; by key. */
+  private final Map<String, String> webappDefaults;
   /** Every key's value, parsed; null for an unset optional file. */
   private final Map<String, Object> values = new HashMap<>();
   /** Every key's value as startup logs it, secrets masked, in the order of {@link #KEYS}. */
   private final Map<String, String> shown = new LinkedHashMap<>();
 
-  private WsClusterConfig(Map<String, String> raw, Function<String, String> sourceOf) {
+  private WsClusterConfig(Map<String, String> raw, Function<String, String> sourceOf,
+      Map<String, String> webappDefaults) {
     this.explicit = Collections.unmodifiableMap(new LinkedHashMap<>(raw));
+    this.webappDefaults = webappDefaults;
     for (Key key : KEYS.values()) {
       read(key, key.type, sourceOf);
     }
@@ -115,7 +119,9 @@ public final class WsClusterConfig {
   /** Parses {@code key}'s value (set, or its default) into {@link #values} and {@link #shown}. */
   private <T> void read(Key key, KeyType<T> type, Function<String, String> sourceOf) {
     String set = explicit.get(key.name());
-    String text = type.normalize(set != null ? set : type.unsetText(key.defaultValue()));
+    String unset = webappDefaults.get(key.name());
+    String text = type.normalize(set != null ? set
+        : unset != null ? unset : type.unsetText(key.defaultValue()));
     T value;
     try {
       value = type.parse(text);
@@ -163,10 +169,28 @@ public final class WsClusterConfig {
    * @param sourceOf names where a key's value came from, for error messages
    */
   static WsClusterConfig parse(Map<String, String> raw, Function<String, String> sourceOf) {
+    return parse(raw, sourceOf, Map.of());
+  }
+
+  /**
+   * As {@link #parse(Map, Function)}, for a webapp: a key {@code raw} does not set takes its
+   * value from {@code webappDefaults} when that has it (see {@link #webappDefaults(String)}).
+   */
+  static WsClusterConfig parse(Map<String, String> raw, Function<String, String> sourceOf,
+      Map<String, String> webappDefaults) {
     for (String key : raw.keySet()) {
       ConfigLoader.checkKnown(key, sourceOf.apply(key));
     }
-    return new WsClusterConfig(raw, sourceOf);
+    return new WsClusterConfig(raw, sourceOf, webappDefaults);
+  }
+
+  /**
+   * The defaults that depend on the webapp at {@code contextPath}: its own channel prefix
+   * ({@link ConfigKeys#prefixOf}), so two apps on one Redis are two clusters unless they set
+   * the same prefix.
+   */
+  static Map<String, String> webappDefaults(String contextPath) {
+    return Map.of(CHANNEL_PREFIX, ConfigKeys.prefixOf(contextPath));
   }
 
   public boolean enabled() {
@@ -200,6 +224,11 @@ public final class WsClusterConfig {
     return get(REDIS_CONNECTIONS);
   }
 
+  /**
+   * The prefix of every channel and key; unset, one derived from the webapp's context path
+   * ({@code wscluster} at the root, {@code wscluster-chat} at {@code /chat}), and {@code
+   * wscluster} for a config built outside a webapp.
+   */
   public String channelPrefix() {
     return get(CHANNEL_PREFIX);
   }

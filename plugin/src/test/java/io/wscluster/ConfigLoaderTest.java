@@ -123,6 +123,78 @@ class ConfigLoaderTest {
     }
   }
 
+  // ================================================================ the webapp's own channel prefix
+
+  private String prefixAt(String contextPath) {
+    return ConfigLoader.load(builder, context, sys, env, null, contextPath).channelPrefix();
+  }
+
+  @Test
+  void load_inAWebappThatSetsNoPrefix_takesOneFromItsContextPath() {
+    assertEquals("wscluster", prefixAt(""), "root context");
+    assertEquals("wscluster", prefixAt("/"), "root context");
+    assertEquals("wscluster-chat", prefixAt("/chat"));
+    assertEquals("wscluster-shop.chat", prefixAt("/shop/chat"));
+    assertEquals("wscluster-Chat_v2-x", prefixAt("/Chat_v2-x"));
+    assertEquals("wscluster", prefixAt(null), "outside a webapp");
+  }
+
+  @Test
+  void load_contextPathBeyondTheMapping_keepsWhatFitsAndEndsInItsChecksum() {
+    assertEquals("wscluster-a_b-38bbc83b", prefixAt("/a.b"), "'.' stands for '/'");
+    assertEquals("wscluster-chat_room-14549f41", prefixAt("/chat room"));
+    assertEquals("wscluster-_-fd3c3bb3", prefixAt("/\u00e4"));
+    String longest = "wscluster-" + "x".repeat(54);
+    assertEquals(longest, prefixAt("/" + "x".repeat(54)), "64 characters: fits");
+    assertEquals("wscluster-" + "x".repeat(45) + "-17528768", prefixAt("/" + "x".repeat(60)));
+  }
+
+  /**
+   * Different apps never share a channel or key: their prefixes differ, and none followed by ':'
+   * begins another followed by ':' (every channel and key is the prefix, ':', then more), even
+   * for paths named like the root app's keys (/room: the root app's room "nodes" is the key
+   * wscluster:room:nodes, which a prefix wscluster:room would have taken for its node list).
+   */
+  @Test
+  void load_differentContextPaths_giveDisjointPrefixes() {
+    java.util.List<String> paths = java.util.List.of("", "/room", "/node", "/all", "/a", "/a/b",
+        "/a.b", "/a_b", "/a-b", "/a//b", "/a/b/", "/A");
+    java.util.List<String> prefixes = paths.stream().map(this::prefixAt).toList();
+    for (int i = 0; i < prefixes.size(); i++) {
+      for (int j = 0; j < prefixes.size(); j++) {
+        if (i != j) {
+          assertFalse((prefixes.get(j) + ":").startsWith(prefixes.get(i) + ":"),
+              paths.get(i) + " -> " + prefixes.get(i) + ", " + paths.get(j) + " -> "
+              + prefixes.get(j));
+        }
+      }
+    }
+  }
+
+  @Test
+  void load_prefixSetInAnySource_winsOverTheContextPath() throws Exception {
+    String key = WsClusterConfig.CHANNEL_PREFIX;
+    env.put("WSCLUSTER_CONFIG_FILE", file(key + "=from-file\n").toString());
+    assertEquals("from-file", prefixAt("/chat"), "properties file");
+    env.put("WSCLUSTER_CHANNEL_PREFIX", "from-env");
+    assertEquals("from-env", prefixAt("/chat"), "environment variable");
+    sys.put(key, "from-sys");
+    assertEquals("from-sys", prefixAt("/chat"), "system property");
+    context.put(key, "wscluster");
+    assertEquals("wscluster", prefixAt("/chat"), "web.xml context-param: the old default");
+    builder.put(key, "from-builder");
+    assertEquals("from-builder", prefixAt("/chat"), "builder");
+  }
+
+  @Test
+  void load_derivedPrefix_isLoggedAndNotCountedAsSet() {
+    WsClusterConfig c = ConfigLoader.load(builder, context, sys, env, null, "/chat");
+
+    assertTrue(c.toString().contains(WsClusterConfig.CHANNEL_PREFIX + "=wscluster-chat"),
+        c.toString());
+    assertFalse(c.explicitValues().containsKey(WsClusterConfig.CHANNEL_PREFIX));
+  }
+
   // ================================================================ each source names itself in errors
 
   @Test

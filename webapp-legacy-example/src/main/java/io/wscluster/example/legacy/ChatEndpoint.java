@@ -9,9 +9,10 @@ import jakarta.websocket.server.ServerEndpoint;
 
 /**
  * The same chat after clustering: the smallest change to {@code before.ChatEndpoint}. Sessions of
- * this endpoint join a room when they open (getOpenSessions() meant "the sessions of this
- * endpoint"), and a text goes to that room on every node, each session exactly once, the
- * sender's included as before. Configuration is in WEB-INF/web.xml.
+ * this endpoint join a room when they open, and a text goes to that room on every node, each
+ * session exactly once, the sender's included as before. (On Jetty 12 getOpenSessions() is every
+ * open session of the webapp's WebSocket container on this node, whatever its endpoint; the room
+ * holds this endpoint's sessions only.) Configuration is in WEB-INF/web.xml.
  */
 @ServerEndpoint("/chat")
 public class ChatEndpoint {
