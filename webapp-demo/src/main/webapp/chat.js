@@ -195,7 +195,8 @@
       case 'receipt':
         var missed = Object.keys(frame.failed).length;
         settle(frame.id, '\u2713' + (missed ? ' (partly)' : ''), 'ok', 'delivered to ' +
-            frame.delivered.length + ' session(s)' + (missed ? ', not to ' + missed : ''));
+            frame.delivered.length + (frame.delivered.length === 1 ? ' session' : ' sessions') +
+            (missed ? ', not to ' + missed : ''));
         break;
       case 'deliveryError':
         settle(frame.id, '\u2717 ' + frame.reason, 'failed', frame.message);

@@ -19,6 +19,8 @@
   var BACKOFF_FIRST_MS = 500;
   var BACKOFF_MAX_MS = 8000;
   var FAILOVER_AFTER = 2;
+  var RESTART_WAIT_MS = 30000;     // a restarted node not back by then is reported as such
+  var NOTICE_CLEAR_MS = 6000;      // how long a notice that needs no action stays
   var SVG = 'http://www.w3.org/2000/svg';
 
   var $ = function (id) { return document.getElementById(id); };
@@ -32,6 +34,8 @@
   var failures = 0;
   var attempt = 0;
   var socket = null;
+  var restarting = null;           // {name, id, at}: the restart this page asked for, until it is over
+  var noticeTimer = null;
 
   function nodeName(id) { return String(id).replace(/-[0-9a-f]{8}$/, ''); }
   function hostOf(url) { return url.replace(/^https?:\/\//, '').replace(/\/.*$/, ''); }
@@ -41,10 +45,19 @@
     $('feed').textContent = text;
   }
 
-  function notice(text) {
+  // Shows text in the notice bar (none: hides it); with clearAfterMs, hides it after that long
+  // unless another notice replaced it meanwhile.
+  function notice(text, clearAfterMs) {
+    clearTimeout(noticeTimer);
+    noticeTimer = null;
     $('notice').hidden = !text;
     $('notice').textContent = text || '';
+    if (text && clearAfterMs) { noticeTimer = setTimeout(function () { notice(null); }, clearAfterMs); }
   }
+
+  // The noun for v of them: one for 1, else many (one + 's' when not given).
+  function noun(v, one, many) { return v === 1 ? one : many || one + 's'; }
+  function count(v, one, many) { return fmtInt(v) + ' ' + noun(v, one, many); }
 
   // ---- the feed ----
 
@@ -64,7 +77,11 @@
         canRestart = frame.restart;
         $('restart-help').hidden = !canRestart;
         setFeed('connected', 'live, via ' + nodeName(frame.node));
-        notice(frame.clusterView ? null : 'Node ' + nodeName(frame.node) + ' does not publish its status ' +
+        if (frame.clusterView) {
+          if (!restarting) { notice(null); }     // a restart's notice ends in followRestart
+          return;
+        }
+        notice('Node ' + nodeName(frame.node) + ' does not publish its status ' +
             '(context-param demo.cluster-view is not true), so nodes without it stay silent here: ' +
             'run the demo with its launcher, java -jar webapp-demo/target/wscluster-demo.jar.');
       } else if (frame.type === 'status') {
@@ -160,6 +177,7 @@
     var states = {};
     names.forEach(function (name) { states[name] = stateOf(nodes[name], now); });
     renderSummary(names, states);
+    followRestart(states, now);
     renderTopology(names, states);
     renderCards(names, states);
   }
@@ -168,13 +186,16 @@
     if (!names.length) { return; }
     var live = names.filter(function (n) { return states[n] === 'live'; });
     var sum = function (f) { return live.reduce(function (t, n) { return t + (f(nodes[n]) || 0); }, 0); };
+    var sessions = sum(function (n) { return n.status.stats.sessions; });
+    var duplicates = sum(function (n) { return n.status.stats.duplicates; });
+    var echoes = sum(function (n) { return n.status.stats.ownEchoes; });
     var parts = [
-      ['', live.length, ' of ' + names.length + ' nodes live'],
-      ['', fmtInt(sum(function (n) { return n.status.stats.sessions; })), ' sessions'],
+      ['', live.length, ' of ' + names.length + ' ' + noun(names.length, 'node') + ' live'],
+      ['', fmtInt(sessions), ' ' + noun(sessions, 'session')],
       ['legend-pub', fmtRate(sum(function (n) { return n.pubRate; })), ' published/s'],
       ['legend-del', fmtRate(sum(function (n) { return n.delRate; })), ' delivered/s'],
-      ['', fmtInt(sum(function (n) { return n.status.stats.duplicates; })), ' duplicates dropped'],
-      ['', fmtInt(sum(function (n) { return n.status.stats.ownEchoes; })), ' own echoes dropped']
+      ['', fmtInt(duplicates), ' ' + noun(duplicates, 'duplicate') + ' dropped'],
+      ['', fmtInt(echoes), ' ' + noun(echoes, 'own echo', 'own echoes') + ' dropped']
     ];
     var p = $('summary');
     p.textContent = '';
@@ -209,7 +230,8 @@
     topo.hub.setAttribute('class', 'hub ' + (live.length && delivering.length === live.length ? 'ok'
         : delivering.length ? 'degraded' : 'down'));
     topo.hubTitle.textContent = transport === 'memory' ? 'in-memory bus' : 'Redis';
-    topo.hubLine.textContent = delivering.length + ' of ' + live.length + ' live nodes delivering';
+    topo.hubLine.textContent = delivering.length + ' of ' + live.length + ' ' + noun(live.length, 'live node') +
+        ' delivering';
     var rtts = delivering.map(function (n) { return nodes[n].status.health.probeRoundTripMicros; })
         .filter(function (v) { return v >= 0; });
     topo.hubLine2.textContent = rtts.length ? 'probe round trip ' + (Math.max.apply(null, rtts) / 1000).toFixed(1) +
@@ -231,12 +253,15 @@
         g = topo.groups[name] = {};
         g.link = svg('g', {}, topo.links);
         g.path = svg('line', {}, g.link);
-        g.rate = svg('text', { 'text-anchor': 'middle', 'class': 'rate' }, g.link);
         g.box = svg('g', {}, topo.boxes);
         g.rect = svg('rect', { y: -34, height: 68, rx: 8 }, g.box);
         g.title = svg('text', { y: -12, 'text-anchor': 'middle', 'class': 'title' }, g.box);
         g.line1 = svg('text', { y: 6, 'text-anchor': 'middle' }, g.box);
         g.line2 = svg('text', { y: 22, 'text-anchor': 'middle', 'class': 'small' }, g.box);
+        // the rates go under the box, one a line, where no link passes whatever the number of
+        // nodes (beside a link, the neighbouring nodes' links cross them)
+        g.ratePub = svg('text', { y: 52, 'text-anchor': 'middle', 'class': 'rate pub' }, g.box);
+        g.rateDel = svg('text', { y: 67, 'text-anchor': 'middle', 'class': 'rate del' }, g.box);
       }
       var x = 960 * (i + 0.5) / count;
       var y = 200;
@@ -248,7 +273,7 @@
       g.title.textContent = name;
       g.line2.textContent = state === 'live' ? 'dup. dropped ' + fmtInt(n.status.stats.duplicates) +
           ' \u00b7 echoes ' + fmtInt(n.status.stats.ownEchoes) : state === 'silent' ? 'not reporting' : 'no lease';
-      g.line1.textContent = state === 'live' ? fmtInt(n.status.stats.sessions) + ' sessions' : state;
+      g.line1.textContent = state === 'live' ? count(n.status.stats.sessions, 'session') : state;
       var h = n.status.health;
       var linkState = state !== 'live' ? state : h.delivering && h.heldForMillis === 0 ? 'up' : 'down';
       g.path.setAttribute('class', 'link ' + linkState);
@@ -257,10 +282,8 @@
       g.path.setAttribute('x2', 480 + (x - 480) * 0.35);
       g.path.setAttribute('y2', 88);
       g.path.setAttribute('stroke-width', state === 'live' ? 2 + Math.min(8, Math.log2(1 + (n.delRate || 0))) : 2);
-      g.rate.setAttribute('x', (x + 480 + (x - 480) * 0.35) / 2 + (x < 480 ? -42 : x > 480 ? 42 : 50));
-      g.rate.setAttribute('y', 132);
-      g.rate.textContent = state === 'live' ? '\u2191' + fmtRate(n.pubRate) + '/s  \u2193' + fmtRate(n.delRate) + '/s'
-          : '';
+      g.ratePub.textContent = state === 'live' ? '\u2191 ' + fmtRate(n.pubRate) + '/s' : '';
+      g.rateDel.textContent = state === 'live' ? '\u2193 ' + fmtRate(n.delRate) + '/s' : '';
     });
   }
 
@@ -292,7 +315,8 @@
       c.pubTotal.textContent = '(' + fmtInt(s.stats.published) + ' in all)';
       c.del.textContent = fmtRate(state === 'live' ? n.delRate : null) + ' /s';
       c.delTotal.textContent = '(' + fmtInt(s.stats.delivered) + ' in all)';
-      c.dups.textContent = fmtInt(s.stats.duplicates) + ' duplicates \u00b7 ' + fmtInt(s.stats.ownEchoes) + ' own echoes';
+      c.dups.textContent = count(s.stats.duplicates, 'duplicate') + ' \u00b7 ' +
+          count(s.stats.ownEchoes, 'own echo', 'own echoes');
       var h = s.health;
       c.redis.textContent = '';
       if (state !== 'live') {
@@ -364,16 +388,37 @@
   // The launcher's restart hook, through this page's own node (a cross-origin request with the
   // header would need a CORS preflight, which the demo does not answer).
   function restart(name) {
+    restarting = null;
     notice('restarting ' + name + '\u2026');
     fetch(home + 'cluster/restart?node=' + encodeURIComponent(name), {
       method: 'POST', headers: { 'X-Demo-Restart': '1' }
     }).then(function (response) {
       return response.json().then(function (body) {
-        notice(body.ok ? name + ' is restarting: it leaves now and comes back in about 3 s' : 'restart refused: ' + body.error);
+        if (body.ok) {
+          restarting = { name: name, id: nodes[name] ? nodes[name].status.node : null, at: Date.now() };
+          notice(name + ' is restarting: it leaves now and comes back in about 3 s');
+        } else {
+          notice('restart refused: ' + body.error, NOTICE_CLEAR_MS);
+        }
       });
     }).catch(function (e) {
       notice('restart failed: ' + e.message + ' (this page\'s node ' + hostOf(home) + ' must be up)');
     });
+  }
+
+  // Ends the restart notice: once the node reports live under a new id, or when it has not after
+  // RESTART_WAIT_MS (then the notice says so, and stays).
+  function followRestart(states, now) {
+    if (!restarting) { return; }
+    var n = nodes[restarting.name];
+    if (n && n.status.node !== restarting.id && states[restarting.name] === 'live') {
+      notice(restarting.name + ' is back, as ' + n.status.node, NOTICE_CLEAR_MS);
+      restarting = null;
+    } else if (now - restarting.at > RESTART_WAIT_MS) {
+      notice(restarting.name + ' has not come back within ' + RESTART_WAIT_MS / 1000 +
+          ' s: see the launcher\'s output');
+      restarting = null;
+    }
   }
 
   connect();

@@ -123,8 +123,9 @@ public final class Launcher {
       return 1;
     }
     System.out.println("wscluster demo: " + options.nodes + (options.nodes == 1 ? " node" : " nodes")
-        + " up, transport " + transport + "; open " + options.url(0) + " (cluster view: "
-        + options.url(0) + "cluster.html)" + (signals ? " - Ctrl-C stops" : ""));
+        + " up, transport " + transport + "; "
+        + Served.of((WebAppContext) servers.get(0).getHandler()).describe(options.url(0))
+        + (signals ? " - Ctrl-C stops" : ""));
     try {
       stopRequested.await();
     } catch (InterruptedException e) {
