@@ -57,7 +57,7 @@
 
   // The noun for v of them: one for 1, else many (one + 's' when not given).
   function noun(v, one, many) { return v === 1 ? one : many || one + 's'; }
-  function count(v, one, many) { return fmtInt(v) + ' ' + noun(v, one, many); }
+  function quantity(v, one, many) { return fmtInt(v) + ' ' + noun(v, one, many); }
 
   // ---- the feed ----
 
@@ -273,7 +273,7 @@
       g.title.textContent = name;
       g.line2.textContent = state === 'live' ? 'dup. dropped ' + fmtInt(n.status.stats.duplicates) +
           ' \u00b7 echoes ' + fmtInt(n.status.stats.ownEchoes) : state === 'silent' ? 'not reporting' : 'no lease';
-      g.line1.textContent = state === 'live' ? count(n.status.stats.sessions, 'session') : state;
+      g.line1.textContent = state === 'live' ? quantity(n.status.stats.sessions, 'session') : state;
       var h = n.status.health;
       var linkState = state !== 'live' ? state : h.delivering && h.heldForMillis === 0 ? 'up' : 'down';
       g.path.setAttribute('class', 'link ' + linkState);
@@ -315,8 +315,8 @@
       c.pubTotal.textContent = '(' + fmtInt(s.stats.published) + ' in all)';
       c.del.textContent = fmtRate(state === 'live' ? n.delRate : null) + ' /s';
       c.delTotal.textContent = '(' + fmtInt(s.stats.delivered) + ' in all)';
-      c.dups.textContent = count(s.stats.duplicates, 'duplicate') + ' \u00b7 ' +
-          count(s.stats.ownEchoes, 'own echo', 'own echoes');
+      c.dups.textContent = quantity(s.stats.duplicates, 'duplicate') + ' \u00b7 ' +
+          quantity(s.stats.ownEchoes, 'own echo', 'own echoes');
       var h = s.health;
       c.redis.textContent = '';
       if (state !== 'live') {
