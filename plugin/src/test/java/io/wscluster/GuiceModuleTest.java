@@ -81,6 +81,9 @@ class GuiceModuleTest {
     cluster.send(Target.room("lobby"), "hi").toCompletableFuture().get(5, TimeUnit.SECONDS);
 
     assertEquals(node.nodeId(), cluster.nodeId());
+    // the dispatcher writes this node's sessions: the stage does not wait for that write
+    org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5))
+        .until(() -> !s.received().isEmpty());
     assertEquals(List.of("hi"), s.received());
   }
 
