@@ -210,7 +210,8 @@ final class NodeProcess implements WsNode, AutoCloseable {
     }
   }
 
-  private static int freePort() throws IOException {
+  /** A port of 127.0.0.1 free at the time of the call (the caller binds it soon after). */
+  static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0)) {
       s.setReuseAddress(true);
       return s.getLocalPort();
