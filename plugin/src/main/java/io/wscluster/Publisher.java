@@ -99,6 +99,11 @@ final class Publisher {
     outgoing.add(p);
   }
 
+  /** What is queued and not yet taken into a frame, oldest first: a snapshot, for tests. */
+  List<Pending> queued() {
+    return List.copyOf(outgoing);
+  }
+
   /**
    * Queues an envelope of this node's own (a receipt or a sync; no application message) for
    * {@code to} (null: the broadcast channel) with the next sequence number. {@code counted}: in
