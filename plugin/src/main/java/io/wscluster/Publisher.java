@@ -26,10 +26,8 @@ import org.slf4j.LoggerFactory;
  * hand results back to that thread. Time comes from {@code clock} and delays from {@code timer},
  * so tests run it on virtual time.
  *
- * <p>A frame is done when Redis took it and as many subscriptions received it as there are nodes
- * to receive it (every live node on the broadcast channel, the owner on a node channel).
- * Otherwise it is held and published again every {@link #RETRY_PAUSE_NANOS}, and nothing queued
- * passes it; receivers that had it drop the repeat by its sequence number.
+ * <p>A frame is done when Redis took it and every node that should have it received it; else it
+ * is held (see {@link #hold}).
  */
 final class Publisher {
   private static final Logger LOG = LoggerFactory.getLogger(Publisher.class);
@@ -120,10 +118,7 @@ final class Publisher {
     }
   }
 
-  /**
-   * Lets frames go to the transport, not before {@code afterNanos} (a node that joined late waits
-   * for the others that ran local-only to subscribe; see {@link Membership}).
-   */
+  /** Lets frames go to the transport, not before {@code afterNanos} (see {@link Membership}). */
   void open(long afterNanos) {
     publishAfterNanos = afterNanos;
     open = true;
@@ -190,7 +185,7 @@ final class Publisher {
     onThread(() -> resend(requester, direct, from, to));
   }
 
-  /** Any thread: every heartbeat, the chains' syncs; on the publisher thread. */
+  /** Any thread, every heartbeat: the chains' syncs, on the publisher thread. */
   void onHeartbeat() {
     onThread(this::syncChains);
   }
@@ -295,8 +290,9 @@ final class Publisher {
   }
 
   /**
-   * The outcome of one publish of {@code frame}: done, or held (see {@link #hold}); then the next
-   * frame.
+   * The outcome of one publish of {@code frame}: done when Redis took it and as many subscriptions
+   * received it as there are nodes to receive it (every live node on the broadcast channel, the
+   * owner on a node channel), else held (see {@link #hold}); then the next frame.
    */
   private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
     inFlight = null;
