@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.Directory;
 import io.wscluster.spi.Transport;
 import jakarta.websocket.Session;
 import java.nio.charset.StandardCharsets;
@@ -51,11 +52,10 @@ final class ClusterNode implements WsCluster {
   private final NodeThreads threads;
   private volatile State state = State.NEW;
 
-  /** A node whose directory is Redis's with a Redis transport, else an in-memory one. */
-  ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock) {
-    this(config, transport, parts, clock, t -> t instanceof RedisTransport
-        ? ((RedisTransport) t).directory(config.channelPrefix())
-        : new InMemoryDirectory(null, config.channelPrefix()));
+  /** A node on a transport whose publish counts the subscriptions it reached (as Redis's does). */
+  ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock,
+      Function<Transport, Directory> directories) {
+    this(config, transport, parts, clock, directories, true);
   }
 
   /**
@@ -63,9 +63,12 @@ final class ClusterNode implements WsCluster {
    *     and the probe run on real time with the node's timer
    * @param directories makes the directory once the transport has started (a Redis directory
    *     shares the transport's client)
+   * @param countsReceivers whether the transport's publish reports how many subscriptions a frame
+   *     reached ({@link io.wscluster.spi.Backend#publishCountsReceivers}): the publisher and the
+   *     probe act on that count only then
    */
   ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock,
-      Function<Transport, Directory> directories) {
+      Function<Transport, Directory> directories, boolean countsReceivers) {
     this.config = config;
     this.parts = parts;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -88,12 +91,12 @@ final class ClusterNode implements WsCluster {
         parts.chains ? ChainSender.chained(codec) : ChainSender.unchained(codec),
         new FrameHistory(parts.replay || parts.chains, parts.replay), buffer, stats, membership,
         threads.publish, scheduler, System::nanoTime,
-        config.nodeTtl().plus(config.nodeHeartbeat()).toNanos());
+        config.nodeTtl().plus(config.nodeHeartbeat()).toNanos(), countsReceivers);
     receipts = new Receipts(nodeId, channels, codec, publisher, buffer, local, stats, scheduler,
         config.receiptTimeout().toNanos(), membership::owners);
     probe = new Probe(nodeId, channels.ofNode(nodeId), transport, codec, stats,
         publisher::nextSeq, this::ownChannelSeen, System::nanoTime,
-        config.nodeHeartbeat().toNanos());
+        config.nodeHeartbeat().toNanos(), countsReceivers);
     dispatcher = new Dispatcher(nodeId, channels.ofNode(nodeId), codec,
         parts.dedup ? Dedup.perOrigin(nodeId, config.dedupWindow(), originTtl, clock) : Dedup.OFF,
         inbox, stats, clock, originTtl, probe, publisher, receipts, local);

@@ -27,7 +27,8 @@ import org.slf4j.LoggerFactory;
  * so tests run it on virtual time.
  *
  * <p>A frame is done when Redis took it and as many subscriptions received it as there are nodes
- * to receive it (every live node on the broadcast channel, the owner on a node channel).
+ * to receive it (every live node on the broadcast channel, the owner on a node channel); with a
+ * transport whose publish does not count receivers, when the transport took it.
  * Otherwise it is held and published again every {@link #RETRY_PAUSE_NANOS}, and nothing queued
  * passes it; receivers that had it drop the repeat by its sequence number.
  */
@@ -53,6 +54,7 @@ final class Publisher {
   private final Scheduler timer;
   private final LongSupplier clock;
   private final long shortfallHoldNanos;
+  private final boolean countsReceivers;
   private final AtomicLong sequence = new AtomicLong();
   private final ConcurrentLinkedQueue<Pending> outgoing = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean publishScheduled = new AtomicBoolean();
@@ -68,10 +70,13 @@ final class Publisher {
    * @param shortfallHoldNanos how long a frame is held for subscriptions that do not come (a
    *     lease ttl and a heartbeat: a node still listed live is back by then or no longer listed);
    *     a publish error holds a frame without limit, the outage buffer bounds what waits behind
+   * @param countsReceivers whether the transport's publish completes with the subscriptions a
+   *     frame reached; if not, that number means nothing and no frame is held for a shortfall
    */
   Publisher(String nodeId, Channels channels, Transport transport, EnvelopeCodec codec,
       ChainSender chains, FrameHistory history, OutageBuffer buffer, Stats stats, Peers peers,
-      Executor thread, Scheduler timer, LongSupplier clock, long shortfallHoldNanos) {
+      Executor thread, Scheduler timer, LongSupplier clock, long shortfallHoldNanos,
+      boolean countsReceivers) {
     this.nodeId = nodeId;
     this.channels = channels;
     this.transport = transport;
@@ -85,6 +90,7 @@ final class Publisher {
     this.timer = timer;
     this.clock = clock;
     this.shortfallHoldNanos = shortfallHoldNanos;
+    this.countsReceivers = countsReceivers;
   }
 
   // ---------------------------------------------------------------- any thread
@@ -296,7 +302,7 @@ final class Publisher {
   private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
     inFlight = null;
     String missing = error != null ? error.toString()
-        : PublishAttempt.shortfall(frame, receivers, channels, peers);
+        : PublishAttempt.shortfall(frame, countsReceivers ? receivers : null, channels, peers);
     long now = clock.getAsLong();
     if (missing != null && error == null && frame.shortfallSinceNanos == 0) {
       frame.shortfallSinceNanos = now;

@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import static io.wscluster.KeyType.backendName;
 import static io.wscluster.KeyType.bool;
 import static io.wscluster.KeyType.choice;
 import static io.wscluster.KeyType.duration;
@@ -99,8 +100,8 @@ public final class WsClusterConfig {
   public static final Map<String, Key> KEYS = table(
       new Key(ENABLED, "true", bool(),
           "false leaves the app single-node: sends reach this node's sessions only"),
-      new Key(TRANSPORT, "redis", choice(TransportType.class),
-          "redis | memory (one JVM only: tests, demo)"),
+      new Key(TRANSPORT, "redis", backendName(),
+          "redis | memory (one JVM only: tests, demo) | the name of another BackendProvider"),
       new Key(REDIS_ADDRESS, "redis://127.0.0.1:6379", redisUri(REDIS_USERNAME, REDIS_PASSWORD),
           "redis://host:port or rediss://host:port (TLS); ignored when wscluster.redis.config is "
           + "set"),
@@ -325,7 +326,13 @@ public final class WsClusterConfig {
     return get(ENABLED);
   }
 
+  /** The built-in backend {@link #transportName()} names; throws for any other backend. */
   public TransportType transport() {
+    return TransportType.valueOf(transportName().toUpperCase(Locale.ROOT));
+  }
+
+  /** The name of the backend provider, lower case: "redis", "memory" or another's. */
+  public String transportName() {
     return get(TRANSPORT);
   }
 
@@ -552,6 +559,11 @@ public final class WsClusterConfig {
 
     public Builder transport(TransportType transport) {
       return set(TRANSPORT, lower(transport));
+    }
+
+    /** The backend by its provider's name (see {@link io.wscluster.spi.BackendProvider}). */
+    public Builder transport(String name) {
+      return set(TRANSPORT, name);
     }
 
     public Builder redisAddress(String address) {
