@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.Directory;
 import io.wscluster.spi.Transport;
 import jakarta.websocket.Session;
 import java.nio.charset.StandardCharsets;
@@ -16,15 +17,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One node of the cluster: wires the actors that do the work, starts and stops them, and serves
- * the application's {@link WsCluster} calls by handing each to the actor it is for.
- *
- * <p>The actors and their threads: {@link Publisher} ({@code wscluster-publish-n}: frames to the
- * transport, the outage hold), {@link Dispatcher} ({@code wscluster-dispatch-n}: what arrives,
- * dedup, chains), {@link LocalDelivery} (the one writer to this node's sessions),
- * {@link Receipts} (deliver() and its receipts), {@link Probe} and periodic work on
- * {@code wscluster-timer-n}, {@link Membership} (join, local-only, presence). App threads call the
- * API; transport threads only hand frames to the dispatcher's inbox.
+ * One node of the cluster: wires the actors that do the work ({@link Sender}, {@link Publisher},
+ * {@link Dispatcher}, {@link LocalDelivery}, {@link Receipts}, {@link Probe}, {@link Membership};
+ * each says which thread runs it), starts and stops them, and serves the application's
+ * {@link WsCluster} calls by handing each to the actor it is for.
  */
 final class ClusterNode implements WsCluster {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
@@ -50,11 +46,10 @@ final class ClusterNode implements WsCluster {
   private final NodeThreads threads;
   private volatile State state = State.NEW;
 
-  /** A node whose directory is Redis's with a Redis transport, else an in-memory one. */
-  ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock) {
-    this(config, transport, parts, clock, t -> t instanceof RedisTransport
-        ? ((RedisTransport) t).directory(config.channelPrefix())
-        : new InMemoryDirectory(null, config.channelPrefix()));
+  /** A node on a transport whose publish counts the subscriptions it reached (as Redis's does). */
+  ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock,
+      Function<Transport, Directory> directories) {
+    this(config, transport, parts, clock, directories, true);
   }
 
   /**
@@ -62,9 +57,12 @@ final class ClusterNode implements WsCluster {
    *     and the probe run on real time with the node's timer
    * @param directories makes the directory once the transport has started (a Redis directory
    *     shares the transport's client)
+   * @param countsReceivers whether the transport's publish reports how many subscriptions a frame
+   *     reached ({@link io.wscluster.spi.Backend#publishCountsReceivers}): the publisher and the
+   *     probe act on that count only then
    */
   ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock,
-      Function<Transport, Directory> directories) {
+      Function<Transport, Directory> directories, boolean countsReceivers) {
     this.config = config;
     this.parts = parts;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
@@ -87,12 +85,11 @@ final class ClusterNode implements WsCluster {
         parts.chains ? ChainSender.chained(codec) : ChainSender.unchained(codec),
         new FrameHistory(parts.replay || parts.chains, parts.replay), buffer, stats, membership,
         threads.publish, scheduler, System::nanoTime,
-        config.nodeTtl().plus(config.nodeHeartbeat()).toNanos());
+        config.nodeTtl().plus(config.nodeHeartbeat()).toNanos(), countsReceivers);
     receipts = new Receipts(nodeId, channels, codec, publisher, buffer, local, stats, scheduler,
         config.receiptTimeout().toNanos(), membership::owners);
     probe = new Probe(nodeId, channels.ofNode(nodeId), transport, codec, stats,
-        publisher::nextSeq, System::nanoTime,
-        config.nodeHeartbeat().toNanos());
+        publisher::nextSeq, System::nanoTime, config.nodeHeartbeat().toNanos(), countsReceivers);
     dispatcher = new Dispatcher(nodeId, channels.ofNode(nodeId), codec,
         parts.dedup ? Dedup.perOrigin(nodeId, config.dedupWindow(), originTtl, clock) : Dedup.OFF,
         inbox, stats, clock, originTtl, probe, publisher, receipts, local);

@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import static io.wscluster.KeyType.backendName;
 import static io.wscluster.KeyType.bool;
 import static io.wscluster.KeyType.choice;
 import static io.wscluster.KeyType.duration;
@@ -71,8 +72,8 @@ final class ConfigKeys {
   static final Map<String, Key> ALL = table(
       new Key(ENABLED, "true", bool(),
           "false leaves the app single-node: sends reach this node's sessions only"),
-      new Key(TRANSPORT, "redis", choice(TransportType.class),
-          "redis | memory (one JVM only: tests, demo)"),
+      new Key(TRANSPORT, "redis", backendName(),
+          "redis | memory (one JVM only: tests, demo) | the name of another BackendProvider"),
       new Key(REDIS_ADDRESS, "redis://127.0.0.1:6379", redisUri(REDIS_USERNAME, REDIS_PASSWORD),
           "redis://host:port or rediss://host:port (TLS); ignored when wscluster.redis.config is "
           + "set"),

@@ -135,13 +135,13 @@ final class ConfigLoader {
       }
       where = "file " + file;
       if (path == null || !Files.isRegularFile(path)) {
-        throw WsClusterConfig.refused(WsClusterConfig.CONFIG_FILE, file, fileSource,
+        throw ConfigText.refused(WsClusterConfig.CONFIG_FILE, file, fileSource,
             "the path of a readable properties file (no such file)");
       }
       try (Reader r = Files.newBufferedReader(path, StandardCharsets.UTF_8)) {
         p.load(r);
       } catch (IOException e) {
-        throw WsClusterConfig.refused(WsClusterConfig.CONFIG_FILE, file, fileSource,
+        throw ConfigText.refused(WsClusterConfig.CONFIG_FILE, file, fileSource,
             "the path of a readable properties file (" + e.getMessage() + ")");
       }
     } else {
@@ -187,7 +187,7 @@ final class ConfigLoader {
         v = m.group(2);
       }
       if (v == null) {
-        throw new ConfigException(WsClusterConfig.valueWasSet(key, value, source)
+        throw new ConfigException(ConfigText.valueWasSet(key, value, source)
             + ", must reference a defined system property or environment variable: ${" + name
             + "} is not set");
       }

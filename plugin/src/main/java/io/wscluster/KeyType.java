@@ -39,6 +39,7 @@ final class KeyType<T> {
   static final int MAX_TEXT = 1024;
   private static final String TEXT_RULE = "at most " + MAX_TEXT
       + " characters without control characters";
+  private static final Pattern BACKEND_NAME = Pattern.compile("[A-Za-z0-9._-]{1,64}");
   private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h|d)");
 
   private final Parser<T> parser;
@@ -78,13 +79,13 @@ final class KeyType<T> {
     return new KeyType<E>(text -> {
       StringBuilder expected = new StringBuilder("one of");
       for (E e : type.getEnumConstants()) {
-        if (WsClusterConfig.lower(e).equalsIgnoreCase(text)) {
+        if (ConfigText.lower(e).equalsIgnoreCase(text)) {
           return e;
         }
-        expected.append(' ').append(WsClusterConfig.lower(e));
+        expected.append(' ').append(ConfigText.lower(e));
       }
       throw new Refused(expected.toString());
-    }, (value, text) -> WsClusterConfig.lower(value), true, false, null);
+    }, (value, text) -> ConfigText.lower(value), true, false, null);
   }
 
   /** An integer from {@code min} to {@code max}. */
@@ -167,6 +168,16 @@ final class KeyType<T> {
         return text;
       }
       throw new Refused(expected);
+    });
+  }
+
+  /** A name of 1 to 64 characters from A-Z a-z 0-9 . _ -, in any case; its value is lower case. */
+  static KeyType<String> backendName() {
+    return of(text -> {
+      if (BACKEND_NAME.matcher(text).matches()) {
+        return text.toLowerCase(Locale.ROOT);
+      }
+      throw new Refused("a backend's name: 1 to 64 characters from a-z 0-9 . _ -");
     });
   }
 

@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.Directory;
 import io.wscluster.spi.Transport;
 import java.util.HashMap;
 import java.util.HashSet;

@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.Directory;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashSet;

@@ -16,6 +16,8 @@ import org.slf4j.LoggerFactory;
  * meanwhile keeps reporting no subscription at all for the channel (the probe reached 0
  * receivers for that long), the transport has not restored it, so the channel is subscribed
  * again: Redisson resubscribes after a reconnect; this covers a subscription lost without one.
+ * With a transport whose publish does not count receivers there is no such report: the probe
+ * then only judges round trips.
  *
  * <p>Threads: {@link #run} on the timer thread; {@link #onEcho} on the dispatcher; the publish
  * outcome on the transport's; {@link #onOwnChannelFrame} on the transport's; health reads from any
@@ -32,6 +34,7 @@ final class Probe {
   private final LongSupplier clock;
   private final long heartbeatNanos;
   private final long timeoutNanos;
+  private final boolean countsReceivers;
   private volatile boolean running = true;
   private volatile long seq;
   private volatile long sentNanos;
@@ -45,9 +48,13 @@ final class Probe {
   /** Timer thread: when the channel was last subscribed again. */
   private long lastResubscribeNanos;
 
-  /** @param sequence this node's sequence numbers */
+  /**
+   * @param sequence this node's sequence numbers
+   * @param countsReceivers whether the transport's publish completes with the subscriptions a
+   *     frame reached; only then does a count of 0 make the probe subscribe again
+   */
   Probe(String nodeId, String ownChannel, Transport transport, EnvelopeCodec codec, Stats stats,
-      LongSupplier sequence, LongSupplier clock, long heartbeatNanos) {
+      LongSupplier sequence, LongSupplier clock, long heartbeatNanos, boolean countsReceivers) {
     this.nodeId = nodeId;
     this.ownChannel = ownChannel;
     this.transport = transport;
@@ -57,6 +64,7 @@ final class Probe {
     this.clock = clock;
     this.heartbeatNanos = heartbeatNanos;
     this.timeoutNanos = Math.max(TimeUnit.SECONDS.toNanos(1), 3 * heartbeatNanos);
+    this.countsReceivers = countsReceivers;
     this.lastResubscribeNanos = clock.getAsLong() - timeoutNanos - 1;
   }
 
@@ -86,7 +94,7 @@ final class Probe {
       stats.increment(Stats.PROBES_SENT);
       transport.publish(ownChannel, frame).whenComplete((receivers, error) -> {
         sendFailed = error != null;
-        if (error == null && receivers == 0) {
+        if (error == null && countsReceivers && receivers == 0) {
           if (unsubscribedSinceNanos == 0) {
             unsubscribedSinceNanos = now;
           }

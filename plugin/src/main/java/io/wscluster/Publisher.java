@@ -26,8 +26,9 @@ import org.slf4j.LoggerFactory;
  * hand results back to that thread. Time comes from {@code clock} and delays from {@code timer},
  * so tests run it on virtual time.
  *
- * <p>A frame is done when Redis took it and every node that should have it received it; else it
- * is held (see {@link #hold}).
+ * <p>A frame is done when Redis took it and every node that should have it received it (with a
+ * transport whose publish does not count receivers: when the transport took it); else it is held
+ * (see {@link #hold}).
  */
 final class Publisher {
   private static final Logger LOG = LoggerFactory.getLogger(Publisher.class);
@@ -51,6 +52,7 @@ final class Publisher {
   private final Scheduler timer;
   private final LongSupplier clock;
   private final long shortfallHoldNanos;
+  private final boolean countsReceivers;
   private final AtomicLong sequence = new AtomicLong();
   private final ConcurrentLinkedQueue<Pending> outgoing = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean publishScheduled = new AtomicBoolean();
@@ -66,10 +68,13 @@ final class Publisher {
    * @param shortfallHoldNanos how long a frame is held for subscriptions that do not come (a
    *     lease ttl and a heartbeat: a node still listed live is back by then or no longer listed);
    *     a publish error holds a frame without limit, the outage buffer bounds what waits behind
+   * @param countsReceivers whether a publish completes with the subscriptions the frame reached;
+   *     if not, the number means nothing and no frame is held for a shortfall
    */
   Publisher(String nodeId, Channels channels, Transport transport, EnvelopeCodec codec,
       ChainSender chains, FrameHistory history, OutageBuffer buffer, Stats stats, Peers peers,
-      Executor thread, Scheduler timer, LongSupplier clock, long shortfallHoldNanos) {
+      Executor thread, Scheduler timer, LongSupplier clock, long shortfallHoldNanos,
+      boolean countsReceivers) {
     this.nodeId = nodeId;
     this.channels = channels;
     this.transport = transport;
@@ -83,6 +88,7 @@ final class Publisher {
     this.timer = timer;
     this.clock = clock;
     this.shortfallHoldNanos = shortfallHoldNanos;
+    this.countsReceivers = countsReceivers;
   }
 
   // ---------------------------------------------------------------- any thread
@@ -168,10 +174,7 @@ final class Publisher {
     LOG.warn("[{}] stopping with {} messages not yet published", nodeId, outgoing.size());
   }
 
-  /**
-   * Once the publisher thread ended: fails what was never published (each once, whoever comes
-   * first) and forgets everything.
-   */
+  /** Once the publisher thread ended: fails what was never published, each once; forgets all. */
   void failUnpublished() {
     List<Pending> unpublished = held.clear(); // completed replays among them: skipped
     history.clear();
@@ -190,10 +193,7 @@ final class Publisher {
     onThread(this::syncChains);
   }
 
-  /**
-   * Publisher thread: an envelope of this node's in a frame of its own, unchained, straight to
-   * {@code node}'s channel, ahead of anything queued or held, and not held if refused.
-   */
+  /** Publisher thread: an envelope alone, unchained, to {@code node}, ahead of all; never held. */
   void publishNow(String node, LongFunction<Envelope> envelope) {
     byte[] frame = codec.frame(List.of(codec.encode(envelope.apply(nextSeq()))));
     try {
@@ -297,7 +297,7 @@ final class Publisher {
   private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
     inFlight = null;
     String missing = error != null ? error.toString()
-        : PublishAttempt.shortfall(frame, receivers, channels, peers);
+        : PublishAttempt.shortfall(frame, countsReceivers ? receivers : null, channels, peers);
     long now = clock.getAsLong();
     if (missing != null && error == null && frame.shortfallSinceNanos == 0) {
       frame.shortfallSinceNanos = now;

@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.Directory;
 import jakarta.websocket.Session;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -1,5 +1,7 @@
 package io.wscluster;
 
+import io.wscluster.spi.Backend;
+import io.wscluster.spi.Transport;
 import jakarta.servlet.ServletContext;
 import jakarta.servlet.ServletContextAttributeEvent;
 import jakarta.servlet.ServletContextAttributeListener;
@@ -11,6 +13,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.WeakHashMap;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -20,10 +23,10 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Inputs the webapp may set as ServletContext attributes before it starts:
  * {@code io.wscluster.WsClusterConfig} (a {@link WsClusterConfig.Builder}, highest precedence),
- * {@code io.wscluster.memory.bus} and {@code io.wscluster.memory.directory} (the in-memory bus
- * and directory shared by nodes of one JVM), and the test
- * hooks {@code io.wscluster.test.dedup} ("off") and {@code io.wscluster.test.extra-subscriptions}
- * (an Integer): tests only, they break the guarantees on purpose. {@code
+ * attributes a backend reads (the memory backend's {@code io.wscluster.memory.bus} and {@code
+ * io.wscluster.memory.directory}: the in-memory bus and directory shared by nodes of one JVM),
+ * and the test hooks {@code io.wscluster.test.dedup} ("off") and {@code
+ * io.wscluster.test.extra-subscriptions} (an Integer, given to the backend): tests only, they break the guarantees on purpose. {@code
  * io.wscluster.test.jakarta-writes} ("on") makes every write go through the Jakarta API instead
  * of Jetty's core session: for tests that compare the two.
  *
@@ -81,35 +84,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     }
     Map<String, String> top = topValues(context);
     WsClusterConfig config = loadConfig(context, top);
-    NodeParts parts = parts(context);
-    Object extra = context.getAttribute(TEST_EXTRA_SUBSCRIPTIONS);
-    int extraSubscriptions = extra instanceof Integer ? (Integer) extra : 0;
-    io.wscluster.spi.Transport transport;
-    java.util.function.Function<io.wscluster.spi.Transport, Directory> directories;
-    String prefix = config.channelPrefix();
-    if (!config.enabled()) {
-      transport = InMemoryTransport.isolated();
-      directories = t -> new InMemoryDirectory(new java.util.concurrent.ConcurrentHashMap<>(), prefix);
-    } else if (config.transport() == WsClusterConfig.TransportType.MEMORY) {
-      transport = new InMemoryTransport(
-          InMemoryTransport.busFrom(context.getAttribute(InMemoryTransport.BUS_ATTRIBUTE)),
-          extraSubscriptions);
-      java.util.concurrent.ConcurrentMap<String, java.util.concurrent.ConcurrentMap<String, String>>
-          store = InMemoryDirectory.storeFrom(context.getAttribute(InMemoryDirectory.STORE_ATTRIBUTE));
-      directories = t -> new InMemoryDirectory(store, prefix);
-    } else {
-      transport = new RedisTransport(config, extraSubscriptions);
-      directories = t -> ((RedisTransport) t).directory(prefix);
-    }
-    Object lose = context.getAttribute(TEST_LOSE_INCOMING);
-    if (lose instanceof Integer && config.enabled()) {
-      LOG.warn("TEST HOOK: every {}th frame arriving on the broadcast channel is lost", lose);
-      io.wscluster.spi.Transport real = transport;
-      java.util.function.Function<io.wscluster.spi.Transport, Directory> ofReal = directories;
-      transport = new LosingTransport(real, (Integer) lose);
-      directories = t -> ofReal.apply(real); // a Redis directory shares the real transport's client
-    }
-    ClusterNode n = new ClusterNode(config, transport, parts, System::nanoTime, directories);
+    ClusterNode n = newNode(config, context::getAttribute, context.getClassLoader());
     try {
       n.start();
     } catch (WsClusterException e) {
@@ -246,6 +221,31 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
         systemProperties(), System.getenv(), context.getClassLoader(), context.getContextPath());
   }
 
+  /**
+   * A node of {@code config}, not started: its backend made by the provider that
+   * {@code wscluster.transport} names (see {@link Backends}), with the test switches among
+   * {@code attributes} (the webapp's ServletContext attributes) applied.
+   *
+   * @param loader where backend providers are looked for: the webapp's class loader
+   * @throws ConfigException when no provider has that name
+   */
+  static ClusterNode newNode(WsClusterConfig config, Function<String, Object> attributes,
+      ClassLoader loader) {
+    Object extra = attributes.apply(TEST_EXTRA_SUBSCRIPTIONS);
+    Backend backend = Backends.create(config, attributes, loader,
+        extra instanceof Integer ? (Integer) extra : 0);
+    Transport transport = backend.transport();
+    Object lose = attributes.apply(TEST_LOSE_INCOMING);
+    if (lose instanceof Integer && config.enabled()) {
+      LOG.warn("TEST HOOK: every {}th frame arriving on the broadcast channel is lost", lose);
+      transport = new LosingTransport(transport, (Integer) lose);
+    }
+    // the directory is the backend's whichever transport the node sees: a Redis directory
+    // shares the real transport's client
+    return new ClusterNode(config, transport, parts(attributes), System::nanoTime,
+        t -> backend.directory(), backend.publishCountsReceivers());
+  }
+
   /** The running cluster whose webapp's WebSocket container is {@code container}, or null. */
   static WsCluster clusterOf(Object container) {
     return container == null ? null : BY_CONTAINER.get(container);
@@ -306,11 +306,11 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   }
 
   /** The node's parts: the defaults, unless a test's attribute swaps one (see {@link NodeParts}). */
-  private static NodeParts parts(ServletContext context) {
+  private static NodeParts parts(Function<String, Object> attributes) {
     return NodeParts.DEFAULT
-        .dedup(!"off".equals(context.getAttribute(TEST_DEDUP)))
-        .coreWrites(!"on".equals(context.getAttribute(TEST_JAKARTA_WRITES)))
-        .chains(!"off".equals(context.getAttribute(TEST_CHAINS)))
-        .flowControl(!"off".equals(context.getAttribute(TEST_FLOW_CONTROL)));
+        .dedup(!"off".equals(attributes.apply(TEST_DEDUP)))
+        .coreWrites(!"on".equals(attributes.apply(TEST_JAKARTA_WRITES)))
+        .chains(!"off".equals(attributes.apply(TEST_CHAINS)))
+        .flowControl(!"off".equals(attributes.apply(TEST_FLOW_CONTROL)));
   }
 }

@@ -139,17 +139,7 @@ public final class WsClusterConfig {
       return new ConfigException(key + " has its default value '" + KEYS.get(key).defaultValue()
           + "', must be " + expected);
     }
-    return refused(key, explicit.get(key), sourceOf.apply(key), expected);
-  }
-
-  /** {@code key value was set to 'value' (source), must be expected}, the value masked. */
-  static ConfigException refused(String key, String value, String source, String expected) {
-    return new ConfigException(valueWasSet(key, value, source) + ", must be " + expected);
-  }
-
-  /** {@code key value was set to 'value' (source)}: how every refusal of a value begins. */
-  static String valueWasSet(String key, String value, String source) {
-    return key + " value was set to '" + printable(masked(key, value)) + "' (" + source + ")";
+    return ConfigText.refused(key, explicit.get(key), sourceOf.apply(key), expected);
   }
 
   /** The parsed value of {@code key}; its type is the one of its row in {@link #KEYS}. */
@@ -197,7 +187,13 @@ public final class WsClusterConfig {
     return get(ENABLED);
   }
 
+  /** The built-in backend {@link #transportName()} names; throws for any other backend. */
   public TransportType transport() {
+    return TransportType.valueOf(transportName().toUpperCase(Locale.ROOT));
+  }
+
+  /** The name of the backend provider, lower case: "redis", "memory" or another's. */
+  public String transportName() {
     return get(TRANSPORT);
   }
 
@@ -325,33 +321,6 @@ public final class WsClusterConfig {
     return shown.toString();
   }
 
-  /** A value as it may be shown in logs and errors: passwords, secrets, URL credentials hidden. */
-  static String masked(String key, String value) {
-    Key known = KEYS.get(key);
-    if (known != null && known.secret()) {
-      return value.isEmpty() ? "" : "****";
-    }
-    // up to the last '@': a password may itself contain '@' or '/'
-    return value.replaceAll("//.*@", "//****@");
-  }
-
-  /** Control characters as \\uXXXX, so an error message shows what was set and stays one line. */
-  static String printable(String value) {
-    StringBuilder out = new StringBuilder(value.length());
-    for (char c : value.toCharArray()) {
-      if (Character.isISOControl(c)) {
-        out.append(String.format("\\u%04x", (int) c));
-      } else {
-        out.append(c);
-      }
-    }
-    return out.toString();
-  }
-
-  static String lower(Enum<?> e) {
-    return e.name().toLowerCase(Locale.ROOT).replace('_', '-');
-  }
-
   /**
    * One configuration key as {@link #KEYS} lists it: name, documented default, meaning, and whether
    * its value is secret. Immutable; only this package makes them.
@@ -418,7 +387,12 @@ public final class WsClusterConfig {
     }
 
     public Builder transport(TransportType transport) {
-      return set(TRANSPORT, lower(transport));
+      return set(TRANSPORT, ConfigText.lower(transport));
+    }
+
+    /** The backend by its provider's name (see {@link io.wscluster.spi.BackendProvider}). */
+    public Builder transport(String name) {
+      return set(TRANSPORT, name);
     }
 
     public Builder redisAddress(String address) {

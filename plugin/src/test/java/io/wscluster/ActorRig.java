@@ -61,11 +61,11 @@ final class ActorRig {
     }, channels, registry, Runnable::run, late -> { });
     publisher = new Publisher(NODE, channels, transport, codec, ChainSender.chained(codec),
         new FrameHistory(true, true), buffer, stats, membership, time, time, time,
-        TimeUnit.SECONDS.toNanos(2));
+        TimeUnit.SECONDS.toNanos(2), true);
     receipts = new Receipts(NODE, channels, codec, publisher, buffer, local, stats, time,
         config.receiptTimeout().toNanos(), target -> owners.apply(target));
     probe = new Probe(NODE, channels.ofNode(NODE), transport, codec, stats, publisher::nextSeq,
-        time, config.nodeHeartbeat().toNanos());
+        time, config.nodeHeartbeat().toNanos(), true);
     long originTtl = config.dedupOriginTtl().toNanos();
     dispatcher = new Dispatcher(NODE, channels.ofNode(NODE), codec,
         dedup ? Dedup.perOrigin(NODE, config.dedupWindow(), originTtl, time) : Dedup.OFF,

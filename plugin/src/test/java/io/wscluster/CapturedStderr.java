@@ -9,16 +9,16 @@ import java.nio.charset.StandardCharsets;
  * and Netty), until closed; then restores it. Tests in this module run one at a time, so nothing
  * else's output is mixed in by another test.
  */
-final class CapturedStderr implements AutoCloseable {
+public final class CapturedStderr implements AutoCloseable {
   private final PrintStream original = System.err;
   private final ByteArrayOutputStream captured = new ByteArrayOutputStream();
 
-  CapturedStderr() {
+  public CapturedStderr() {
     System.setErr(new PrintStream(captured, true, StandardCharsets.UTF_8));
   }
 
   /** What was written so far. */
-  String text() {
+  public String text() {
     return captured.toString(StandardCharsets.UTF_8);
   }
 

@@ -9,6 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wscluster.memory.TestMemory;
+import io.wscluster.spi.Directory;
 import io.wscluster.spi.Transport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -67,6 +69,11 @@ class ClusterNodeTest {
     nodes.forEach(ClusterNode::stop);
   }
 
+  /** The directory of this test's nodes: this class loader's in-memory store, under the prefix. */
+  private Directory directory(Transport transport) {
+    return TestMemory.directory(null, prefix);
+  }
+
   private WsClusterConfig config(String name, Consumer<WsClusterConfig.Builder> more) {
     WsClusterConfig.Builder b = WsClusterConfig.builder()
         .transport(WsClusterConfig.TransportType.MEMORY)
@@ -84,14 +91,15 @@ class ClusterNodeTest {
 
   private ClusterNode start(String name, Transport transport, java.util.function.LongSupplier clock,
       NodeParts hooks, Consumer<WsClusterConfig.Builder> more) throws Exception {
-    ClusterNode node = new ClusterNode(config(name, more), transport, hooks, clock);
+    WsClusterConfig config = config(name, more);
+    ClusterNode node = new ClusterNode(config, transport, hooks, clock, this::directory);
     nodes.add(node);
     node.start();
     return node;
   }
 
   private ClusterNode start(String name) throws Exception {
-    return start(name, NodeParts.DEFAULT, new InMemoryTransport(bus, 0), b -> { });
+    return start(name, NodeParts.DEFAULT, TestMemory.transport(bus, 0), b -> { });
   }
 
   private static Set<Thread> wsclusterThreads() {
@@ -362,7 +370,7 @@ class ClusterNodeTest {
   @Test
   void send_nodeSubscribedTwice_stillDeliversExactlyOnceAndCountsDuplicates() throws Exception {
     Cluster cl = new Cluster(start("a"),
-        start("b", NodeParts.DEFAULT, new InMemoryTransport(bus, 1), x -> { }),
+        start("b", NodeParts.DEFAULT, TestMemory.transport(bus, 1), x -> { }),
         start("c"));
 
     cl.sendEveryTargetingMode();
@@ -380,9 +388,9 @@ class ClusterNodeTest {
   void negativeControl_dedupOff_theExactlyOnceCheckerSeesDuplicates() throws Exception {
     NodeParts off = NodeParts.DEFAULT.dedup(false);
     Cluster cl = new Cluster(
-        start("a", off, new InMemoryTransport(bus, 0), x -> { }),
-        start("b", off, new InMemoryTransport(bus, 0), x -> { }),
-        start("c", off, new InMemoryTransport(bus, 0), x -> { }));
+        start("a", off, TestMemory.transport(bus, 0), x -> { }),
+        start("b", off, TestMemory.transport(bus, 0), x -> { }),
+        start("c", off, TestMemory.transport(bus, 0), x -> { }));
 
     cl.sendEveryTargetingMode();
     await().atMost(WAIT).until(cl.ledger::complete);
@@ -401,7 +409,7 @@ class ClusterNodeTest {
       throws Exception {
     NodeParts off = NodeParts.DEFAULT.dedup(false);
     Cluster cl = new Cluster(start("a"),
-        start("b", off, new InMemoryTransport(bus, 1), x -> { }), start("c"));
+        start("b", off, TestMemory.transport(bus, 1), x -> { }), start("c"));
 
     cl.send(cl.a, Target.all(), "once?", cl.sessions.toArray(new FakeSession[0]));
     await().atMost(WAIT).until(cl.ledger::complete);
@@ -499,7 +507,7 @@ class ClusterNodeTest {
   @Test
   void garbageFrames_warningIsLoggedAtMostOncePer10sWithTheCountSinceTheLastOne() throws Exception {
     AtomicLong clock = new AtomicLong(TimeUnit.HOURS.toNanos(1));
-    ClusterNode a = start("a", new InMemoryTransport(bus, 0), clock::get, NodeParts.DEFAULT,
+    ClusterNode a = start("a", TestMemory.transport(bus, 0), clock::get, NodeParts.DEFAULT,
         b -> { });
     String log = capturingStderr(() -> {
       flood(new byte[] {9, 9, 9}, 1_000); // wrong version
@@ -558,7 +566,7 @@ class ClusterNodeTest {
    */
   @Test
   void send_targetTooLargeForTheWire_doesNotLoseTheMessagesBatchedWithIt() throws Exception {
-    GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
+    GatedTransport gate = new GatedTransport(TestMemory.transport(bus, 0));
     ClusterNode a = start("a", NodeParts.DEFAULT, gate, x -> { });
     ClusterNode b = start("b");
     FakeSession b1 = new FakeSession();
@@ -596,7 +604,7 @@ class ClusterNodeTest {
   private static final String OTHER_SECRET = "another-secret-0123456789abcdefghi";
 
   private ClusterNode signed(String name, String secret, String previous) throws Exception {
-    return start(name, NodeParts.DEFAULT, new InMemoryTransport(bus, 0), b -> b
+    return start(name, NodeParts.DEFAULT, TestMemory.transport(bus, 0), b -> b
         .set(WsClusterConfig.SECRET, secret).set(WsClusterConfig.SECRET_PREVIOUS, previous));
   }
 
@@ -763,7 +771,7 @@ class ClusterNodeTest {
 
   @Test
   void send_publishFailsUntilStop_localSessionsReceiveAndTheStageFailsAtStop() throws Exception {
-    Transport failing = new GatedTransport(new InMemoryTransport(bus, 0)) {
+    Transport failing = new GatedTransport(TestMemory.transport(bus, 0)) {
       @Override
       public CompletionStage<Long> publish(String ch, byte[] frame) {
         return CompletableFuture.failedFuture(new IllegalStateException("redis is down"));
@@ -790,7 +798,7 @@ class ClusterNodeTest {
 
   @Test
   void send_payloadOverMessageMaxBytes_isRefusedNamingTheKey() throws Exception {
-    ClusterNode a = start("a", NodeParts.DEFAULT, new InMemoryTransport(bus, 0),
+    ClusterNode a = start("a", NodeParts.DEFAULT, TestMemory.transport(bus, 0),
         b -> b.set(WsClusterConfig.MESSAGE_MAX_BYTES, "1024"));
     FakeSession a1 = new FakeSession();
     a.onSessionOpened(a1.session);
@@ -818,7 +826,7 @@ class ClusterNodeTest {
    */
   @Test
   void badInput_isRefusedAtOnceAndNothingIsPublishedOrDelivered() throws Exception {
-    GatedTransport counted = new GatedTransport(new InMemoryTransport(bus, 0));
+    GatedTransport counted = new GatedTransport(TestMemory.transport(bus, 0));
     ClusterNode a = start("a", NodeParts.DEFAULT, counted,
         b -> b.set(WsClusterConfig.MESSAGE_MAX_BYTES, "1024"));
     ClusterNode b = start("b");
@@ -901,7 +909,7 @@ class ClusterNodeTest {
 
   @Test
   void stats_outboxGauges_reportTheDeepestAndTheTotalQueuedFramesNow() throws Exception {
-    ClusterNode a = start("a", NodeParts.DEFAULT, new InMemoryTransport(bus, 0),
+    ClusterNode a = start("a", NodeParts.DEFAULT, TestMemory.transport(bus, 0),
         b -> b.set(WsClusterConfig.OUTBOX_MAX_FRAMES, "8")
             .set(WsClusterConfig.OUTBOX_OVERFLOW, "drop-newest"));
     FakeSession stalled = new FakeSession().completion(FakeSession.Completion.MANUAL);
@@ -947,8 +955,8 @@ class ClusterNodeTest {
 
   @Test
   void send_beforeStart_isRefused() {
-    ClusterNode a = new ClusterNode(config("a", b -> { }), new InMemoryTransport(bus, 0),
-        NodeParts.DEFAULT, System::nanoTime);
+    ClusterNode a = new ClusterNode(config("a", b -> { }), TestMemory.transport(bus, 0),
+        NodeParts.DEFAULT, System::nanoTime, this::directory);
 
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> a.send(Target.all(), "early"));
@@ -1054,8 +1062,8 @@ class ClusterNodeTest {
 
   @Test
   void stop_neverStarted_isHarmless() {
-    ClusterNode a = new ClusterNode(config("a", b -> { }), new InMemoryTransport(bus, 0),
-        NodeParts.DEFAULT, System::nanoTime);
+    ClusterNode a = new ClusterNode(config("a", b -> { }), TestMemory.transport(bus, 0),
+        NodeParts.DEFAULT, System::nanoTime, this::directory);
     a.stop();
     a.stop();
     assertEquals(Set.of(), newThreads());
@@ -1086,7 +1094,7 @@ class ClusterNodeTest {
 
   @Test
   void stop_whilePublishIsInFlight_failsThatSendsStage() throws Exception {
-    GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
+    GatedTransport gate = new GatedTransport(TestMemory.transport(bus, 0));
     ClusterNode a = start("a", NodeParts.DEFAULT, gate, x -> { });
     gate.hold();
     CompletableFuture<Void> inFlight = a.send(Target.all(), "held").toCompletableFuture();
@@ -1112,9 +1120,9 @@ class ClusterNodeTest {
   @Test
   void stop_publishNeverCompletesAndTheInjectedClockIsFrozen_stillReturnsInBoundedTime()
       throws Exception {
-    GatedTransport gate = new GatedTransport(new InMemoryTransport(bus, 0));
+    GatedTransport gate = new GatedTransport(TestMemory.transport(bus, 0));
     ClusterNode a = new ClusterNode(config("a", b -> { }), gate, NodeParts.DEFAULT,
-        () -> 42L);
+        () -> 42L, this::directory);
     nodes.add(a);
     a.start();
     gate.hold();
@@ -1128,8 +1136,8 @@ class ClusterNodeTest {
   @Test
   void startStop_100Times_leaksNoThreadAndNoSubscription() throws Exception {
     for (int i = 0; i < 100; i++) {
-      ClusterNode n = new ClusterNode(config("r", b -> { }), new InMemoryTransport(bus, 0),
-          NodeParts.DEFAULT, System::nanoTime);
+      ClusterNode n = new ClusterNode(config("r", b -> { }), TestMemory.transport(bus, 0),
+          NodeParts.DEFAULT, System::nanoTime, this::directory);
       n.start();
       n.send(Target.all(), "x" + i);
       n.stop();

@@ -1,12 +1,12 @@
 package io.wscluster;
 
-import static io.wscluster.DirectoryContractTest.close;
-import static io.wscluster.DirectoryContractTest.get;
-import static io.wscluster.DirectoryContractTest.join;
-import static io.wscluster.DirectoryContractTest.leave;
-import static io.wscluster.DirectoryContractTest.members;
-import static io.wscluster.DirectoryContractTest.open;
-import static io.wscluster.DirectoryContractTest.user;
+import static io.wscluster.spi.DirectoryContractTest.close;
+import static io.wscluster.spi.DirectoryContractTest.get;
+import static io.wscluster.spi.DirectoryContractTest.join;
+import static io.wscluster.spi.DirectoryContractTest.leave;
+import static io.wscluster.spi.DirectoryContractTest.members;
+import static io.wscluster.spi.DirectoryContractTest.open;
+import static io.wscluster.spi.DirectoryContractTest.user;
 import static org.awaitility.Awaitility.await;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -16,7 +16,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wscluster.Directory.Change;
+import io.wscluster.memory.TestMemory;
+import io.wscluster.spi.Directory;
+import io.wscluster.spi.Directory.Change;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,7 +37,6 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -54,7 +55,7 @@ class ClusterPresenceTest {
   private final ConcurrentMap<String, ConcurrentMap<String, String>> store =
       new ConcurrentHashMap<>();
   private final String prefix = "presence-" + UUID.randomUUID().toString().substring(0, 8);
-  private final InMemoryDirectory directory = new InMemoryDirectory(store, prefix);
+  private final Directory directory = TestMemory.directory(store, prefix);
   private final AtomicLong clock = new AtomicLong(T0);
   private final List<String> gone = new CopyOnWriteArrayList<>();
   private final List<String> goneThreads = new CopyOnWriteArrayList<>();

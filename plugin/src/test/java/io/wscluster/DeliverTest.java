@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wscluster.memory.TestMemory;
 import io.wscluster.spi.Transport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -57,8 +58,9 @@ class DeliverTest {
 
   private ClusterNode start(String name, Transport transport,
       Consumer<WsClusterConfig.Builder> more) throws Exception {
-    ClusterNode node = new ClusterNode(config(name, more), transport, NodeParts.DEFAULT,
-        System::nanoTime);
+    WsClusterConfig config = config(name, more);
+    ClusterNode node = new ClusterNode(config, transport, NodeParts.DEFAULT, System::nanoTime,
+        t -> TestMemory.directory(null, config.channelPrefix()));
     nodes.add(node);
     node.start();
     return node;
@@ -66,7 +68,7 @@ class DeliverTest {
 
   private ClusterNode start(String name, Consumer<WsClusterConfig.Builder> more)
       throws Exception {
-    return start(name, new InMemoryTransport(bus, 0), more);
+    return start(name, TestMemory.transport(bus, 0), more);
   }
 
   // ================================================================ the scenario
@@ -517,7 +519,7 @@ class DeliverTest {
 
   @Test
   void deliver_originSubscribedTwice_receiptsAreDeduplicated() throws Exception {
-    Scenario s = new Scenario(start("a", new InMemoryTransport(bus, 1), x -> { }),
+    Scenario s = new Scenario(start("a", TestMemory.transport(bus, 1), x -> { }),
         start("b", x -> { }), start("c", x -> { }));
 
     for (int i = 0; i < 5; i++) {
@@ -537,7 +539,7 @@ class DeliverTest {
   @Test
   void deliver_ownerSubscribedTwice_writesOnceAndConfirmsOnce() throws Exception {
     Scenario s = new Scenario(start("a", x -> { }),
-        start("b", new InMemoryTransport(bus, 1), x -> { }), start("c", x -> { }));
+        start("b", TestMemory.transport(bus, 1), x -> { }), start("c", x -> { }));
 
     Delivery d = get(s.a.deliver(Target.session(s.b1.id), "once"));
 

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wscluster.memory.TestMemory;
 import com.google.inject.AbstractModule;
 import com.google.inject.Guice;
 import com.google.inject.Injector;
@@ -44,7 +45,8 @@ class GuiceModuleTest {
     ClusterNode node = new ClusterNode(WsClusterConfig.builder()
         .transport(WsClusterConfig.TransportType.MEMORY).nodeName(name)
         .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s").build(),
-        new InMemoryTransport(bus, 0), NodeParts.DEFAULT, System::nanoTime);
+        TestMemory.transport(bus, 0), NodeParts.DEFAULT, System::nanoTime,
+        t -> TestMemory.directory(null, "wscluster"));
     nodes.add(node);
     node.start();
     return node;

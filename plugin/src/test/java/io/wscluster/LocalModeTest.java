@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wscluster.memory.TestMemory;
 import io.wscluster.spi.Transport;
 import java.net.ConnectException;
 import java.net.UnknownHostException;
@@ -16,7 +17,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
@@ -65,7 +65,7 @@ class LocalModeTest {
         .set(WsClusterConfig.NODE_HEARTBEAT, "200ms")
         .build();
     ClusterNode n = new ClusterNode(config, transport, NodeParts.DEFAULT, System::nanoTime,
-        t -> new InMemoryDirectory(store, prefix));
+        t -> TestMemory.directory(store, prefix));
     nodes.add(n);
     return n;
   }
@@ -93,7 +93,7 @@ class LocalModeTest {
     final AtomicInteger stops = new AtomicInteger();
 
     UnreachableTransport(Exception failure) {
-      super(new InMemoryTransport(bus, 0));
+      super(TestMemory.transport(bus, 0));
       this.failure = failure;
     }
 
@@ -137,7 +137,7 @@ class LocalModeTest {
   @Test
   void start_transportUnreachable_runsLocalOnlyThenJoinsAndPublishesWhatWasHeldExactlyOnce()
       throws Exception {
-    ClusterNode a = node("a", new InMemoryTransport(bus, 0));
+    ClusterNode a = node("a", TestMemory.transport(bus, 0));
     a.start();
     UnreachableTransport unreachable = new UnreachableTransport();
     ClusterNode b = node("b", unreachable);
@@ -308,7 +308,7 @@ class LocalModeTest {
   /** Negative control for the test above: a node left local-only never delivers across. */
   @Test
   void negativeControl_neverComingUp_theOtherNodeMissesWhatWasSent() throws Exception {
-    ClusterNode a = node("a", new InMemoryTransport(bus, 0));
+    ClusterNode a = node("a", TestMemory.transport(bus, 0));
     a.start();
     ClusterNode b = node("b", new UnreachableTransport());
     b.start();

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.wscluster.memory.TestMemory;
 import io.wscluster.spi.Transport;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -51,7 +52,8 @@ class OutageTest {
         .set(WsClusterConfig.NODE_HEARTBEAT, "100ms")
         .set(WsClusterConfig.NODE_TTL, "2s");
     more.accept(b);
-    ClusterNode node = new ClusterNode(b.build(), transport, hooks, System::nanoTime);
+    ClusterNode node = new ClusterNode(b.build(), transport, hooks, System::nanoTime,
+        t -> TestMemory.directory(null, "outage"));
     nodes.add(node);
     node.start();
     return node;
@@ -60,7 +62,7 @@ class OutageTest {
   /** A memory transport that can refuse publishes, or publish without reaching anyone. */
   static class Flaky implements Transport {
     final ConcurrentHashMap<String, List<BiConsumer<String, byte[]>>> bus;
-    final InMemoryTransport delegate;
+    final Transport delegate;
     volatile boolean down;
     /** Publishes reach nobody but report this node's own subscription (a peer is missing). */
     volatile boolean peersMissing;
@@ -80,7 +82,7 @@ class OutageTest {
 
     Flaky(ConcurrentHashMap<String, List<BiConsumer<String, byte[]>>> bus) {
       this.bus = bus;
-      this.delegate = new InMemoryTransport(bus, 0);
+      this.delegate = TestMemory.transport(bus, 0);
     }
 
     /**
@@ -145,7 +147,7 @@ class OutageTest {
   void redisDown_messagesAreHeldInOrderAndPublishedWhenItTakesThemAgain() throws Exception {
     Flaky flaky = new Flaky(bus);
     ClusterNode a = start("a", flaky, x -> { });
-    ClusterNode b = start("b", new InMemoryTransport(bus, 0), x -> { });
+    ClusterNode b = start("b", TestMemory.transport(bus, 0), x -> { });
     FakeSession a1 = new FakeSession();
     FakeSession b1 = new FakeSession();
     a.onSessionOpened(a1.session);
@@ -213,10 +215,11 @@ class OutageTest {
     WsClusterConfig config = WsClusterConfig.builder()
         .transport(WsClusterConfig.TransportType.MEMORY).channelPrefix("outage").nodeName("a")
         .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s").build();
-    ClusterNode a = new ClusterNode(config, flaky, hooks, System::nanoTime);
+    ClusterNode a = new ClusterNode(config, flaky, hooks, System::nanoTime,
+        t -> TestMemory.directory(null, "outage"));
     nodes.add(a);
     a.start();
-    ClusterNode b = start("b", new InMemoryTransport(bus, 0), x -> { });
+    ClusterNode b = start("b", TestMemory.transport(bus, 0), x -> { });
     FakeSession b1 = new FakeSession();
     b.onSessionOpened(b1.session);
     await().atMost(WAIT).until(() -> a.health().liveNodes() == 2);
@@ -271,7 +274,7 @@ class OutageTest {
   void peerNotSubscribed_frameIsHeldUntilEveryLiveNodeReceivesIt() throws Exception {
     Flaky flaky = new Flaky(bus);
     ClusterNode a = start("a", flaky, x -> { });
-    ClusterNode b = start("b", new InMemoryTransport(bus, 0), x -> { });
+    ClusterNode b = start("b", TestMemory.transport(bus, 0), x -> { });
     FakeSession b1 = new FakeSession();
     b.onSessionOpened(b1.session);
     await().atMost(WAIT).until(() -> a.health().liveNodes() == 2);
@@ -293,7 +296,7 @@ class OutageTest {
   void subscriptionStopsDelivering_probeMissesAndTheNodeSubscribesAgain() throws Exception {
     Flaky flaky = new Flaky(bus);
     ClusterNode a = start("a", flaky, x -> { });
-    ClusterNode b = start("b", new InMemoryTransport(bus, 0), x -> { });
+    ClusterNode b = start("b", TestMemory.transport(bus, 0), x -> { });
     FakeSession a1 = new FakeSession();
     a.onSessionOpened(a1.session);
     await().atMost(WAIT).until(() -> a.health().delivering() && a.health().probeRoundTripMicros() >= 0);
@@ -322,7 +325,7 @@ class OutageTest {
       }
     };
     ClusterNode a = start("a", flaky, x -> { });
-    ClusterNode b = start("b", new InMemoryTransport(bus, 0), x -> { });
+    ClusterNode b = start("b", TestMemory.transport(bus, 0), x -> { });
     FakeSession a1 = new FakeSession();
     a.onSessionOpened(a1.session);
     flaky.deaf = true;
@@ -369,7 +372,7 @@ class OutageTest {
   /** a publishes; b's subscriptions lose what the test says. */
   private Pair pair(NodeParts aParts) throws Exception {
     Pair p = new Pair();
-    p.a = start("a", new InMemoryTransport(bus, 0), aParts, x -> { });
+    p.a = start("a", TestMemory.transport(bus, 0), aParts, x -> { });
     p.lossy = new Flaky(bus);
     p.b = start("b", p.lossy, x -> { });
     p.b.onSessionOpened(p.b1.session);

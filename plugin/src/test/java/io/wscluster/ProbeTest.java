@@ -22,7 +22,7 @@ class ProbeTest {
   private final Stats stats = new Stats();
   private final AtomicLong sequence = new AtomicLong();
   private final Probe probe = new Probe("n", OWN, transport, codec, stats,
-      sequence::incrementAndGet, time, 1_000_000_000L);
+      sequence::incrementAndGet, time, 1_000_000_000L, true);
 
   /** The probe last published, as the dispatcher decodes it when it comes back. */
   private Envelope lastProbe() throws EnvelopeCodec.Rejection {
@@ -98,6 +98,21 @@ class ProbeTest {
     time.advance(3001);
     probe.run();
     assertEquals(1, stats.get(Stats.RESUBSCRIBES), "Redis reports a subscriber again");
+  }
+
+  @Test
+  void transportThatCountsNoReceivers_aCountOfZero_neverSubscribesAgain() {
+    Probe uncounted = new Probe("n", OWN, transport, codec, stats, sequence::incrementAndGet,
+        time, 1_000_000_000L, false);
+    transport.receivers = 0;
+    uncounted.run();
+    time.advance(3000);
+    uncounted.run();
+    time.advance(3001);
+    uncounted.run();
+    assertEquals(List.of(), transport.subscribed);
+    assertEquals(0, stats.get(Stats.RESUBSCRIBES));
+    assertFalse(uncounted.ok(), "a probe that does not come back is still missed");
   }
 
   @Test

@@ -39,12 +39,12 @@ class PublisherTest {
       return true;
     }
   };
-  private Publisher publisher = publisher(ChainSender.chained(codec), true);
+  private Publisher publisher = publisher(ChainSender.chained(codec), true, true);
 
-  private Publisher publisher(ChainSender chains, boolean replay) {
+  private Publisher publisher(ChainSender chains, boolean replay, boolean countsReceivers) {
     Publisher p = new Publisher("n", channels, transport, codec, chains,
         new FrameHistory(true, replay), buffer, stats, peers, time, time, time,
-        SHORTFALL_HOLD_MILLIS * 1_000_000);
+        SHORTFALL_HOLD_MILLIS * 1_000_000, countsReceivers);
     p.open(time.getAsLong());
     time.runReady();
     return p;
@@ -97,7 +97,7 @@ class PublisherTest {
   @Test
   void notOpen_publishesNothing_untilOpenedAndItsGraceOver() throws Exception {
     publisher = new Publisher("n", channels, transport, codec, ChainSender.chained(codec),
-        new FrameHistory(true, true), buffer, stats, peers, time, time, time, 0);
+        new FrameHistory(true, true), buffer, stats, peers, time, time, time, 0, true);
     send("a");
     time.runReady();
     assertEquals(List.of(), publishes());
@@ -174,7 +174,7 @@ class PublisherTest {
 
   @Test
   void replaysOff_theControl_publishesOnlyWhatWasRefused() throws Exception {
-    publisher = publisher(ChainSender.chained(codec), false);
+    publisher = publisher(ChainSender.chained(codec), false, true);
     send("a");
     time.advance(500);
     transport.failure = new IllegalStateException("Redis is down");
@@ -208,6 +208,34 @@ class PublisherTest {
     assertEquals(1, stats.get(Stats.OUTAGE_REPUBLISHED));
   }
 
+  @Test
+  void transportThatCountsNoReceivers_fewerThanLiveNodes_doneAtOnce() throws Exception {
+    publisher = publisher(ChainSender.chained(codec), true, false);
+    live = 3;
+    transport.receivers = 0;
+    CompletableFuture<Void> a = send("a");
+    time.runReady();
+    assertTrue(a.isDone() && !a.isCompletedExceptionally(), "the count means nothing: not held");
+    assertEquals(List.of("t:all [a]"), publishes());
+    assertEquals(0, publisher.heldSinceNanos());
+    assertEquals(0, stats.get(Stats.OUTAGE_HELD));
+  }
+
+  @Test
+  void transportThatCountsNoReceivers_refused_stillHeldUntilTaken() throws Exception {
+    publisher = publisher(ChainSender.chained(codec), true, false);
+    transport.failure = new IllegalStateException("the servers are down");
+    CompletableFuture<Void> a = send("a");
+    time.runReady();
+    assertNotEquals(0, publisher.heldSinceNanos(), "a publish error holds the frame");
+    transport.failure = null;
+    transport.receivers = 0;
+    time.advance(200);
+    assertTrue(a.isDone() && !a.isCompletedExceptionally());
+    assertEquals(List.of("t:all [a]", "t:all [a]"), publishes());
+    assertEquals(0, publisher.heldSinceNanos());
+  }
+
   // ================================================================ chains: resends and syncs
 
   @Test
@@ -239,7 +267,7 @@ class PublisherTest {
 
   @Test
   void unchained_theControl_framesCarryNoLink() throws Exception {
-    publisher = publisher(ChainSender.unchained(codec), true);
+    publisher = publisher(ChainSender.unchained(codec), true, true);
     send("a");
     time.runReady();
     publisher.onHeartbeat();

@@ -2,6 +2,7 @@ package io.wscluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.wscluster.memory.TestMemory;
 import jakarta.servlet.ServletContext;
 import java.lang.reflect.Proxy;
 import java.util.ArrayList;
@@ -73,8 +74,8 @@ class SeparateAppsTest {
     all.put(WsClusterConfig.TRANSPORT, "memory");
     all.put(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s");
     WsClusterConfig config = WebappLifecycle.loadConfig(context(contextPath, all), Map.of());
-    ClusterNode node = new ClusterNode(config, new InMemoryTransport(bus, 0), NodeParts.DEFAULT,
-        System::nanoTime);
+    ClusterNode node = new ClusterNode(config, TestMemory.transport(bus, 0), NodeParts.DEFAULT,
+        System::nanoTime, t -> TestMemory.directory(null, config.channelPrefix()));
     nodes.add(node);
     prefixes.add(config.channelPrefix());
     node.start();

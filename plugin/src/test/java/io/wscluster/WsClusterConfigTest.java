@@ -231,8 +231,17 @@ class WsClusterConfigTest {
   }
 
   @Test
-  void transport_unknown_isRefused() {
-    assertRefused(WsClusterConfig.TRANSPORT, "kafka", "one of redis memory");
+  void transport_notAName_isRefused() {
+    assertRefused(WsClusterConfig.TRANSPORT, "redis/memory",
+        "a backend's name: 1 to 64 characters from a-z 0-9 . _ -");
+  }
+
+  @Test
+  void transport_anyName_isTakenInLowerCase_theBackendIsLookedUpAtStart() {
+    WsClusterConfig c = WsClusterConfig.builder().transport("Kafka").build();
+
+    assertEquals("kafka", c.transportName());
+    assertThrows(IllegalArgumentException.class, c::transport, "not a built-in backend");
   }
 
   @Test
@@ -478,7 +487,8 @@ class WsClusterConfigTest {
 
   static {
     bad(WsClusterConfig.ENABLED, "yes", "true or false");
-    bad(WsClusterConfig.TRANSPORT, "kafka", "one of redis memory");
+    bad(WsClusterConfig.TRANSPORT, "redis/memory",
+        "a backend's name: 1 to 64 characters from a-z 0-9 . _ -");
     bad(WsClusterConfig.REDIS_ADDRESS, "http://127.0.0.1:6379",
         "a URL redis://host:port or rediss://host:port (scheme 'http' is not redis or rediss)");
     // user name and password are free-form: only length and control characters are refused

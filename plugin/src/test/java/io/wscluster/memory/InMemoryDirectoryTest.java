@@ -1,5 +1,8 @@
-package io.wscluster;
+package io.wscluster.memory;
 
+import io.wscluster.ConfigException;
+import io.wscluster.spi.Directory;
+import io.wscluster.spi.DirectoryContractTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -18,7 +21,7 @@ class InMemoryDirectoryTest extends DirectoryContractTest {
 
   @Override
   protected Directory createDirectory(String prefix) {
-    return new InMemoryDirectory(store, prefix);
+    return TestMemory.directory(store, prefix);
   }
 
   @Override
@@ -36,8 +39,8 @@ class InMemoryDirectoryTest extends DirectoryContractTest {
 
   @Test
   void twoDirectoriesOnOneStore_seeEachOthersEntries() throws Exception {
-    Directory one = new InMemoryDirectory(store, prefix);
-    Directory two = new InMemoryDirectory(store, prefix);
+    Directory one = TestMemory.directory(store, prefix);
+    Directory two = TestMemory.directory(store, prefix);
 
     get(one.apply("n1", java.util.List.of(open("s1", "alice"))));
 
@@ -46,8 +49,8 @@ class InMemoryDirectoryTest extends DirectoryContractTest {
 
   @Test
   void nullStore_usesTheClassLoadersDefaultStore() throws Exception {
-    Directory one = new InMemoryDirectory(null, prefix);
-    Directory two = new InMemoryDirectory(null, prefix);
+    Directory one = TestMemory.directory(null, prefix);
+    Directory two = TestMemory.directory(null, prefix);
     try {
       get(one.apply("n1", java.util.List.of(open("s1", "alice"))));
 

@@ -1,5 +1,7 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.TestBackends;
+import io.wscluster.WsClusterConfig;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.File;
@@ -23,11 +25,21 @@ import org.junit.jupiter.api.Assumptions;
  * for checks behind the plugin's back on a plain server without a password. Skips the class (an
  * assumption) when redis-server is not on PATH, or cannot speak TLS for a TLS server.
  */
-final class TestRedis implements AutoCloseable {
+public final class TestRedis implements AutoCloseable {
   final int port;
   private final boolean tls;
   private final Process process;
   private final Path log;
+
+  /** A transport of {@code config}, as {@link RedisBackendProvider} makes it. */
+  static RedisTransport transport(WsClusterConfig config, int extraSubscriptions) {
+    return new RedisTransport(config, TestBackends.explicit(config), extraSubscriptions);
+  }
+
+  /** The Redisson config of {@code config}, as {@link RedisTransport} makes it. */
+  static org.redisson.config.Config redissonConfig(WsClusterConfig config) throws IOException {
+    return RedisTransport.redissonConfig(config, TestBackends.explicit(config));
+  }
 
   private TestRedis(int port, boolean tls, Process process, Path log) {
     this.port = port;
@@ -41,7 +53,7 @@ final class TestRedis implements AutoCloseable {
    *
    * @param extraArgs more redis-server arguments, such as {@code --requirepass secret}
    */
-  static TestRedis start(String purpose, String... extraArgs) throws Exception {
+  public static TestRedis start(String purpose, String... extraArgs) throws Exception {
     int port = freePort();
     List<String> args = new ArrayList<>(List.of("--port", String.valueOf(port)));
     args.addAll(List.of(extraArgs));
@@ -100,7 +112,7 @@ final class TestRedis implements AutoCloseable {
     return redis;
   }
 
-  String address() {
+  public String address() {
     return (tls ? "rediss" : "redis") + "://127.0.0.1:" + port;
   }
 

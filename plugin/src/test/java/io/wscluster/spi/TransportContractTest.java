@@ -1,4 +1,4 @@
-package io.wscluster;
+package io.wscluster.spi;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
-import io.wscluster.spi.Transport;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,7 +32,7 @@ import org.junit.jupiter.api.Test;
  * Transports made by one test's {@link #newTransport} reach each other; channels are unique per
  * test.
  */
-abstract class TransportContractTest {
+public abstract class TransportContractTest {
   private static final long TIMEOUT_SECONDS = 10;
   /** How long "nothing arrives" is watched for, after a later frame proved the pipe flushed. */
   private static final long QUIET_MILLIS = 200;
@@ -62,7 +61,7 @@ abstract class TransportContractTest {
   }
 
   /** Records what a transport delivers. */
-  static final class Inbox implements Transport.Receiver {
+  public static final class Inbox implements Transport.Receiver {
     final BlockingQueue<Map.Entry<String, byte[]>> frames = new LinkedBlockingQueue<>();
 
     @Override
@@ -70,19 +69,19 @@ abstract class TransportContractTest {
       frames.add(Map.entry(channel, frame));
     }
 
-    Map.Entry<String, byte[]> next() throws InterruptedException {
+    public Map.Entry<String, byte[]> next() throws InterruptedException {
       Map.Entry<String, byte[]> e = frames.poll(TIMEOUT_SECONDS, TimeUnit.SECONDS);
       assertNotNull(e, "no frame arrived within " + TIMEOUT_SECONDS + " s");
       return e;
     }
 
-    String nextText(String expectedChannel) throws InterruptedException {
+    public String nextText(String expectedChannel) throws InterruptedException {
       Map.Entry<String, byte[]> e = next();
       assertEquals(expectedChannel, e.getKey(), "channel");
       return new String(e.getValue(), StandardCharsets.UTF_8);
     }
 
-    void assertNothingMore() throws InterruptedException {
+    public void assertNothingMore() throws InterruptedException {
       Map.Entry<String, byte[]> e = frames.poll(QUIET_MILLIS, TimeUnit.MILLISECONDS);
       assertNull(e, () -> "unexpected frame on " + e.getKey() + ": "
           + new String(e.getValue(), StandardCharsets.UTF_8));

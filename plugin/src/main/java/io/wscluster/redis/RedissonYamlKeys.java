@@ -1,4 +1,4 @@
-package io.wscluster;
+package io.wscluster.redis;
 
 import java.io.IOException;
 import java.io.Reader;

@@ -1,5 +1,7 @@
-package io.wscluster;
+package io.wscluster.memory;
 
+import io.wscluster.ConfigException;
+import io.wscluster.spi.Directory;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;

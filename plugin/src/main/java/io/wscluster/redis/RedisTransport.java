@@ -1,13 +1,17 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.ConfigException;
+import io.wscluster.WsClusterConfig;
+import io.wscluster.WsClusterException;
+import io.wscluster.spi.Directory;
 import io.wscluster.spi.Transport;
-import java.time.Duration;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URL;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
 import java.security.KeyStore;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -16,6 +20,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import javax.net.ssl.SSLHandshakeException;
 import org.redisson.Redisson;
 import org.redisson.api.RTopic;
@@ -48,6 +53,8 @@ final class RedisTransport implements Transport {
    */
   static final Duration RECONNECT_DELAY = Duration.ofMillis(200);
   private final WsClusterConfig config;
+  /** The raw text of keys set explicitly: {@link #fitYamlConfig} tells set from default. */
+  private final Function<String, String> explicit;
   private final int extraSubscriptions;
   private final Map<String, RTopic> topics = new ConcurrentHashMap<>();
   /** Our listener ids per subscribed channel (Redisson's topic may have others' listeners). */
@@ -55,9 +62,14 @@ final class RedisTransport implements Transport {
   private volatile RedissonClient redisson;
   private Receiver receiver;
 
-  /** @param extraSubscriptions test hook: register each listener this many more times */
-  RedisTransport(WsClusterConfig config, int extraSubscriptions) {
+  /**
+   * @param explicit the raw text of a key set explicitly, else null
+   * @param extraSubscriptions test hook: register each listener this many more times
+   */
+  RedisTransport(WsClusterConfig config, Function<String, String> explicit,
+      int extraSubscriptions) {
     this.config = config;
+    this.explicit = explicit;
     this.extraSubscriptions = extraSubscriptions;
   }
 
@@ -67,7 +79,7 @@ final class RedisTransport implements Transport {
       throw new IllegalStateException("already started");
     }
     this.receiver = receiver;
-    Config c = redissonConfig(config);
+    Config c = redissonConfig(config, explicit);
     try {
       redisson = Redisson.create(c);
     } catch (RuntimeException e) {
@@ -116,11 +128,12 @@ final class RedisTransport implements Transport {
         : config.redisAddress().toString();
   }
 
-  static Config redissonConfig(WsClusterConfig config) throws IOException {
+  static Config redissonConfig(WsClusterConfig config,
+      Function<String, String> explicit) throws IOException {
     if (!config.redisUsername().isEmpty() && config.redisPassword().isEmpty()) {
       // Redisson would send no AUTH at all: the client would silently be the default user
       throw new ConfigException(WsClusterConfig.REDIS_USERNAME + " is set to '"
-          + WsClusterConfig.printable(config.redisUsername()) + "' but "
+          + config.redisUsername() + "' but "
           + WsClusterConfig.REDIS_PASSWORD + " is empty: Redis authenticates a user by name and "
           + "password (any password for a nopass user)");
     }
@@ -135,7 +148,7 @@ final class RedisTransport implements Transport {
             + " or " + WsClusterConfig.REDIS_PASSWORD + ": keep one of them");
       }
       checkTruststore(c, config.redisConfig());
-      fitYamlConfig(c, config);
+      fitYamlConfig(c, config, explicit);
     } else {
       c = new Config();
       c.useSingleServer()
@@ -183,10 +196,11 @@ final class RedisTransport implements Transport {
    * pool, which the file must then leave out. Works for every topology through Redisson's
    * public {@link ConfigSupport#getConfig}.
    */
-  private static void fitYamlConfig(Config c, WsClusterConfig config) throws IOException {
+  private static void fitYamlConfig(Config c, WsClusterConfig config,
+      Function<String, String> explicit) throws IOException {
     Path yaml = config.redisConfig();
     Set<String> set = RedissonYamlKeys.serverSettings(yaml);
-    String connections = config.explicitValues().get(WsClusterConfig.REDIS_CONNECTIONS);
+    String connections = explicit.apply(WsClusterConfig.REDIS_CONNECTIONS);
     boolean single = c.isSingleConfig();
     String pool = single ? "connectionPoolSize" : "masterConnectionPoolSize";
     if (connections != null && set.contains(pool)) {

@@ -1,5 +1,6 @@
-package io.wscluster;
+package io.wscluster.memory;
 
+import io.wscluster.ConfigException;
 import io.wscluster.spi.Transport;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,6 +13,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiConsumer;
 
@@ -31,6 +33,7 @@ final class InMemoryTransport implements Transport {
 
   private final ConcurrentMap<String, List<BiConsumer<String, byte[]>>> bus;
   private final int extraSubscriptions;
+  private final ThreadFactory threads;
   private final List<Map.Entry<String, BiConsumer<String, byte[]>>> mine = new ArrayList<>();
   private ExecutorService delivery;
   private Receiver receiver;
@@ -39,16 +42,13 @@ final class InMemoryTransport implements Transport {
   /**
    * @param bus the bus to join, or null for this class loader's default bus
    * @param extraSubscriptions test hook: register each subscription this many more times
+   * @param threads makes the delivery thread
    */
   InMemoryTransport(ConcurrentMap<String, List<BiConsumer<String, byte[]>>> bus,
-      int extraSubscriptions) {
+      int extraSubscriptions, ThreadFactory threads) {
     this.bus = bus == null ? DEFAULT_BUS : bus;
     this.extraSubscriptions = extraSubscriptions;
-  }
-
-  /** A bus of its own: for a node that must reach nobody (wscluster.enabled=false). */
-  static InMemoryTransport isolated() {
-    return new InMemoryTransport(new ConcurrentHashMap<>(), 0);
+    this.threads = threads;
   }
 
   @SuppressWarnings("unchecked")
@@ -70,7 +70,7 @@ final class InMemoryTransport implements Transport {
       throw new IllegalStateException("already started");
     }
     this.receiver = receiver;
-    this.delivery = Executors.newSingleThreadExecutor(new NamedThreadFactory("memory"));
+    this.delivery = Executors.newSingleThreadExecutor(threads);
     this.running = true;
   }
 

@@ -1,5 +1,8 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.CapturedStderr;
+import io.wscluster.ConfigException;
+import io.wscluster.WsClusterConfig;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -47,7 +50,7 @@ class RedissonYamlConfigTest {
     for (int i = 0; i < keyValues.length; i += 2) {
       b.set(keyValues[i], keyValues[i + 1]);
     }
-    Config c = RedisTransport.redissonConfig(b.build());
+    Config c = TestRedis.redissonConfig(b.build());
     return ConfigSupport.getConfig(c);
   }
 
@@ -86,7 +89,7 @@ class RedissonYamlConfigTest {
     Path examples = Path.of(System.getProperty("user.dir")).getParent().resolve("config");
     for (String name : new String[] {"redisson-single.yaml", "redisson-cluster.yaml",
         "redisson-sentinel.yaml"}) {
-      Config c = RedisTransport.redissonConfig(WsClusterConfig.builder()
+      Config c = TestRedis.redissonConfig(WsClusterConfig.builder()
           .set(WsClusterConfig.REDIS_CONFIG, examples.resolve(name).toString()).build());
       assertConstant200ms(ConfigSupport.getConfig(c));
     }
@@ -157,7 +160,7 @@ class RedissonYamlConfigTest {
         .set(WsClusterConfig.REDIS_CONNECTIONS, "4")
         .build();
     ConfigException e = assertThrows(ConfigException.class,
-        () -> RedisTransport.redissonConfig(c));
+        () -> TestRedis.redissonConfig(c));
     assertEquals("wscluster.redis.connections value was set to '4', and " + file
         + " (wscluster.redis.config) sets connectionPoolSize too: set the pool size in one of "
         + "them only", e.getMessage());
@@ -172,7 +175,7 @@ class RedissonYamlConfigTest {
         .set(WsClusterConfig.REDIS_CONNECTIONS, "2")
         .build();
     ConfigException e = assertThrows(ConfigException.class,
-        () -> RedisTransport.redissonConfig(c));
+        () -> TestRedis.redissonConfig(c));
     assertEquals("wscluster.redis.connections value was set to '2', and " + file
         + " (wscluster.redis.config) sets masterConnectionPoolSize too: set the pool size in one "
         + "of them only", e.getMessage());
@@ -186,7 +189,7 @@ class RedissonYamlConfigTest {
         .set(WsClusterConfig.REDIS_CONNECTIONS, "4")
         .build();
     ConfigException e = assertThrows(ConfigException.class,
-        () -> RedisTransport.redissonConfig(c));
+        () -> TestRedis.redissonConfig(c));
     assertEquals("wscluster.redis.connections value was set to '4', below "
         + "connectionMinimumIdleSize 6 in " + file + " (wscluster.redis.config): must be at "
         + "least 6", e.getMessage());

@@ -1,5 +1,8 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.WsClusterConfig;
+import io.wscluster.spi.Directory;
+import io.wscluster.spi.DirectoryContractTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -23,7 +26,7 @@ class RedisDirectoryTest extends DirectoryContractTest {
   @BeforeAll
   static void startRedisAndTransport() throws Exception {
     redis = TestRedis.start("the Redis directory contract");
-    transport = new RedisTransport(WsClusterConfig.builder()
+    transport = TestRedis.transport(WsClusterConfig.builder()
         .redisAddress(redis.address())
         .nodeName("directory-contract")
         .set(WsClusterConfig.REDIS_CONNECTIONS, "2")
@@ -77,41 +80,12 @@ class RedisDirectoryTest extends DirectoryContractTest {
 
   @Test
   void directory_transportNotStarted_isRefused() {
-    RedisTransport notStarted = new RedisTransport(WsClusterConfig.builder()
+    RedisTransport notStarted = TestRedis.transport(WsClusterConfig.builder()
         .redisAddress(redis.address()).nodeName("x").build(), 0);
 
     IllegalStateException e = assertThrows(IllegalStateException.class,
         () -> notStarted.directory(prefix));
     assertEquals("not started", e.getMessage());
-  }
-
-  // ================================================================ presence on Redis
-
-  /**
-   * ClusterPresence promises to tell onNodeGone "on the heartbeat thread"; on Redis, the
-   * directory's stages complete on Redisson's threads.
-   */
-  @Test
-  void presenceOnRedis_nodeRemovedByItsGracefulStop_isToldOnTheHeartbeatThread()
-      throws Exception {
-    List<String> threads = new java.util.concurrent.CopyOnWriteArrayList<>();
-    get(dir.renew("leaver", "token-leaver", 60_000, System.currentTimeMillis()));
-    ClusterPresence p = new ClusterPresence(dir, "n1", WsClusterConfig.builder()
-        .transport(WsClusterConfig.TransportType.MEMORY)
-        .set(WsClusterConfig.NODE_HEARTBEAT, "50ms")
-        .set(WsClusterConfig.NODE_TTL, "5s").build(),
-        node -> threads.add(node + " on " + Thread.currentThread().getName()),
-        System::currentTimeMillis);
-    p.start();
-    try {
-      get(dir.removeNode("leaver"));
-
-      org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(10))
-          .until(() -> !threads.isEmpty());
-      assertTrue(threads.get(0).startsWith("leaver on wscluster-heartbeat-"), threads.toString());
-    } finally {
-      p.stop(1_000);
-    }
   }
 
   @SuppressWarnings("unchecked")

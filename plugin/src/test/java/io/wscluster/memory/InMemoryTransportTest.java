@@ -1,5 +1,7 @@
-package io.wscluster;
+package io.wscluster.memory;
 
+import io.wscluster.ConfigException;
+import io.wscluster.spi.TransportContractTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -17,7 +19,7 @@ class InMemoryTransportTest extends TransportContractTest {
 
   @Override
   protected Transport createTransport() {
-    return new InMemoryTransport(bus, 0);
+    return TestMemory.transport(bus, 0);
   }
 
   // ================================================================ in-memory specifics
@@ -25,7 +27,7 @@ class InMemoryTransportTest extends TransportContractTest {
   @Test
   void subscribe_withExtraSubscriptions_receivesEveryFrameThatManyMoreTimes() throws Exception {
     Inbox in = new Inbox();
-    Transport t = new InMemoryTransport(bus, 2);
+    Transport t = TestMemory.transport(bus, 2);
     t.start(in);
     t.subscribe(channel).toCompletableFuture().get();
 

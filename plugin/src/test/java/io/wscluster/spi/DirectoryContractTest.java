@@ -1,10 +1,10 @@
-package io.wscluster;
+package io.wscluster.spi;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 
-import io.wscluster.Directory.Change;
-import io.wscluster.Directory.Change.Kind;
+import io.wscluster.spi.Directory.Change;
+import io.wscluster.spi.Directory.Change.Kind;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * session's user now, USER carries the new user, the previous one and the session's rooms, CLOSE
  * carries the user and the rooms at that moment.
  */
-abstract class DirectoryContractTest {
+public abstract class DirectoryContractTest {
   private static final long TTL = 60_000;
 
   protected final String prefix = "dir-" + UUID.randomUUID().toString().substring(0, 8);
@@ -384,7 +384,7 @@ abstract class DirectoryContractTest {
 
   // ================================================================ helpers
 
-  static <T> T get(CompletionStage<T> stage) throws Exception {
+  public static <T> T get(CompletionStage<T> stage) throws Exception {
     return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
@@ -397,28 +397,29 @@ abstract class DirectoryContractTest {
   }
 
   /** Members as "node/session/user", "-" for no user; order-free. */
-  static Set<String> members(CompletionStage<List<Directory.Member>> stage) throws Exception {
+  public static Set<String> members(CompletionStage<List<Directory.Member>> stage)
+      throws Exception {
     return get(stage).stream().map(m -> m.node + "/" + m.session + "/"
         + (m.user == null ? "-" : m.user)).collect(Collectors.toCollection(TreeSet::new));
   }
 
-  static Change open(String session, String user) {
+  public static Change open(String session, String user) {
     return new Change(Kind.OPEN, session, user, null, null);
   }
 
-  static Change join(String session, String user, String room) {
+  public static Change join(String session, String user, String room) {
     return new Change(Kind.JOIN, session, user, room, null);
   }
 
-  static Change leave(String session, String user, String room) {
+  public static Change leave(String session, String user, String room) {
     return new Change(Kind.LEAVE, session, user, room, null);
   }
 
-  static Change user(String session, String user, String previous, String... rooms) {
+  public static Change user(String session, String user, String previous, String... rooms) {
     return new Change(Kind.USER, session, user, previous, Set.of(rooms));
   }
 
-  static Change close(String session, String user, String... rooms) {
+  public static Change close(String session, String user, String... rooms) {
     return new Change(Kind.CLOSE, session, user, null, Set.of(rooms));
   }
 }

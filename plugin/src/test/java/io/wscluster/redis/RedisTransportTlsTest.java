@@ -1,5 +1,9 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.ConfigException;
+import io.wscluster.WsClusterConfig;
+import io.wscluster.WsClusterException;
+import io.wscluster.spi.TransportContractTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -64,7 +68,7 @@ class RedisTransportTlsTest extends TransportContractTest {
 
   @Override
   protected Transport createTransport() {
-    return new RedisTransport(WsClusterConfig.builder()
+    return TestRedis.transport(WsClusterConfig.builder()
         .set(WsClusterConfig.REDIS_CONFIG, yaml.toString())
         .set(WsClusterConfig.REDIS_PASSWORD, PASSWORD)
         .nodeName("tls-" + NODES.incrementAndGet())
@@ -86,7 +90,7 @@ class RedisTransportTlsTest extends TransportContractTest {
 
   @Test
   void start_caNotTrusted_failsSayingHowToTrustIt() {
-    RedisTransport t = new RedisTransport(addressOnly(), 0);
+    RedisTransport t = TestRedis.transport(addressOnly(), 0);
 
     WsClusterException e = assertThrows(WsClusterException.class, () -> t.start(new Inbox()));
 
@@ -111,7 +115,7 @@ class RedisTransportTlsTest extends TransportContractTest {
     System.setProperty(keys[0], certs.truststore.toString());
     System.setProperty(keys[1], TestCertificates.TRUSTSTORE_PASSWORD);
     System.setProperty(keys[2], "PKCS12");
-    RedisTransport t = new RedisTransport(addressOnly(), 0);
+    RedisTransport t = TestRedis.transport(addressOnly(), 0);
     try {
       Inbox in = new Inbox();
       t.start(in);
@@ -143,7 +147,7 @@ class RedisTransportTlsTest extends TransportContractTest {
         .set(WsClusterConfig.REDIS_CONFIG, bad.toString()).build();
 
     ConfigException e = assertThrows(ConfigException.class,
-        () -> RedisTransport.redissonConfig(c));
+        () -> TestRedis.redissonConfig(c));
 
     assertTrue(e.getMessage().startsWith("sslTruststore 'file:" + missing + "' in " + bad
         + " (wscluster.redis.config) cannot be loaded as a pkcs12 truststore with its "
@@ -159,7 +163,7 @@ class RedisTransportTlsTest extends TransportContractTest {
         .set(WsClusterConfig.REDIS_CONFIG, bad.toString()).build();
 
     ConfigException e = assertThrows(ConfigException.class,
-        () -> RedisTransport.redissonConfig(c));
+        () -> TestRedis.redissonConfig(c));
 
     assertEquals("sslTruststore 'file:" + certs.truststore + "' in " + bad
         + " (wscluster.redis.config) cannot be loaded as a pkcs12 truststore with its "

@@ -1,11 +1,16 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.CapturedStderr;
+import io.wscluster.ConfigException;
+import io.wscluster.WsClusterConfig;
+import io.wscluster.WsClusterException;
+import io.wscluster.spi.Directory;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wscluster.TransportContractTest.Inbox;
+import io.wscluster.spi.TransportContractTest.Inbox;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +70,7 @@ class RedisTransportAuthTest {
    * directory under the prefix "auth" takes a lease.
    */
   private static void assertRoundTrip(WsClusterConfig config) throws Exception {
-    RedisTransport t = new RedisTransport(config, 0);
+    RedisTransport t = TestRedis.transport(config, 0);
     try {
       Inbox in = new Inbox();
       t.start(in);
@@ -90,7 +95,7 @@ class RedisTransportAuthTest {
    * message, its causes nor anything logged meanwhile contains {@code secret}.
    */
   private static String startFails(WsClusterConfig config, String secret) throws Exception {
-    RedisTransport t = new RedisTransport(config, 0);
+    RedisTransport t = TestRedis.transport(config, 0);
     WsClusterException e;
     String log;
     try (CapturedStderr err = new CapturedStderr()) {
@@ -168,7 +173,7 @@ class RedisTransportAuthTest {
 
   @Test
   void start_usernameWithoutPassword_isRefusedBeforeConnecting() {
-    RedisTransport t = new RedisTransport(config(acl)
+    RedisTransport t = TestRedis.transport(config(acl)
         .set(WsClusterConfig.REDIS_USERNAME, "alice").build(), 0);
 
     ConfigException e = assertThrows(ConfigException.class, () -> t.start(new Inbox()));
@@ -191,7 +196,7 @@ class RedisTransportAuthTest {
         .set(WsClusterConfig.REDIS_PASSWORD, "from-key").build();
 
     ConfigException e = assertThrows(ConfigException.class,
-        () -> RedisTransport.redissonConfig(c));
+        () -> TestRedis.redissonConfig(c));
 
     assertEquals(dir.resolve("redisson.yaml") + " (wscluster.redis.config) sets a Redis username "
         + "or password, and so do wscluster.redis.username or wscluster.redis.password: keep one "
@@ -206,7 +211,7 @@ class RedisTransportAuthTest {
         .build();
 
     assertRoundTrip(c);
-    org.redisson.config.Config redisson = RedisTransport.redissonConfig(c);
+    org.redisson.config.Config redisson = TestRedis.redissonConfig(c);
     assertEquals("alice", redisson.getUsername(), "Redisson 4's Config-level credentials");
     assertEquals(ALICE_PASSWORD, redisson.getPassword());
   }

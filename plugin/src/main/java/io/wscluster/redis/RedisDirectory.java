@@ -1,5 +1,6 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.spi.Directory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

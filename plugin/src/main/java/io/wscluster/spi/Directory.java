@@ -1,6 +1,10 @@
-package io.wscluster;
+package io.wscluster.spi;
 
+import java.util.ArrayList;
+import java.util.Collection;
 import java.util.List;
+import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -20,36 +24,48 @@ import java.util.concurrent.CompletionStage;
  * Every query reads one key plus the live nodes: its cost is O(result), never O(cluster).
  * Names never contain control characters, so U+001F separates fields safely.
  *
- * <p>All methods are non-blocking and thread-safe.
+ * <p>Another store need not copy this layout; it must answer the same queries with the same
+ * meaning ({@code DirectoryContractTest} in the plugin's tests states them). {@link Member}'s
+ * entry format is there for stores that keep sets of strings.
+ *
+ * <p>Threads: every method may be called from any thread, concurrently, and must not block: it
+ * returns a stage that completes later, on any thread (the core moves the result to its own).
+ * Failure: a stage that completes exceptionally; the core logs it and goes on (a lease is renewed
+ * on the next heartbeat; a node whose lease went missing writes its sessions again), so a call
+ * should fail rather than retry for long inside. Lifecycle: {@link Backend#directory} makes
+ * it once its transport has started; it is used until the transport stops and holds nothing that
+ * needs closing of its own (what it uses belongs to the backend).
  */
-interface Directory {
+public interface Directory {
+  /** Separates the fields of a room or user set entry. */
   char SEP = '\u001f';
 
-  /** A session as listed in a room or user set. */
+  /** A session as listed in a room or user set. Immutable. */
   final class Member {
-    final String node;
-    final String session;
-    final String user;
+    public final String node;
+    public final String session;
+    /** The session's user, or null for none (always null in a user set's answer). */
+    public final String user;
 
-    Member(String node, String session, String user) {
+    public Member(String node, String session, String user) {
       this.node = node;
       this.session = session;
       this.user = user;
     }
 
     /** The entry of a session in a room set: node, session and user (empty for none). */
-    static String roomEntry(String node, String session, String user) {
+    public static String roomEntry(String node, String session, String user) {
       return node + SEP + session + SEP + (user == null ? "" : user);
     }
 
     /** The entry of a session in a user set: node and session. */
-    static String userEntry(String node, String session) {
+    public static String userEntry(String node, String session) {
       return node + SEP + session;
     }
 
     /** The members of a room or user set; entries that are not ours are skipped. */
-    static java.util.List<Member> parseAll(java.util.Collection<String> entries) {
-      java.util.List<Member> out = new java.util.ArrayList<>(entries.size());
+    public static List<Member> parseAll(Collection<String> entries) {
+      List<Member> out = new ArrayList<>(entries.size());
       for (String e : entries) {
         Member m = parse(e);
         if (m != null) {
@@ -59,7 +75,8 @@ interface Directory {
       return out;
     }
 
-    static Member parse(String s) {
+    /** The member of one room or user set entry, or null if it is not one. */
+    public static Member parse(String s) {
       int a = s.indexOf(SEP);
       if (a < 0) {
         return null;
@@ -73,20 +90,21 @@ interface Directory {
     }
   }
 
-  /** One change of this node's own sessions, applied in order. */
+  /** One change of a node's own sessions, applied in order. Made by the core; immutable. */
   final class Change {
-    enum Kind { OPEN, CLOSE, JOIN, LEAVE, USER }
+    /** What happened to the session. */
+    public enum Kind { OPEN, CLOSE, JOIN, LEAVE, USER }
 
-    final Kind kind;
-    final String session;
-    /** OPEN/JOIN/LEAVE: the user now (may be null); USER: the new user. */
-    final String user;
-    /** JOIN/LEAVE: the room; USER: the previous user. */
-    final String other;
-    /** CLOSE and USER: the session's rooms at that moment. */
-    final java.util.Set<String> rooms;
+    public final Kind kind;
+    public final String session;
+    /** OPEN/JOIN/LEAVE/CLOSE: the user now (may be null); USER: the new user (may be null). */
+    public final String user;
+    /** JOIN/LEAVE: the room; USER: the previous user (may be null); else null. */
+    public final String other;
+    /** CLOSE and USER: the session's rooms at that moment; else null. */
+    public final Set<String> rooms;
 
-    Change(Kind kind, String session, String user, String other, java.util.Set<String> rooms) {
+    public Change(Kind kind, String session, String user, String other, Set<String> rooms) {
       this.kind = kind;
       this.session = session;
       this.user = user;
@@ -104,7 +122,7 @@ interface Directory {
   CompletionStage<String> renew(String node, String token, long ttlMillis, long nowMillis);
 
   /** Every node with a lease not yet removed, with its expiry (epoch ms): live or dead. */
-  CompletionStage<java.util.Map<String, Long>> leases();
+  CompletionStage<Map<String, Long>> leases();
 
   /** Removes a node's lease and every entry of its sessions; idempotent. */
   CompletionStage<Void> removeNode(String node);

@@ -1,5 +1,8 @@
-package io.wscluster;
+package io.wscluster.redis;
 
+import io.wscluster.WsClusterConfig;
+import io.wscluster.WsClusterException;
+import io.wscluster.spi.TransportContractTest;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -44,7 +47,7 @@ class RedisTransportTest extends TransportContractTest {
 
   @Override
   protected Transport createTransport() {
-    return new RedisTransport(config(), 0);
+    return TestRedis.transport(config(), 0);
   }
 
   // ================================================================ Redis specifics
@@ -56,7 +59,7 @@ class RedisTransportTest extends TransportContractTest {
         .redisAddress("redis://127.0.0.1:" + closed)
         .nodeName("unreachable")
         .build();
-    RedisTransport t = new RedisTransport(c, 0);
+    RedisTransport t = TestRedis.transport(c, 0);
 
     WsClusterException e = assertThrows(WsClusterException.class, () -> t.start(new Inbox()));
 
@@ -70,7 +73,7 @@ class RedisTransportTest extends TransportContractTest {
   @Test
   void subscribe_withExtraSubscriptions_receivesEveryFrameThatManyMoreTimes() throws Exception {
     Inbox in = new Inbox();
-    Transport t = new RedisTransport(config(), 1);
+    Transport t = TestRedis.transport(config(), 1);
     try {
       t.start(in);
       t.subscribe(channel).toCompletableFuture().get(10, TimeUnit.SECONDS);
@@ -90,7 +93,7 @@ class RedisTransportTest extends TransportContractTest {
 
   @Test
   void redissonConfig_usesTheRawByteCodecAndTheConfiguredPool() throws Exception {
-    org.redisson.config.Config c = RedisTransport.redissonConfig(config());
+    org.redisson.config.Config c = TestRedis.redissonConfig(config());
     assertEquals(org.redisson.client.codec.ByteArrayCodec.INSTANCE, c.getCodec());
     assertEquals(2, c.useSingleServer().getConnectionPoolSize());
     assertEquals(redis.address(), c.useSingleServer().getAddress());
