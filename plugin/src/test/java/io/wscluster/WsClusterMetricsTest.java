@@ -12,6 +12,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.TimeGauge;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.wscluster.memory.TestMemory;
 import io.wscluster.micrometer.WsClusterMetrics;
 import java.lang.reflect.Field;
 import java.lang.reflect.Modifier;
@@ -53,8 +54,8 @@ class WsClusterMetricsTest {
         .set(WsClusterConfig.NODE_HEARTBEAT, "100ms")
         .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s")
         .build();
-    ClusterNode node = new ClusterNode(config, new InMemoryTransport(new ConcurrentHashMap<>(), 0),
-        NodeParts.DEFAULT, System::nanoTime);
+    ClusterNode node = new ClusterNode(config, TestMemory.transport(new ConcurrentHashMap<>(), 0),
+        NodeParts.DEFAULT, System::nanoTime, t -> TestMemory.directory(null, config.channelPrefix()));
     nodes.add(node);
     node.start();
     return node;
