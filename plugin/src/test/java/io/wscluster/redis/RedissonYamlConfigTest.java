@@ -62,6 +62,32 @@ class RedissonYamlConfigTest {
     }
   }
 
+  // ================================================================ classes named in the file
+
+  @Test
+  void redissonConfig_yamlNamingTheKryoCodec_failsNamingTheKeyAndTheMissingLibrary() throws Exception {
+    Path file = yaml(SINGLE + "codec: !<org.redisson.codec.Kryo5Codec> {}\n");
+    WsClusterConfig config = WsClusterConfig.builder()
+        .set(WsClusterConfig.REDIS_CONFIG, file.toString()).build();
+
+    ConfigException e = assertThrows(ConfigException.class, () -> TestRedis.redissonConfig(config));
+
+    assertEquals(file + " (wscluster.redis.config) names a class that needs a library the webapp "
+        + "does not have (com/esotericsoftware/kryo/util/Pool); wscluster sets the codec itself, so "
+        + "leave 'codec' out of the file", e.getMessage());
+  }
+
+  @Test
+  void redissonConfig_yamlNamingACodecOfRedisson_loadsAndTheCodecIsReplaced() throws Exception {
+    Path file = yaml(SINGLE + "codec: !<org.redisson.client.codec.StringCodec> {}\n");
+    WsClusterConfig config = WsClusterConfig.builder()
+        .set(WsClusterConfig.REDIS_CONFIG, file.toString()).build();
+
+    Config c = TestRedis.redissonConfig(config);
+
+    assertInstanceOf(org.redisson.client.codec.ByteArrayCodec.class, c.getCodec());
+  }
+
   // ================================================================ delays
 
   @Test
