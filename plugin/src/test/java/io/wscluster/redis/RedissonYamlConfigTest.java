@@ -64,13 +64,16 @@ class RedissonYamlConfigTest {
 
   // ================================================================ classes named in the file
 
+  private static WsClusterConfig naming(Path yaml) {
+    return WsClusterConfig.builder().set(WsClusterConfig.REDIS_CONFIG, yaml.toString()).build();
+  }
+
   @Test
   void redissonConfig_yamlNamingTheKryoCodec_failsNamingTheKeyAndTheMissingLibrary() throws Exception {
     Path file = yaml(SINGLE + "codec: !<org.redisson.codec.Kryo5Codec> {}\n");
-    WsClusterConfig config = WsClusterConfig.builder()
-        .set(WsClusterConfig.REDIS_CONFIG, file.toString()).build();
 
-    ConfigException e = assertThrows(ConfigException.class, () -> TestRedis.redissonConfig(config));
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> TestRedis.redissonConfig(naming(file)));
 
     assertEquals(file + " (wscluster.redis.config) names a class that needs a library the webapp "
         + "does not have (com/esotericsoftware/kryo/util/Pool); wscluster sets the codec itself, so "
@@ -80,10 +83,8 @@ class RedissonYamlConfigTest {
   @Test
   void redissonConfig_yamlNamingACodecOfRedisson_loadsAndTheCodecIsReplaced() throws Exception {
     Path file = yaml(SINGLE + "codec: !<org.redisson.client.codec.StringCodec> {}\n");
-    WsClusterConfig config = WsClusterConfig.builder()
-        .set(WsClusterConfig.REDIS_CONFIG, file.toString()).build();
 
-    Config c = TestRedis.redissonConfig(config);
+    Config c = TestRedis.redissonConfig(naming(file));
 
     assertInstanceOf(org.redisson.client.codec.ByteArrayCodec.class, c.getCodec());
   }
