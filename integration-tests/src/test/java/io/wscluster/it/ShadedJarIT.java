@@ -17,7 +17,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.UUID;
 import java.util.regex.Pattern;
+import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
  * <p>With wscluster-shaded the app's Netty and the plugin's relocated one live side by side: two
  * nodes deliver every message exactly once, one node configured by a Redisson YAML file (SnakeYAML
  * and Redisson's config loading, relocated), and the demo's unshaded Micrometer binding serves the
- * plugin's meters. Control: the plain jar in the same WAR gets a mix of both Netty versions from
+ * plugin's meters; on two instances of the Jetty distribution as well. Control: the plain jar in the same WAR gets a mix of both Netty versions from
  * Maven's nearest-wins mediation, and the webapp fails to deploy on a missing Netty class.
  */
 class ShadedJarIT {
@@ -62,9 +64,8 @@ class ShadedJarIT {
     return jars;
   }
 
-  @Test
-  void shadedJar_nextToTheAppsOwnOlderNetty_twoNodes_everyMessageExactlyOnce(@TempDir Path dir)
-      throws Exception {
+  /** The demo WAR with wscluster-shaded instead of the plain jar, and the app's Netty 4.1. */
+  private static Path shadedWar(Path dir) throws IOException {
     List<Path> add = new ArrayList<>(appNetty());
     add.add(shadedDir().resolve("wscluster-shaded.jar"));
     Path war = WarFile.withLibs(JettyNode.demoWar(), dir.resolve("shaded.war"),
@@ -72,6 +73,36 @@ class ShadedJarIT {
     List<String> libs = WarFile.libs(war);
     assertTrue(libs.stream().noneMatch(l -> l.startsWith("redisson-") || l.contains("4.2.")),
         "the WAR holds Redisson or Redisson's Netty: " + libs);
+    return war;
+  }
+
+  /** Two senders' messages to everyone, each to arrive at every client exactly once. */
+  private static void broadcastExactlyOnce(List<TestClient> everyone, String scope, String what)
+      throws Exception {
+    ExactlyOnceChecker checker = new ExactlyOnceChecker();
+    List<TestClient> senders = List.of(everyone.get(0), everyone.get(2));
+    for (TestClient sender : senders) {
+      for (int i = 0; i < MESSAGES_PER_SENDER; i++) {
+        String text = scope + sender.label() + ":" + i;
+        checker.expect(text, everyone);
+        sender.send(Send.text(text).all());
+      }
+    }
+    // per-origin order: once a sender's fence is everywhere, so is everything it sent before
+    for (TestClient sender : senders) {
+      String fence = "fence:" + scope + sender.label();
+      sender.send(Send.text(fence).all());
+      for (TestClient client : everyone) {
+        client.awaitDelivery(fence);
+      }
+    }
+    checker.check(everyone, t -> t.startsWith(scope)).assertExactlyOnce(what);
+  }
+
+  @Test
+  void shadedJar_nextToTheAppsOwnOlderNetty_twoNodes_everyMessageExactlyOnce(@TempDir Path dir)
+      throws Exception {
+    Path war = shadedWar(dir);
     Path yaml = dir.resolve("redisson.yaml");
 
     // n0 by address, n1 by a Redisson YAML file: both must reach the test's Redis (Cluster.start waits)
@@ -95,28 +126,71 @@ class ShadedJarIT {
 
       List<TestClient> everyone = List.of(cluster.chat(0, "lobby", "a0"), cluster.chat(0, "lobby", "b0"),
           cluster.chat(1, "lobby", "a1"), cluster.chat(1, "lobby", "b1"));
-      String scope = "m:" + cluster.prefix() + ":";
-      ExactlyOnceChecker checker = new ExactlyOnceChecker();
-      List<TestClient> senders = List.of(everyone.get(0), everyone.get(2));
-      for (TestClient sender : senders) {
-        for (int i = 0; i < MESSAGES_PER_SENDER; i++) {
-          String text = scope + sender.label() + ":" + i;
-          checker.expect(text, everyone);
-          sender.send(Send.text(text).all());
-        }
-      }
-      // per-origin order: once a sender's fence is everywhere, so is everything it sent before
-      for (TestClient sender : senders) {
-        cluster.fence(sender, everyone);
-      }
-      checker.check(everyone, t -> t.startsWith(scope))
-          .assertExactlyOnce("shaded plugin next to the app's Netty 4.1, 2 nodes");
+      broadcastExactlyOnce(everyone, "m:" + cluster.prefix() + ":",
+          "shaded plugin next to the app's Netty 4.1, 2 embedded nodes");
 
       HttpResponse<String> metrics = HttpClient.newHttpClient().send(
           HttpRequest.newBuilder(cluster.node(0).httpUri("/metrics")).timeout(Duration.ofSeconds(10)).build(),
           HttpResponse.BodyHandlers.ofString());
       assertEquals(200, metrics.statusCode(), metrics.body());
       assertTrue(metrics.body().contains("# TYPE wscluster_published_total counter"), metrics.body());
+    }
+  }
+
+  /**
+   * The same WAR on two instances of the stock distribution, set up as docs/jetty-home.md says
+   * (with wscluster-logging): the plugin starts and logs through Jetty, and clusters exactly once.
+   */
+  @Test
+  void shadedJar_onTheJettyDistribution_twoInstances_everyMessageExactlyOnce(@TempDir Path dir)
+      throws Exception {
+    Path war = shadedWar(dir);
+    String prefix = "it-shaded-home-" + UUID.randomUUID().toString().substring(0, 8);
+    List<AutoCloseable> started = new ArrayList<>();
+    // closed in reverse order: clients, then the Jetty processes, then Redis
+    try {
+      RedisServer redis = RedisServer.start();
+      started.add(redis);
+      List<JettyHomeNode> nodes = new ArrayList<>();
+      for (String name : List.of("home0", "home1")) {
+        JettyHomeNode node = JettyHomeNode.create(name, war, List.of(JettyHomeIT.loggingModule()),
+            JettyHomeNode.params("wscluster.node.name", name, "wscluster.channel.prefix", prefix),
+            Map.of("WSCLUSTER_REDIS_ADDRESS", redis.address()));
+        started.add(node);
+        nodes.add(node);
+        node.start();
+      }
+      for (JettyHomeNode node : nodes) {
+        node.awaitStarted();
+      }
+      Settle.until("both instances subscribed", Duration.ofSeconds(20), Duration.ofMillis(50),
+          () -> redis.numsub(prefix + ":all") >= 2);
+      for (JettyHomeNode node : nodes) {
+        assertTrue(node.output().stream().anyMatch(l -> l.contains("wscluster node started on channel")),
+            node.name() + " output:\n" + String.join("\n", node.output()));
+      }
+
+      WebSocketClient ws = new WebSocketClient();
+      ws.start();
+      started.add(ws::stop);
+      List<TestClient> everyone = new ArrayList<>();
+      for (JettyHomeNode node : nodes) {
+        for (String user : List.of("a", "b")) {
+          TestClient client = TestClient.chat(ws, node, "lobby", user + node.name());
+          started.add(client::close);
+          everyone.add(client);
+        }
+      }
+      broadcastExactlyOnce(everyone, "m:" + prefix + ":",
+          "shaded plugin next to the app's Netty 4.1, 2 jetty-home instances");
+    } finally {
+      for (int i = started.size() - 1; i >= 0; i--) {
+        try {
+          started.get(i).close();
+        } catch (Exception e) {
+          // the rest must be stopped all the same
+        }
+      }
     }
   }
 
