@@ -67,6 +67,15 @@ final class Cluster implements AutoCloseable {
     return start(testName, war, descriptor, nodeCount, attributes, redis -> initParameters);
   }
 
+  /**
+   * As {@link #start(String, Path, String, int, Map, Map)}, with each node's init-parameters made once Redis runs (a
+   * Redisson YAML file naming its port, say).
+   */
+  static Cluster start(String testName, Path war, int nodeCount,
+      Function<RedisServer, Map<Integer, Map<String, String>>> initParameters) throws Exception {
+    return start(testName, war, null, nodeCount, Map.of(), initParameters);
+  }
+
   private static Cluster start(String testName, Path war, String descriptor, int nodeCount,
       Map<Integer, Map<String, Object>> attributes,
       Function<RedisServer, Map<Integer, Map<String, String>>> initParametersOf) throws Exception {

@@ -35,7 +35,8 @@ class JettyHomeIT {
   private static final Pattern JETTY_INFO_LINE =
       Pattern.compile("^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3}:INFO :\\S+:\\S+: .*");
 
-  private static Path loggingModule() {
+  /** config/jetty-base/modules/wscluster-logging.mod, which docs/jetty-home.md has users copy. */
+  static Path loggingModule() {
     Path module = Path.of(System.getProperty("it.wscluster.logging.module",
         "../config/jetty-base/modules/wscluster-logging.mod"));
     assertTrue(Files.isRegularFile(module), "no module file at " + module.toAbsolutePath());

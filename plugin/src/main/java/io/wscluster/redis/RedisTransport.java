@@ -139,7 +139,7 @@ final class RedisTransport implements Transport {
     }
     Config c;
     if (config.redisConfig() != null) {
-      c = Config.fromYAML(config.redisConfig().toFile());
+      c = readYaml(config.redisConfig());
       // top-level ones only: Redisson itself warns about the deprecated per-server ones
       if ((c.getUsername() != null || c.getPassword() != null)
           && !(config.redisUsername().isEmpty() && config.redisPassword().isEmpty())) {
@@ -186,6 +186,22 @@ final class RedisTransport implements Transport {
     // envelopes are bytes of our own codec; nothing else is ever written through this client
     c.setCodec(ByteArrayCodec.INSTANCE);
     return c;
+  }
+
+  /**
+   * Redisson makes every object that the file names by class ({@code codec: !<...>}) while reading
+   * it. The plugin ships without the libraries of Redisson features it never uses (Kryo, the
+   * default codec's, among them), so such a class can fail to link: say so, instead of failing the
+   * deployment with a bare NoClassDefFoundError.
+   */
+  private static Config readYaml(Path yaml) throws IOException {
+    try {
+      return Config.fromYAML(yaml.toFile());
+    } catch (LinkageError e) {
+      throw new ConfigException(yaml + " (" + WsClusterConfig.REDIS_CONFIG + ") names a class "
+          + "that needs a library the webapp does not have (" + e.getMessage() + "); wscluster "
+          + "sets the codec itself, so leave 'codec' out of the file");
+    }
   }
 
   /**

@@ -62,6 +62,33 @@ class RedissonYamlConfigTest {
     }
   }
 
+  // ================================================================ classes named in the file
+
+  private static WsClusterConfig naming(Path yaml) {
+    return WsClusterConfig.builder().set(WsClusterConfig.REDIS_CONFIG, yaml.toString()).build();
+  }
+
+  @Test
+  void redissonConfig_yamlNamingTheKryoCodec_failsNamingTheKeyAndTheMissingLibrary() throws Exception {
+    Path file = yaml(SINGLE + "codec: !<org.redisson.codec.Kryo5Codec> {}\n");
+
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> TestRedis.redissonConfig(naming(file)));
+
+    assertEquals(file + " (wscluster.redis.config) names a class that needs a library the webapp "
+        + "does not have (com/esotericsoftware/kryo/util/Pool); wscluster sets the codec itself, so "
+        + "leave 'codec' out of the file", e.getMessage());
+  }
+
+  @Test
+  void redissonConfig_yamlNamingACodecOfRedisson_loadsAndTheCodecIsReplaced() throws Exception {
+    Path file = yaml(SINGLE + "codec: !<org.redisson.client.codec.StringCodec> {}\n");
+
+    Config c = TestRedis.redissonConfig(naming(file));
+
+    assertInstanceOf(org.redisson.client.codec.ByteArrayCodec.class, c.getCodec());
+  }
+
   // ================================================================ delays
 
   @Test
