@@ -162,20 +162,25 @@ final class JettyNode implements WsNode, AutoCloseable {
    * replace values the WAR's own web.xml sets; plain {@code setInitParameter} would lose to those.
    */
   private Path overrideDescriptor() {
-    StringBuilder xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        + "<web-app xmlns=\"https://jakarta.ee/xml/ns/jakartaee\" version=\"6.0\">\n");
-    initParameters.forEach((k, v) -> xml.append("  <context-param><param-name>").append(xmlText(k))
-        .append("</param-name><param-value>").append(xmlText(v)).append("</param-value></context-param>\n"));
-    xml.append("</web-app>\n");
+    String xml = overrideXml(initParameters, "https://jakarta.ee/xml/ns/jakartaee", "6.0");
     try {
       // not inside tempDir: Jetty empties the webapp's temp directory when the webapp starts
       if (overrideDescriptor == null) {
         overrideDescriptor = Files.createTempFile("wscluster-it-" + name + "-override-", ".xml");
       }
-      return Files.writeString(overrideDescriptor, xml.toString());
+      return Files.writeString(overrideDescriptor, xml);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+  }
+
+  /** A web.xml of the given namespace and version holding only these context-params. */
+  static String overrideXml(Map<String, String> initParameters, String namespace, String version) {
+    StringBuilder xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<web-app xmlns=\"")
+        .append(namespace).append("\" version=\"").append(version).append("\">\n");
+    initParameters.forEach((k, v) -> xml.append("  <context-param><param-name>").append(xmlText(k))
+        .append("</param-name><param-value>").append(xmlText(v)).append("</param-value></context-param>\n"));
+    return xml.append("</web-app>\n").toString();
   }
 
   private static String xmlText(String s) {
