@@ -252,6 +252,18 @@ final class Cluster implements AutoCloseable {
 
   @Override
   public void close() {
+    close(clients, ws, () -> {
+      for (int i = nodes.size() - 1; i >= 0; i--) {
+        nodes.get(i).stop();
+      }
+    }, redis);
+  }
+
+  /**
+   * Closes a cluster's parts in the reverse order of their start: its clients, the WebSocket client (null: not
+   * started), then {@code stopNodes}, then Redis.
+   */
+  static void close(List<TestClient> clients, WebSocketClient ws, Runnable stopNodes, RedisServer redis) {
     synchronized (clients) {
       for (TestClient c : clients) {
         c.close();
@@ -265,9 +277,7 @@ final class Cluster implements AutoCloseable {
         LOG.warn("websocket client did not stop cleanly", e);
       }
     }
-    for (int i = nodes.size() - 1; i >= 0; i--) {
-      nodes.get(i).stop();
-    }
+    stopNodes.run();
     redis.stop();
   }
 }

@@ -79,20 +79,10 @@ final class EnvironmentCluster implements AutoCloseable {
 
   @Override
   public void close() {
-    synchronized (clients) {
-      clients.forEach(TestClient::close);
-      clients.clear();
-    }
-    if (ws != null) {
-      try {
-        ws.stop();
-      } catch (Exception e) {
-        LOG.warn("websocket client did not stop cleanly", e);
+    Cluster.close(clients, ws, () -> {
+      for (int i = nodes.size() - 1; i >= 0; i--) {
+        nodes.get(i).stop();
       }
-    }
-    for (int i = nodes.size() - 1; i >= 0; i--) {
-      nodes.get(i).stop();
-    }
-    redis.stop();
+    }, redis);
   }
 }

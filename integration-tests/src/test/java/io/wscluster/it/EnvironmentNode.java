@@ -1,7 +1,6 @@
 package io.wscluster.it;
 
 import java.io.File;
-import java.io.IOException;
 import java.lang.reflect.Array;
 import java.lang.reflect.Method;
 import java.net.URI;
@@ -15,7 +14,6 @@ import org.eclipse.jetty.server.Handler;
 import org.eclipse.jetty.server.Server;
 import org.eclipse.jetty.server.ServerConnector;
 import org.eclipse.jetty.server.handler.ContextHandlerCollection;
-import org.eclipse.jetty.util.thread.QueuedThreadPool;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -114,14 +112,8 @@ final class EnvironmentNode implements WsNode, AutoCloseable {
     Files.writeString(overrideDescriptor,
         JettyNode.overrideXml(initParameters, environment.namespace, environment.servletVersion));
 
-    QueuedThreadPool threads = new QueuedThreadPool(64, 4);
-    threads.setName("it-jetty-" + environment.id() + "-" + name);
-    server = new Server(threads);
-    server.setStopTimeout(5_000);
-    connector = new ServerConnector(server, 1, 1);
-    connector.setHost("127.0.0.1");
-    connector.setPort(0);
-    server.addConnector(connector);
+    connector = JettyNode.newConnector("it-jetty-" + environment.id() + "-" + name);
+    server = connector.getServer();
     ContextHandlerCollection contexts = new ContextHandlerCollection();
     webapp = newWebapp();
     contexts.addHandler(webapp instanceof Handler h ? h : (Handler) ((Supplier<?>) webapp).get());
@@ -216,12 +208,7 @@ final class EnvironmentNode implements WsNode, AutoCloseable {
       LOG.warn("node {} did not stop cleanly", name, e);
     }
     server = null;
-    RedisServer.deleteRecursively(tempDir);
-    try {
-      Files.deleteIfExists(overrideDescriptor);
-    } catch (IOException e) {
-      LOG.warn("could not delete {}", overrideDescriptor, e);
-    }
+    JettyNode.deleteFiles(tempDir, overrideDescriptor);
   }
 
   @Override

@@ -113,14 +113,8 @@ final class JettyNode implements WsNode, AutoCloseable {
       throw new IllegalStateException("node " + name + " already started");
     }
     tempDir = Files.createTempDirectory("wscluster-it-" + name + "-");
-    QueuedThreadPool threads = new QueuedThreadPool(64, 4);
-    threads.setName("it-jetty-" + name);
-    server = new Server(threads);
-    server.setStopTimeout(5_000);
-    connector = new ServerConnector(server, 1, 1);
-    connector.setHost("127.0.0.1");
-    connector.setPort(0);
-    server.addConnector(connector);
+    connector = newConnector("it-jetty-" + name);
+    server = connector.getServer();
 
     // like a distribution: the webapp lives in a (dynamic) ContextHandlerCollection
     contexts = new ContextHandlerCollection();
@@ -132,6 +126,34 @@ final class JettyNode implements WsNode, AutoCloseable {
     server.start();
     LOG.info("node {} started on port {} in {} ms (attributes {})", name, connector.getLocalPort(),
         (System.nanoTime() - t0) / 1_000_000, attributes);
+  }
+
+  /**
+   * A new, stopped server with a thread pool of its own named {@code poolName} and one connector on a free port of
+   * 127.0.0.1; the connector's {@code getServer()} is the server.
+   */
+  static ServerConnector newConnector(String poolName) {
+    QueuedThreadPool threads = new QueuedThreadPool(64, 4);
+    threads.setName(poolName);
+    Server server = new Server(threads);
+    server.setStopTimeout(5_000);
+    ServerConnector connector = new ServerConnector(server, 1, 1);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    return connector;
+  }
+
+  /** Deletes a stopped node's files: its webapp temp directory and its override descriptor (null: none). */
+  static void deleteFiles(Path tempDir, Path overrideDescriptor) {
+    RedisServer.deleteRecursively(tempDir);
+    if (overrideDescriptor != null) {
+      try {
+        Files.deleteIfExists(overrideDescriptor);
+      } catch (IOException e) {
+        LOG.warn("could not delete {}", overrideDescriptor, e);
+      }
+    }
   }
 
   private WebAppContext newWebapp() {
@@ -353,15 +375,8 @@ final class JettyNode implements WsNode, AutoCloseable {
       LOG.warn("node {} did not stop cleanly", name, e);
     }
     server = null;
-    RedisServer.deleteRecursively(tempDir);
-    if (overrideDescriptor != null) {
-      try {
-        Files.deleteIfExists(overrideDescriptor);
-      } catch (IOException e) {
-        LOG.warn("could not delete {}", overrideDescriptor, e);
-      }
-      overrideDescriptor = null;
-    }
+    deleteFiles(tempDir, overrideDescriptor);
+    overrideDescriptor = null;
   }
 
   @Override
