@@ -16,7 +16,7 @@ import org.slf4j.LoggerFactory;
  * environment deploying the same WAR against it with a channel prefix unique to this cluster, and one WebSocket
  * client. Closing it closes everything it started, in reverse order.
  */
-final class EnvironmentCluster implements AutoCloseable {
+final class EnvironmentCluster implements PlainClients, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(EnvironmentCluster.class);
 
@@ -69,12 +69,9 @@ final class EnvironmentCluster implements AutoCloseable {
   }
 
   /** Connects a client that takes every text frame as a delivery of that text; it is closed with the cluster. */
-  TestClient plain(int node, String path, String label) throws Exception {
-    TestClient client = TestClient.plain(ws, nodes.get(node), path, label);
-    synchronized (clients) {
-      clients.add(client);
-    }
-    return client;
+  @Override
+  public TestClient plain(int node, String path, String label) throws Exception {
+    return Cluster.closedWith(clients, TestClient.plain(ws, nodes.get(node), path, label));
   }
 
   @Override

@@ -25,21 +25,27 @@ import org.junit.jupiter.api.TestInstance;
  *       environment's servlet and WebSocket API, not the other namespace's;</li>
  *   <li>on 3 nodes sharing a test-owned redis-server, every client on every node gets every message exactly once;</li>
  *   <li>the negative control: with dedup off on a node that subscribes twice, the same exchange and checker report
- *       duplicates (and nothing missing), so the exactly-once assertion above can fail.</li>
+ *       duplicates (and nothing missing), so the exactly-once assertion above can fail;</li>
+ *   <li>the Guice example built for that environment on 2 nodes: endpoints injected by field (through Jetty's object
+ *       factory) and by constructor (GuiceEndpointConfigurator) share a room, exactly once (as {@link GuiceIT} on
+ *       ee10).</li>
  * </ul>
- * A subclass names the environment; the module's build names the WAR (system property {@code it.environment.war}, a
- * file or an unpacked directory) and the plugin jar's file name prefix ({@code it.environment.plugin-jar}).
+ * A subclass names the environment; the module's build names the WARs (system properties {@code it.environment.war}
+ * and {@code it.environment.guice-war}, each a file or an unpacked directory) and the plugin jar's file name
+ * ({@code it.environment.plugin-jar}).
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class EnvironmentContract {
 
   private static final String CHAT = "/chat";
+  private static final String LEGACY_WAR = "it.environment.war";
   private EnvironmentCluster cluster;
 
   abstract Environment environment();
 
-  private static Path war() {
-    Path war = Path.of(required("it.environment.war"));
+  /** The WAR (a file or an unpacked directory) the system property {@code property} names. */
+  private static Path war(String property) {
+    Path war = Path.of(required(property));
     if (!Files.exists(war)) {
       throw new IllegalStateException("WAR not found at " + war.toAbsolutePath() + ": build it first (mvn -B verify "
           + "-pl <this module> -am copies it in pre-integration-test)");
@@ -58,7 +64,7 @@ abstract class EnvironmentContract {
 
   @BeforeAll
   void startCluster() throws Exception {
-    cluster = EnvironmentCluster.start("legacy", environment(), war(), 3, Map.of());
+    cluster = EnvironmentCluster.start("legacy", environment(), war(LEGACY_WAR), 3, Map.of());
   }
 
   @AfterAll
@@ -98,11 +104,21 @@ abstract class EnvironmentContract {
 
   @Test
   void negativeControl_dedupOffOnADoublySubscribedNode_checkerSeesDuplicates() throws Exception {
-    try (EnvironmentCluster doubled = EnvironmentCluster.start("dupoff", environment(), war(), 2,
+    try (EnvironmentCluster doubled = EnvironmentCluster.start("dupoff", environment(), war(LEGACY_WAR), 2,
         Map.of(0, Map.of(JettyNode.TEST_EXTRA_SUBSCRIPTIONS, 1, JettyNode.TEST_DEDUP, "off")))) {
       List<TestClient> clients = List.of(doubled.plain(0, CHAT, "a@n0"), doubled.plain(1, CHAT, "b@n1"));
 
       RoomExchange.run(clients, "dupoff:", 10).assertDuplicatesSeen();
+    }
+  }
+
+  @Test
+  void guiceExample_fieldAndConstructorInjectedEndpoints_exactlyOnceOnTwoNodes() throws Exception {
+    try (EnvironmentCluster guice = EnvironmentCluster.start("guice", environment(),
+        war("it.environment.guice-war"), 2, Map.of())) {
+      RoomExchange exchange = RoomExchange.run(GuiceIT.clients(guice), "guice:", 10);
+
+      exchange.report().assertExactlyOnce(environment().id() + " Guice example, field and constructor injection");
     }
   }
 }

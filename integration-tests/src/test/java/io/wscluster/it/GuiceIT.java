@@ -22,7 +22,8 @@ class GuiceIT {
   private static final String WAR = "wscluster-guice-example.war";
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 
-  private static List<TestClient> clients(Cluster cluster) throws Exception {
+  /** A field-injected and a constructor-injected endpoint's client on each of nodes 0 and 1, all in one room. */
+  static List<TestClient> clients(PlainClients cluster) throws Exception {
     return List.of(
         cluster.plain(0, "/chat", "field@n0"),
         cluster.plain(0, "/ctor-chat", "ctor@n0"),
