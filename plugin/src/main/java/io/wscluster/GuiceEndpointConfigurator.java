@@ -3,6 +3,8 @@ package io.wscluster;
 import jakarta.servlet.ServletContext;
 import jakarta.websocket.server.ServerEndpointConfig;
 import java.lang.reflect.Method;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
 
 /**
  * Makes endpoint instances with the webapp's Guice injector, so endpoints take their
@@ -55,10 +57,11 @@ public class GuiceEndpointConfigurator extends ServerEndpointConfig.Configurator
   /**
    * Jetty's static accessor of the webapp in scope, found through the class loader of the
    * container's default configurator (Jetty hides its classes from webapps) and in the same
-   * environment (ee10, ee11) as that configurator.
+   * environment (ee8 to ee11) as that configurator: {@code getCurrentServletContext()} of ee10
+   * and later, {@code getCurrentContext()} of ee8 and ee9.
    */
-  private Method currentContextMethod() throws ReflectiveOperationException {
-    Class<?> defaults = getContainerDefaultConfigurator().getClass();
+  private static Method currentContextMethod() throws ReflectiveOperationException {
+    Class<?> defaults = containerDefaultConfigurator().getClass();
     String name = defaults.getName();
     String prefix = "org.eclipse.jetty.";
     if (!name.startsWith(prefix) || name.indexOf('.', prefix.length()) < 0) {
@@ -67,6 +70,28 @@ public class GuiceEndpointConfigurator extends ServerEndpointConfig.Configurator
     String environment = name.substring(prefix.length(), name.indexOf('.', prefix.length()));
     Class<?> handler = Class.forName(prefix + environment + ".servlet.ServletContextHandler", false,
         defaults.getClassLoader());
-    return handler.getMethod("getCurrentServletContext");
+    try {
+      return handler.getMethod("getCurrentServletContext");
+    } catch (NoSuchMethodException beforeEe10) {
+      return handler.getMethod("getCurrentContext");
+    }
+  }
+
+  /**
+   * The container's default configurator, looked up as the WebSocket API itself does (a service
+   * of the thread context class loader, which Jetty exposes to webapps). Not {@code
+   * getContainerDefaultConfigurator()}: that is public only since Jakarta WebSocket 2.1, and this
+   * class also runs on 2.0 (ee9) and, as the ee8 artifact, on javax.websocket 1.1.
+   */
+  private static ServerEndpointConfig.Configurator containerDefaultConfigurator()
+      throws ClassNotFoundException {
+    String service = ServerEndpointConfig.Configurator.class.getName();
+    try {
+      return ServiceLoader.load(ServerEndpointConfig.Configurator.class).findFirst()
+          .orElseThrow(() -> new ClassNotFoundException("no " + service + " service: the "
+              + "container provides none"));
+    } catch (ServiceConfigurationError e) {
+      throw new ClassNotFoundException("the container's " + service + " service failed", e);
+    }
   }
 }

@@ -67,6 +67,12 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   private static final Map<Object, WsCluster> BY_CONTAINER =
       Collections.synchronizedMap(new WeakHashMap<>());
 
+  /**
+   * The webapp's class loader, as the initializer saw it: a listener added by an initializer may
+   * not ask the context for it (Servlet 3.0 and later; Jetty's ee8 and ee9 contexts throw
+   * UnsupportedOperationException).
+   */
+  private final ClassLoader webappLoader;
   // written on the container's deploying thread; read there and by attribute events
   private volatile ClusterNode node;
   private JettyCallback hook;
@@ -76,6 +82,10 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   private Map<String, String> startedWith = Map.of();
   private final List<GuiceCluster> attached = new ArrayList<>();
 
+  WebappLifecycle(ClassLoader webappLoader) {
+    this.webappLoader = webappLoader;
+  }
+
   @Override
   public void contextInitialized(ServletContextEvent event) {
     ServletContext context = event.getServletContext();
@@ -83,8 +93,8 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
       return;
     }
     Map<String, String> top = topValues(context);
-    WsClusterConfig config = loadConfig(context, top);
-    ClusterNode n = newNode(config, context::getAttribute, context.getClassLoader());
+    WsClusterConfig config = loadConfig(context, webappLoader, top);
+    ClusterNode n = newNode(config, context::getAttribute, webappLoader);
     try {
       n.start();
     } catch (WsClusterException e) {
@@ -214,11 +224,18 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   /**
    * The webapp's configuration from every source; {@code top} are the highest-ranked settings
    * (the module's), else the builder attribute is used. Keys no source sets take the defaults
-   * of the webapp's context path (its own channel prefix).
+   * of the webapp's context path (its own channel prefix). The context's class loader finds the
+   * properties file: callable where the context may be asked for it (an initializer).
    */
   static WsClusterConfig loadConfig(ServletContext context, Map<String, String> top) {
+    return loadConfig(context, context.getClassLoader(), top);
+  }
+
+  /** As {@link #loadConfig(ServletContext, Map)}, with the webapp's class loader given. */
+  static WsClusterConfig loadConfig(ServletContext context, ClassLoader webappLoader,
+      Map<String, String> top) {
     return ConfigLoader.load(top.isEmpty() ? builderValues(context) : top, initParameters(context),
-        systemProperties(), System.getenv(), context.getClassLoader(), context.getContextPath());
+        systemProperties(), System.getenv(), webappLoader, context.getContextPath());
   }
 
   /**

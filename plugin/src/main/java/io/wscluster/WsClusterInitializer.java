@@ -17,7 +17,7 @@ import java.util.Set;
 public final class WsClusterInitializer implements ServletContainerInitializer {
   @Override
   public void onStartup(Set<Class<?>> classes, ServletContext context) {
-    WebappLifecycle lifecycle = new WebappLifecycle();
+    WebappLifecycle lifecycle = new WebappLifecycle(context.getClassLoader());
     context.setAttribute(WebappLifecycle.CURRENT_ATTRIBUTE, lifecycle);
     context.addListener(lifecycle);
     addHealthServlet(context);

@@ -19,7 +19,7 @@ import org.slf4j.LoggerFactory;
  * channel prefix unique to this cluster, and one shared WebSocket client. Closing it closes everything it started,
  * in reverse order.
  */
-final class Cluster implements AutoCloseable {
+final class Cluster implements PlainClients, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Cluster.class);
 
@@ -170,8 +170,16 @@ final class Cluster implements AutoCloseable {
    * Connects a client to {@code path} on node i that takes every text frame as a delivery of that text (for
    * endpoints that relay raw text, like the examples'); it is closed with the cluster.
    */
-  TestClient plain(int node, String path, String label) throws Exception {
-    TestClient client = TestClient.plain(ws, nodes.get(node), path, label);
+  @Override
+  public TestClient plain(int node, String path, String label) throws Exception {
+    return closedWith(clients, TestClient.plain(ws, nodes.get(node), path, label));
+  }
+
+  /**
+   * Adds {@code client} to a fixture's {@code clients}, which {@link #close(List, WebSocketClient, Runnable,
+   * RedisServer)} closes; returns it.
+   */
+  static TestClient closedWith(List<TestClient> clients, TestClient client) {
     synchronized (clients) {
       clients.add(client);
     }
@@ -261,6 +269,18 @@ final class Cluster implements AutoCloseable {
 
   @Override
   public void close() {
+    close(clients, ws, () -> {
+      for (int i = nodes.size() - 1; i >= 0; i--) {
+        nodes.get(i).stop();
+      }
+    }, redis);
+  }
+
+  /**
+   * Closes a cluster's parts in the reverse order of their start: its clients, the WebSocket client (null: not
+   * started), then {@code stopNodes}, then Redis.
+   */
+  static void close(List<TestClient> clients, WebSocketClient ws, Runnable stopNodes, RedisServer redis) {
     synchronized (clients) {
       for (TestClient c : clients) {
         c.close();
@@ -274,9 +294,7 @@ final class Cluster implements AutoCloseable {
         LOG.warn("websocket client did not stop cleanly", e);
       }
     }
-    for (int i = nodes.size() - 1; i >= 0; i--) {
-      nodes.get(i).stop();
-    }
+    stopNodes.run();
     redis.stop();
   }
 }

@@ -113,14 +113,8 @@ final class JettyNode implements WsNode, AutoCloseable {
       throw new IllegalStateException("node " + name + " already started");
     }
     tempDir = Files.createTempDirectory("wscluster-it-" + name + "-");
-    QueuedThreadPool threads = new QueuedThreadPool(64, 4);
-    threads.setName("it-jetty-" + name);
-    server = new Server(threads);
-    server.setStopTimeout(5_000);
-    connector = new ServerConnector(server, 1, 1);
-    connector.setHost("127.0.0.1");
-    connector.setPort(0);
-    server.addConnector(connector);
+    connector = newConnector("it-jetty-" + name);
+    server = connector.getServer();
 
     // like a distribution: the webapp lives in a (dynamic) ContextHandlerCollection
     contexts = new ContextHandlerCollection();
@@ -132,6 +126,34 @@ final class JettyNode implements WsNode, AutoCloseable {
     server.start();
     LOG.info("node {} started on port {} in {} ms (attributes {})", name, connector.getLocalPort(),
         (System.nanoTime() - t0) / 1_000_000, attributes);
+  }
+
+  /**
+   * A new, stopped server with a thread pool of its own named {@code poolName} and one connector on a free port of
+   * 127.0.0.1; the connector's {@code getServer()} is the server.
+   */
+  static ServerConnector newConnector(String poolName) {
+    QueuedThreadPool threads = new QueuedThreadPool(64, 4);
+    threads.setName(poolName);
+    Server server = new Server(threads);
+    server.setStopTimeout(5_000);
+    ServerConnector connector = new ServerConnector(server, 1, 1);
+    connector.setHost("127.0.0.1");
+    connector.setPort(0);
+    server.addConnector(connector);
+    return connector;
+  }
+
+  /** Deletes a stopped node's files: its webapp temp directory and its override descriptor (null: none). */
+  static void deleteFiles(Path tempDir, Path overrideDescriptor) {
+    RedisServer.deleteRecursively(tempDir);
+    if (overrideDescriptor != null) {
+      try {
+        Files.deleteIfExists(overrideDescriptor);
+      } catch (IOException e) {
+        LOG.warn("could not delete {}", overrideDescriptor, e);
+      }
+    }
   }
 
   private WebAppContext newWebapp() {
@@ -162,20 +184,25 @@ final class JettyNode implements WsNode, AutoCloseable {
    * replace values the WAR's own web.xml sets; plain {@code setInitParameter} would lose to those.
    */
   private Path overrideDescriptor() {
-    StringBuilder xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        + "<web-app xmlns=\"https://jakarta.ee/xml/ns/jakartaee\" version=\"6.0\">\n");
-    initParameters.forEach((k, v) -> xml.append("  <context-param><param-name>").append(xmlText(k))
-        .append("</param-name><param-value>").append(xmlText(v)).append("</param-value></context-param>\n"));
-    xml.append("</web-app>\n");
+    String xml = overrideXml(initParameters, "https://jakarta.ee/xml/ns/jakartaee", "6.0");
     try {
       // not inside tempDir: Jetty empties the webapp's temp directory when the webapp starts
       if (overrideDescriptor == null) {
         overrideDescriptor = Files.createTempFile("wscluster-it-" + name + "-override-", ".xml");
       }
-      return Files.writeString(overrideDescriptor, xml.toString());
+      return Files.writeString(overrideDescriptor, xml);
     } catch (IOException e) {
       throw new java.io.UncheckedIOException(e);
     }
+  }
+
+  /** A web.xml of the given namespace and version holding only these context-params. */
+  static String overrideXml(Map<String, String> initParameters, String namespace, String version) {
+    StringBuilder xml = new StringBuilder("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<web-app xmlns=\"")
+        .append(namespace).append("\" version=\"").append(version).append("\">\n");
+    initParameters.forEach((k, v) -> xml.append("  <context-param><param-name>").append(xmlText(k))
+        .append("</param-name><param-value>").append(xmlText(v)).append("</param-value></context-param>\n"));
+    return xml.append("</web-app>\n").toString();
   }
 
   private static String xmlText(String s) {
@@ -348,15 +375,8 @@ final class JettyNode implements WsNode, AutoCloseable {
       LOG.warn("node {} did not stop cleanly", name, e);
     }
     server = null;
-    RedisServer.deleteRecursively(tempDir);
-    if (overrideDescriptor != null) {
-      try {
-        Files.deleteIfExists(overrideDescriptor);
-      } catch (IOException e) {
-        LOG.warn("could not delete {}", overrideDescriptor, e);
-      }
-      overrideDescriptor = null;
-    }
+    deleteFiles(tempDir, overrideDescriptor);
+    overrideDescriptor = null;
   }
 
   @Override

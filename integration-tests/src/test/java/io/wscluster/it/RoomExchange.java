@@ -1,5 +1,9 @@
 package io.wscluster.it;
 
+import static org.awaitility.Awaitility.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+
 import java.time.Duration;
 import java.util.List;
 
@@ -68,6 +72,19 @@ record RoomExchange(List<TestClient> clients, ExactlyOnceChecker checker, String
       out.append("; ");
     }
     return out.toString();
+  }
+
+  /**
+   * The negative controls' check, on a cluster built to duplicate: the checker reports surplus copies (within 15 s:
+   * late copies may still be arriving), so the run is not exactly-once, and nothing is missing (the duplicates are
+   * the only fault).
+   */
+  void assertDuplicatesSeen() {
+    await("the checker to see duplicates").atMost(Duration.ofSeconds(15))
+        .until(() -> report().duplicateCopies() > 0);
+    ExactlyOnceChecker.Report report = report();
+    assertFalse(report.exactlyOnce(), "the checker must report the duplicates: " + report);
+    assertEquals(List.of(), report.missing(), "nothing may be missing even with dedup off");
   }
 
   ExactlyOnceChecker.Report report() {
