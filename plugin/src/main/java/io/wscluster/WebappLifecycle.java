@@ -243,7 +243,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
       transport = new LosingTransport(transport, (Integer) lose);
     }
     if ("off".equals(attributes.apply(TEST_OUTAGE_HOLD)) && config.enabled()) {
-      LOG.warn("TEST HOOK: the outage hold is off; what Redis does not take is not published again");
+      LOG.warn("TEST HOOK: the outage hold is off; what Redis does not take is lost");
       transport = new UnheldTransport(transport);
     }
     // the directory is the backend's whichever transport the node sees: a Redis directory

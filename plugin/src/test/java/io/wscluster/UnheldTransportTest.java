@@ -8,7 +8,7 @@ import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
 
-/** The outage-hold-off hook: whatever the real publish did, the node is told everyone received it. */
+/** The outage-hold-off hook: whatever the real publish did, the node hears everyone received it. */
 class UnheldTransportTest {
 
   private static Transport publishing(Supplier<CompletionStage<Long>> outcome) {
@@ -34,13 +34,15 @@ class UnheldTransportTest {
   }
 
   private static long publish(Transport real) {
-    return new UnheldTransport(real).publish("p:all", new byte[] {1}).toCompletableFuture().join();
+    return new UnheldTransport(real).publish("p:all", new byte[] {1}).toCompletableFuture()
+        .join();
   }
 
   @Test
   void publish_refused_reportsEveryoneReached() {
+    IllegalStateException down = new IllegalStateException("down");
     assertEquals(UnheldTransport.EVERYONE,
-        publish(publishing(() -> CompletableFuture.failedFuture(new IllegalStateException("down")))));
+        publish(publishing(() -> CompletableFuture.failedFuture(down))));
   }
 
   @Test
@@ -52,6 +54,7 @@ class UnheldTransportTest {
 
   @Test
   void publish_noSubscriber_reportsEveryoneReached() {
-    assertEquals(UnheldTransport.EVERYONE, publish(publishing(() -> CompletableFuture.completedFuture(0L))));
+    assertEquals(UnheldTransport.EVERYONE,
+        publish(publishing(() -> CompletableFuture.completedFuture(0L))));
   }
 }

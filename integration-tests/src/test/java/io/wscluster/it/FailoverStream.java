@@ -25,6 +25,7 @@ final class FailoverStream {
   /** The loss controls' hooks: no outage hold, no chains (nobody asks for a missing frame again). */
   static final Map<String, Object> UNPROTECTED = Map.of(JettyNode.TEST_OUTAGE_HOLD, "off",
       JettyNode.TEST_CHAINS, "off");
+  static final long CONTROL_SETTLE_MILLIS = 7_000;
   /** Liveness only: never a performance bound. */
   static final Duration LIVENESS = Duration.ofSeconds(60);
 
@@ -35,7 +36,7 @@ final class FailoverStream {
 
   /** What a run saw. {@code flowingMs}: from Redis serving again until every client had held messages of others. */
   record Result(ExactlyOnceChecker.Report report, List<String> orderProblems, int messages, double faultMs,
-      double flowingMs, double deliveriesPerSecond, List<Map<String, Long>> stats) {
+      double flowingMs, double deliveriesPerSecond, double drainMs, List<Map<String, Long>> stats) {
 
     long sum(String counter) {
       return stats.stream().mapToLong(s -> s.getOrDefault(counter, 0L)).sum();
@@ -75,7 +76,8 @@ final class FailoverStream {
 
   /**
    * Runs the stream. With {@code awaitAll} it waits (up to {@link #LIVENESS}) until every client has every message;
-   * else (negative controls) it gives them 10 s after the stream.
+   * else (negative controls) it gives them {@value #CONTROL_SETTLE_MILLIS} ms after the stream (a held frame is
+   * retried every 200 ms, a missing one asked for again after 5 s at most).
    */
   static Result run(Cluster cluster, String test, int rate, Duration before, Duration after, Fault fault,
       boolean awaitAll) throws Exception {
@@ -133,10 +135,11 @@ final class FailoverStream {
     }
     long streamEnd = System.nanoTime();
     total = sent.get();
+    long drainedAt = 0;
     if (awaitAll) {
       try {
-        Settle.until("every client has every message", LIVENESS, Duration.ofMillis(50), () -> clients.stream()
-            .allMatch(c -> c.deliveriesMatching(t -> t.startsWith(scope)).size() >= total));
+        drainedAt = Settle.until("every client has every message", LIVENESS, Duration.ofMillis(50),
+            () -> clients.stream().allMatch(c -> c.deliveriesMatching(t -> t.startsWith(scope)).size() >= total));
       } catch (org.awaitility.core.ConditionTimeoutException e) {
         StringBuilder stats = new StringBuilder();
         for (JettyNode n : cluster.nodes()) {
@@ -146,7 +149,7 @@ final class FailoverStream {
             .missingSummary() + stats, e);
       }
     } else {
-      Thread.sleep(10_000);
+      Thread.sleep(CONTROL_SETTLE_MILLIS);
     }
     Thread.sleep(1_000); // late copies would show up now
     ExactlyOnceChecker.Report report = checker.check(clients, t -> t.startsWith(scope));
@@ -168,13 +171,15 @@ final class FailoverStream {
     }
     double seconds = (streamEnd - streamStart) / 1e9;
     Result result = new Result(report, order, total, Settle.millis(faultAt, servingAt),
-        flowingAt == 0 ? -1 : Settle.millis(servingAt, flowingAt), total * (double) clients.size() / seconds, stats);
+        flowingAt == 0 ? -1 : Settle.millis(servingAt, flowingAt), total * (double) clients.size() / seconds,
+        drainedAt == 0 ? -1 : Settle.millis(streamEnd, drainedAt), stats);
     LOG.info("{\"test\":\"{}\",\"redis\":\"{}\",\"pubsub\":\"{}\",\"rate\":{},\"messages\":{},\"clients\":{},"
-        + "\"deliveriesPerSecond\":{},\"faultToServingMs\":{},\"servingToHeldFlowingMs\":{},\"outageHeld\":{},"
-        + "\"outageRetries\":{},\"outageReplayed\":{},\"outageGaveUp\":{},\"resubscribes\":{},\"report\":\"{}\"}",
-        test, cluster.topology().getClass().getSimpleName(), System.getProperty("it.redis.pubsub", "default"), rate,
-        total, clients.size(), Math.round(result.deliveriesPerSecond()), result.faultMs(), result.flowingMs(),
-        result.sum("outageHeld"), result.sum("outageRetries"), result.sum("outageReplayed"),
+        + "\"deliveriesPerSecond\":{},\"lastDeliveredAfterStreamMs\":{},\"faultToServingMs\":{},"
+        + "\"servingToHeldFlowingMs\":{},\"outageHeld\":{},\"outageRetries\":{},\"outageReplayed\":{},"
+        + "\"outageGaveUp\":{},\"resubscribes\":{},\"report\":\"{}\"}", test,
+        cluster.topology().getClass().getSimpleName(), System.getProperty("it.redis.pubsub", "default"), rate, total,
+        clients.size(), Math.round(result.deliveriesPerSecond()), result.drainMs(), result.faultMs(),
+        result.flowingMs(), result.sum("outageHeld"), result.sum("outageRetries"), result.sum("outageReplayed"),
         result.sum("outageGaveUp"), result.sum("resubscribes"), report);
     LOG.info("node stats after {}: {}", test, stats);
     return result;

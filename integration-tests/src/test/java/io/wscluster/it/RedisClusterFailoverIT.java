@@ -21,8 +21,8 @@ import org.junit.jupiter.api.Test;
 class RedisClusterFailoverIT {
 
   static final int RATE = Integer.getInteger("it.failover.rate", 2_000);
-  private static final Duration BEFORE = Duration.ofSeconds(3);
-  private static final Duration AFTER = Duration.ofSeconds(Long.getLong("it.failover.after-seconds", 4));
+  private static final Duration BEFORE = Duration.ofSeconds(2);
+  private static final Duration AFTER = Duration.ofSeconds(Long.getLong("it.failover.after-seconds", 3));
 
   private static Cluster start(String name, Map<String, Object> hooks) throws Exception {
     return Cluster.start(name, RedisClusterProcess.start(3, 1), 3, FailoverStream.everyNode(3, hooks),
@@ -64,29 +64,36 @@ class RedisClusterFailoverIT {
     }
   }
 
-  /** Moves the broadcast channel's slot to another master; returns when every master knows its new owner. */
-  private static FailoverStream.Fault moveBroadcastSlot(Cluster cluster) {
+  /**
+   * Moves the slots of the broadcast channel and of n0's own channel (receipts, resend requests and its liveness
+   * probe) each to another master; returns when every master knows the new owners.
+   */
+  private static FailoverStream.Fault moveSlots(Cluster cluster) {
     RedisClusterProcess redis = (RedisClusterProcess) cluster.topology();
     return () -> {
-      int slot = redis.slotOf(cluster.prefix() + ":all");
-      RedisServer from = redis.slotOwnerOf(slot);
-      RedisServer to = redis.masters().stream().filter(m -> m != from).findFirst().orElseThrow();
-      redis.moveSlot(slot, to);
+      java.util.Set<Integer> slots = new java.util.LinkedHashSet<>();
+      slots.add(redis.slotOf(cluster.prefix() + ":all"));
+      slots.add(redis.slotOf(cluster.prefix() + ":node:" + cluster.node(0).nodeId()));
+      for (int slot : slots) {
+        RedisServer from = redis.slotOwnerOf(slot);
+        RedisServer to = redis.masters().stream().filter(m -> m != from).findFirst().orElseThrow();
+        redis.moveSlot(slot, to);
+      }
       return System.nanoTime();
     };
   }
 
   /**
-   * The broadcast channel's slot moves to another master mid-stream ({@link RedisClusterProcess#moveSlot}). The
-   * publishes then reach the new owner, which counts none of the subscriptions still on the old one, until Redisson
-   * reads the new topology and subscribes there: the nodes hold their frames meanwhile (and replay the second
-   * before), and nothing is delivered twice.
+   * The slots of the broadcast channel and of a node's own channel move to other masters mid-stream
+   * ({@link RedisClusterProcess#moveSlot}). The publishes then reach the new owner, which counts none of the
+   * subscriptions still on the old one, until Redisson reads the new topology and subscribes there: the nodes hold
+   * their frames meanwhile (and replay the second before), and nothing is delivered twice.
    */
   @Test
-  void broadcastSlotMovedToAnotherMaster_everyMessageExactlyOnceInOrder() throws Exception {
+  void channelSlotsMovedToOtherMasters_everyMessageExactlyOnceInOrder() throws Exception {
     try (Cluster cluster = start("cluster-move", Map.of())) {
       FailoverStream.Result r = FailoverStream.run(cluster, "cluster-move", RATE, BEFORE, AFTER,
-          moveBroadcastSlot(cluster), true);
+          moveSlots(cluster), true);
       r.report().assertExactlyOnce(r.messages() + " messages across a slot move");
       assertEquals(List.of(), r.orderProblems());
       assertEquals(0, r.sum("outageDropped"), r.stats().toString());
@@ -96,10 +103,10 @@ class RedisClusterFailoverIT {
 
   /** The control: without dedup the copies published again around the move reach other nodes' clients twice. */
   @Test
-  void negativeControl_broadcastSlotMoved_dedupOff_checkerSeesDuplicates() throws Exception {
+  void negativeControl_channelSlotsMoved_dedupOff_checkerSeesDuplicates() throws Exception {
     try (Cluster cluster = start("cluster-move-nodedup", Map.of(JettyNode.TEST_DEDUP, "off"))) {
       FailoverStream.Result r = FailoverStream.run(cluster, "cluster-move-nodedup", RATE, BEFORE, AFTER,
-          moveBroadcastSlot(cluster), false);
+          moveSlots(cluster), false);
       assertFalse(r.duplicatesFromOtherNodes().isEmpty(), "the checker must see copies published again: "
           + r.report());
     }

@@ -19,8 +19,8 @@ import org.junit.jupiter.api.Test;
  */
 class RedisSentinelFailoverIT {
 
-  private static final Duration BEFORE = Duration.ofSeconds(3);
-  private static final Duration AFTER = Duration.ofSeconds(Long.getLong("it.failover.after-seconds", 4));
+  private static final Duration BEFORE = Duration.ofSeconds(2);
+  private static final Duration AFTER = Duration.ofSeconds(Long.getLong("it.failover.after-seconds", 3));
 
   private static Cluster start(String name, Map<String, Object> hooks) throws Exception {
     return Cluster.start(name, RedisSentinelProcess.start(), 3, FailoverStream.everyNode(3, hooks),
