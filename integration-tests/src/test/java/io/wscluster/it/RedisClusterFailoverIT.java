@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
  */
 class RedisClusterFailoverIT {
 
-  static final int RATE = Integer.getInteger("it.failover.rate", 2_000);
+  static final int RATE = Integer.getInteger("it.failover.rate", 3_400);
   private static final Duration BEFORE = Duration.ofSeconds(2);
   private static final Duration AFTER = Duration.ofSeconds(Long.getLong("it.failover.after-seconds", 3));
 
