@@ -98,20 +98,7 @@ command -v node >/dev/null || { echo "needs Node.js and npm" >&2; exit 2; }
 command -v redis-server >/dev/null && command -v redis-cli >/dev/null \
   || { echo "needs redis-server and redis-cli on the PATH" >&2; exit 2; }
 
-# port_free PORT: nothing listens on 127.0.0.1:PORT
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-# free_ports FROM COUNT: the first port from FROM with COUNT free ports in a row
-free_ports() {
-  local p=$1 i ok
-  while [ "$p" -lt 65000 ]; do
-    ok=1
-    for ((i = 0; i < $2; i++)); do port_free $((p + i)) || { ok=0; break; }; done
-    [ "$ok" = 1 ] && { echo "$p"; return; }
-    p=$((p + $2))
-  done
-  echo "no free ports from $1" >&2
-  exit 2
-}
+. bench/ports.sh   # port_free, free_ports
 FIXED_BENCH_PORT=${BENCH_PORT:-}
 FIXED_PEER_PORT=${PEER_PORT:-}
 . bench/nodes.sh   # sets LOGS, CLASSES, CP_FILE; start_nodes, stop_nodes, bench_java

@@ -6,7 +6,11 @@
 # report, run_bench, need_open_files and the cleanup trap.
 # BENCH_NODE_OPTS: JVM options appended to every node's (split on spaces, no quoting); "{node}" in
 # them becomes the node's label and port, e.g. -XX:StartFlightRecording=filename=/tmp/{node}.jfr
+# WSCLUSTER_REDIS_CONFIG: a Redisson YAML file (a Redis Cluster or Sentinel, say) the nodes use
+# instead of WSCLUSTER_REDIS_ADDRESS; BENCH_REDIS_PIDS: the Redis server processes whose CPU
+# counts as the cluster's (comma-separated), instead of the one found listening on the address.
 REDIS="${WSCLUSTER_REDIS_ADDRESS:-redis://127.0.0.1:6379}"
+REDIS_CONFIG="${WSCLUSTER_REDIS_CONFIG:-}"
 PORT="${BENCH_PORT:-8081}"   # node i listens on PORT+i
 JAR=webapp-demo/target/wscluster-demo.jar
 CLASSES=integration-tests/target/test-classes
@@ -17,7 +21,13 @@ fi
 # the Redis server process, when it runs here: its CPU time counts as the cluster's
 REDIS_PORT=${REDIS##*:}
 REDIS_PORT=${REDIS_PORT%%/*}
-REDIS_PID=$(pgrep -f "redis-server.*:${REDIS_PORT}( |$)" | head -1 || true)
+if [ -n "${BENCH_REDIS_PIDS:-}" ]; then
+  REDIS_PID=$BENCH_REDIS_PIDS
+elif [ -n "$REDIS_CONFIG" ]; then
+  REDIS_PID=
+else
+  REDIS_PID=$(pgrep -f "redis-server.*:${REDIS_PORT}( |$)" | head -1 || true)
+fi
 
 LOGS=$(mktemp -d "${TMPDIR:-/tmp}/wscluster-bench.XXXXXX")
 # The test classpath, without building: naming the compile phase lets the reactor resolve the
@@ -85,8 +95,10 @@ start_nodes() {
       exit 2
     fi
   done
+  local where=$REDIS
+  [ -n "$REDIS_CONFIG" ] && where="the servers of $REDIS_CONFIG"
   echo "bench: $count node(s), transport $transport$([ "$transport" = redis ] \
-    && echo " on $REDIS"), channel prefix $prefix, ports $PORT-$((PORT + count - 1)), logs $LOGS" >&2
+    && echo " on $where"), channel prefix $prefix, ports $PORT-$((PORT + count - 1)), logs $LOGS" >&2
   for ((i = 0; i < count; i++)); do
     port=$((PORT + i))
     local opts=()
@@ -95,7 +107,12 @@ start_nodes() {
       opts=("${opts[@]//\{node\}/$label-$port}")
     fi
     local redis_args=()
-    [ "$transport" = redis ] && redis_args=(--redis "$REDIS")
+    if [ "$transport" = redis ] && [ -n "$REDIS_CONFIG" ]; then
+      # a JVM option: the launcher then gives the nodes no address
+      opts+=(-Dwscluster.redis.config="$REDIS_CONFIG")
+    elif [ "$transport" = redis ]; then
+      redis_args=(--redis "$REDIS")
+    fi
     java -Xmx1g -Dwscluster.channel.prefix="$prefix" ${opts[@]+"${opts[@]}"} -jar "$JAR" \
       --nodes 1 --port "$port" --transport "$transport" ${redis_args[@]+"${redis_args[@]}"} \
       >"$LOGS/$label-$port.log" 2>&1 &

@@ -49,6 +49,8 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
    * (see {@link OutboxLimits#unjudged}), so a burst closes healthy clients.
    */
   static final String TEST_FLOW_CONTROL = "io.wscluster.test.flow-control";
+  /** Test hook: "off" reports every publish as received by all ({@link UnheldTransport}). */
+  static final String TEST_OUTAGE_HOLD = "io.wscluster.test.outage-hold";
   /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */
   static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
@@ -256,6 +258,10 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     if (lose instanceof Integer && config.enabled()) {
       LOG.warn("TEST HOOK: every {}th frame arriving on the broadcast channel is lost", lose);
       transport = new LosingTransport(transport, (Integer) lose);
+    }
+    if ("off".equals(attributes.apply(TEST_OUTAGE_HOLD)) && config.enabled()) {
+      LOG.warn("TEST HOOK: the outage hold is off; what Redis does not take is lost");
+      transport = new UnheldTransport(transport);
     }
     // the directory is the backend's whichever transport the node sees: a Redis directory
     // shares the real transport's client

@@ -56,7 +56,7 @@ public final class FanoutBench {
   static final String USAGE = "options: --urls ws://h:p/bench,... [--phase cluster] "
       + "[--transport redis] [--clients 300] [--messages 20000] [--warmup 2000] "
       + "[--rate 300|max] [--window 100] [--bytes 200] [--threads 2] [--node-pids p,p,...] "
-      + "[--redis-pid p] [--idle-seconds 10] [--protocol ws|socketio] "
+      + "[--redis-pid p[,p...]] [--idle-seconds 10] [--protocol ws|socketio] "
       + "[--outage-at S --outage-seconds D --outage-kill CMD --outage-restart CMD "
       + "--outage-redis host:port]";
 
@@ -76,7 +76,8 @@ public final class FanoutBench {
     /** "ws": the /bench protocol (plain text); "socketio": Engine.IO 4 / socket.io frames. */
     String protocol = "ws";
     long[] nodePids = new long[0];
-    long redisPid = -1;
+    /** Redis server processes (several for a Redis Cluster): their CPU counts as the cluster's. */
+    long[] redisPids = new long[0];
     int idleSeconds = 10;
     /** Seconds into the measured stream when Redis is killed; negative: no outage. */
     double outageAt = -1;
@@ -112,7 +113,9 @@ public final class FanoutBench {
           case "--node-pids":
             o.nodePids = Arrays.stream(value.split(",")).mapToLong(Long::parseLong).toArray();
             break;
-          case "--redis-pid": o.redisPid = Long.parseLong(value); break;
+          case "--redis-pid":
+            o.redisPids = Arrays.stream(value.split(",")).mapToLong(Long::parseLong).toArray();
+            break;
           case "--idle-seconds": o.idleSeconds = positive(name, value); break;
           case "--outage-at": o.outageAt = seconds(name, value); break;
           case "--outage-seconds": o.outageSeconds = seconds(name, value); break;
@@ -476,7 +479,7 @@ public final class FanoutBench {
   static final class Snapshot {
     long nanos;
     long[] nodeTicks;
-    long redisTicks;
+    long[] redisTicks;
     long selfCpuNanos;
     long[] threadCpuNanos;
     long[] machine;
@@ -485,7 +488,7 @@ public final class FanoutBench {
       Snapshot s = new Snapshot();
       s.nanos = System.nanoTime();
       s.nodeTicks = Arrays.stream(o.nodePids).map(ProcFs::cpuTicks).toArray();
-      s.redisTicks = o.redisPid > 0 ? ProcFs.cpuTicks(o.redisPid) : -1;
+      s.redisTicks = Arrays.stream(o.redisPids).map(ProcFs::cpuTicks).toArray();
       s.selfCpuNanos = ((com.sun.management.OperatingSystemMXBean)
           ManagementFactory.getOperatingSystemMXBean()).getProcessCpuTime();
       ThreadMXBean mx = ManagementFactory.getThreadMXBean();
@@ -503,10 +506,10 @@ public final class FanoutBench {
     double measuredSeconds = lastDelivery - before.nanos > 0
         ? (lastDelivery - before.nanos) / 1e9 : windowSeconds;
     Double nodeCpu = cpuSeconds(before.nodeTicks, after.nodeTicks);
-    Double redisCpu = o.redisPid > 0
-        ? cpuSeconds(new long[] {before.redisTicks}, new long[] {after.redisTicks}) : null;
+    boolean redis = o.redisPids.length > 0;
+    Double redisCpu = redis ? cpuSeconds(before.redisTicks, after.redisTicks) : null;
     // null when a process could not be read (it died): no CPU figure rather than a wrong one
-    Double serverCpu = nodeCpu == null || (o.redisPid > 0 && redisCpu == null) ? null
+    Double serverCpu = nodeCpu == null || (redis && redisCpu == null) ? null
         : nodeCpu + (redisCpu == null ? 0 : redisCpu);
     int cores = Runtime.getRuntime().availableProcessors();
     double selfCpu = (after.selfCpuNanos - before.selfCpuNanos) / 1e9;

@@ -15,16 +15,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The fixture of a multi-node test: a private redis-server, N Jetty nodes deploying the demo WAR against it with a
- * channel prefix unique to this cluster, and one shared WebSocket client. Closing it closes everything it started,
- * in reverse order.
+ * The fixture of a multi-node test: a private redis-server (or another {@link RedisTopology} of the test's own), N
+ * Jetty nodes deploying the demo WAR against it with a channel prefix unique to this cluster, and one shared
+ * WebSocket client. Closing it closes everything it started or was handed, in reverse order.
  */
 final class Cluster implements PlainClients, AutoCloseable {
 
   private static final Logger LOG = LoggerFactory.getLogger(Cluster.class);
 
   private final String prefix;
-  private final RedisServer redis;
+  private final RedisTopology redis;
+  /** Where the nodes' Redisson YAML files are written, when the Redis is no single server. */
+  private final Path configDir;
   private final Path war;
   private final String descriptor;
   private final List<JettyNode> nodes = new ArrayList<>();
@@ -32,9 +34,10 @@ final class Cluster implements PlainClients, AutoCloseable {
   private final AtomicInteger fences = new AtomicInteger();
   private WebSocketClient ws;
 
-  private Cluster(String prefix, RedisServer redis, Path war, String descriptor) {
+  private Cluster(String prefix, RedisTopology redis, Path war, String descriptor) throws java.io.IOException {
     this.prefix = prefix;
     this.redis = redis;
+    this.configDir = java.nio.file.Files.createTempDirectory("wscluster-it-config-");
     this.war = war;
     this.descriptor = descriptor;
   }
@@ -79,10 +82,41 @@ final class Cluster implements PlainClients, AutoCloseable {
   private static Cluster start(String testName, Path war, String descriptor, int nodeCount,
       Map<Integer, Map<String, Object>> attributes,
       Function<RedisServer, Map<Integer, Map<String, String>>> initParametersOf) throws Exception {
-    String prefix = "it-" + testName + "-" + UUID.randomUUID().toString().substring(0, 8);
-    Cluster cluster = new Cluster(prefix, RedisServer.start(), war, descriptor);
+    RedisServer redis = RedisServer.start();
+    Map<Integer, Map<String, String>> initParameters;
     try {
-      Map<Integer, Map<String, String>> initParameters = initParametersOf.apply(cluster.redis);
+      initParameters = initParametersOf.apply(redis);
+    } catch (Throwable t) {
+      redis.stop();
+      throw t;
+    }
+    return start(testName, war, descriptor, redis, nodeCount, attributes, initParameters);
+  }
+
+  /**
+   * {@code nodeCount} demo nodes on a Redis the test started: a {@link RedisClusterProcess}, a
+   * {@link RedisSentinelProcess}. From here the cluster owns it and stops it on close (also if this fails). Each node
+   * gets {@code attributes} and {@code initParameters} of its index, besides what points it at that Redis
+   * ({@link RedisTopology#nodeParameters}).
+   */
+  static Cluster start(String testName, RedisTopology redis, int nodeCount,
+      Map<Integer, Map<String, Object>> attributes, Map<Integer, Map<String, String>> initParameters)
+      throws Exception {
+    return start(testName, JettyNode.demoWar(), null, redis, nodeCount, attributes, initParameters);
+  }
+
+  private static Cluster start(String testName, Path war, String descriptor, RedisTopology redis, int nodeCount,
+      Map<Integer, Map<String, Object>> attributes, Map<Integer, Map<String, String>> initParameters)
+      throws Exception {
+    String prefix = "it-" + testName + "-" + UUID.randomUUID().toString().substring(0, 8);
+    Cluster cluster;
+    try {
+      cluster = new Cluster(prefix, redis, war, descriptor);
+    } catch (Throwable t) {
+      redis.close();
+      throw t;
+    }
+    try {
       for (int i = 0; i < nodeCount; i++) {
         cluster.addNode(attributes.getOrDefault(i, Map.of()), initParameters.getOrDefault(i, Map.of()));
       }
@@ -95,7 +129,7 @@ final class Cluster implements PlainClients, AutoCloseable {
       // presence answers list whole rooms (NoScanIT checks a room of 2,000 sessions: ~75 KB)
       cluster.ws.setMaxTextMessageSize(4 * 1024 * 1024);
       cluster.ws.start();
-      LOG.info("cluster {} up: redis port {}, nodes {}", prefix, cluster.redis.port(), cluster.nodes);
+      LOG.info("cluster {} up: {}, nodes {}", prefix, cluster.redis, cluster.nodes);
       return cluster;
     } catch (Throwable t) {
       cluster.close();
@@ -130,7 +164,7 @@ final class Cluster implements PlainClients, AutoCloseable {
     String name = "n" + nodes.size();
     Map<String, String> params = new HashMap<>();
     if (!extraParams.containsKey("wscluster.redis.config")) {
-      params.put("wscluster.redis.address", redis.address());
+      params.putAll(redis.nodeParameters(configDir));
     }
     params.put("wscluster.node.name", name);
     params.put("wscluster.channel.prefix", prefix);
@@ -150,7 +184,16 @@ final class Cluster implements PlainClients, AutoCloseable {
     return prefix + "*";
   }
 
+  /** The single redis-server of a cluster started without a {@link RedisTopology} of the test's own. */
   RedisServer redis() {
+    if (!(redis instanceof RedisServer single)) {
+      throw new IllegalStateException("this cluster runs on " + redis.getClass().getSimpleName());
+    }
+    return single;
+  }
+
+  /** The Redis the nodes run on. */
+  RedisTopology topology() {
     return redis;
   }
 
@@ -252,7 +295,7 @@ final class Cluster implements PlainClients, AutoCloseable {
    * the given lease, on this cluster's Redis and channel prefix. The caller closes it.
    */
   NodeProcess startProcess(Duration ttl, Duration heartbeat) throws Exception {
-    return NodeProcess.start(redis.address(), Map.of(
+    return NodeProcess.start(redis().address(), Map.of(
         "wscluster.channel.prefix", prefix,
         "wscluster.node.ttl", ttl.toMillis() + "ms",
         "wscluster.node.heartbeat", heartbeat.toMillis() + "ms"));
@@ -274,13 +317,14 @@ final class Cluster implements PlainClients, AutoCloseable {
         nodes.get(i).stop();
       }
     }, redis);
+    RedisServer.deleteRecursively(configDir);
   }
 
   /**
    * Closes a cluster's parts in the reverse order of their start: its clients, the WebSocket client (null: not
    * started), then {@code stopNodes}, then Redis.
    */
-  static void close(List<TestClient> clients, WebSocketClient ws, Runnable stopNodes, RedisServer redis) {
+  static void close(List<TestClient> clients, WebSocketClient ws, Runnable stopNodes, RedisTopology redis) {
     synchronized (clients) {
       for (TestClient c : clients) {
         c.close();
@@ -295,6 +339,6 @@ final class Cluster implements PlainClients, AutoCloseable {
       }
     }
     stopNodes.run();
-    redis.stop();
+    redis.close();
   }
 }

@@ -43,6 +43,8 @@ final class JettyNode implements WsNode, AutoCloseable {
   static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** Context attribute: "off" makes the node publish unchained frames (receivers cannot ask for lost ones). */
   static final String TEST_CHAINS = "io.wscluster.test.chains";
+  /** Context attribute: "off" makes every publish count as received by all (nothing is held for an outage). */
+  static final String TEST_OUTAGE_HOLD = "io.wscluster.test.outage-hold";
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 

@@ -346,7 +346,7 @@ class PresenceIT {
    * Polls {@code from}'s presence query until its (sorted) answer equals {@code expected} (in any order); returns
    * the nanoTime of the first matching answer.
    */
-  private static long expect(TestClient from, String query, String name, Collection<String> expected) {
+  static long expect(TestClient from, String query, String name, Collection<String> expected) {
     List<String> want = expected.stream().sorted().toList();
     Object[] last = {null};
     try {

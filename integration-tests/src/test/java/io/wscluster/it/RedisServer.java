@@ -29,27 +29,49 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@link #command} and the helpers share one RESP connection and are synchronized.
  */
-final class RedisServer implements AutoCloseable {
+final class RedisServer implements RedisTopology {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisServer.class);
   private static final long STOP_GRACE_MILLIS = 5_000;
 
   private final Path dir;
   private final Path binary;
+  /** Lines of the config file the server starts with (empty: none); the sentinel rewrites its own. */
+  private final List<String> configLines;
+  private final boolean sentinel;
   private Process process;
   private int port;
   private RespConnection connection;
 
-  private RedisServer(Path dir, Path binary) {
+  private RedisServer(Path dir, Path binary, List<String> configLines, boolean sentinel) {
     this.dir = dir;
     this.binary = binary;
+    this.configLines = List.copyOf(configLines);
+    this.sentinel = sentinel;
   }
 
   /** Starts a fresh server, or aborts the calling test if no Redis binary can be found. */
   static RedisServer start() throws Exception {
-    Path dir = Files.createTempDirectory("wscluster-it-redis-");
+    return start(List.of());
+  }
+
+  /**
+   * Starts a fresh server whose config file holds {@code configLines} (such as {@code cluster-enabled yes} or
+   * {@code replicaof 127.0.0.1 6400}) besides its port, persistence off and its own directory.
+   */
+  static RedisServer start(List<String> configLines) throws Exception {
+    return start(configLines, false);
+  }
+
+  /** Starts a Redis Sentinel ({@code redis-server FILE --sentinel}) whose config file holds {@code configLines}. */
+  static RedisServer startSentinel(List<String> configLines) throws Exception {
+    return start(configLines, true);
+  }
+
+  private static RedisServer start(List<String> configLines, boolean sentinel) throws Exception {
+    Path dir = Files.createTempDirectory(sentinel ? "wscluster-it-sentinel-" : "wscluster-it-redis-");
     Path binary = findBinary(dir);
-    RedisServer server = new RedisServer(dir, binary);
+    RedisServer server = new RedisServer(dir, binary, configLines, sentinel);
     server.launch();
     return server;
   }
@@ -58,13 +80,34 @@ final class RedisServer implements AutoCloseable {
     return port;
   }
 
+  /** The host:port other Redis processes and redis-cli name this server by. */
+  String hostPort() {
+    return "127.0.0.1:" + port;
+  }
+
+  boolean isAlive() {
+    Process p = process;
+    return p != null && p.isAlive();
+  }
+
+  /** The directory this server runs in (its config file, cluster node file and log). */
+  Path dir() {
+    return dir;
+  }
+
   /** The address the plugin's {@code wscluster.redis.address} takes. */
   String address() {
     return "redis://127.0.0.1:" + port;
   }
 
+  @Override
+  public Map<String, String> nodeParameters(Path unused) {
+    return Map.of("wscluster.redis.address", address());
+  }
+
   /** Sends one command (arguments {@code String} or {@code byte[]}) and returns the reply; see {@link RespConnection}. */
-  synchronized Object command(Object... args) throws IOException {
+  @Override
+  public synchronized Object command(Object... args) throws IOException {
     if (connection == null) {
       connection = new RespConnection("127.0.0.1", port, 2_000);
       connection.setReadTimeout(10_000);
@@ -106,7 +149,8 @@ final class RedisServer implements AutoCloseable {
   }
 
   /** {@code PUBSUB NUMSUB channel}. */
-  long numsub(String channel) throws IOException {
+  @Override
+  public long numsub(String channel) throws IOException {
     List<?> reply = (List<?>) command("PUBSUB", "NUMSUB", channel);
     return (Long) reply.get(1);
   }
@@ -247,13 +291,22 @@ final class RedisServer implements AutoCloseable {
     for (int attempt = 1; attempt <= 3; attempt++) {
       port = fixedPort != 0 ? fixedPort : freePort();
       Path log = dir.resolve("redis-" + port + ".log");
-      ProcessBuilder pb = new ProcessBuilder(binary.toString(),
-          "--port", Integer.toString(port),
-          "--bind", "127.0.0.1",
-          "--save", "",
-          "--appendonly", "no",
-          "--daemonize", "no",
-          "--dir", dir.toString())
+      List<String> command = new ArrayList<>(List.of(binary.toString()));
+      if (sentinel || !configLines.isEmpty()) {
+        // the config file comes first; a sentinel needs one it can rewrite
+        Path conf = dir.resolve("redis-" + port + ".conf");
+        Files.write(conf, configLines, StandardCharsets.UTF_8);
+        command.add(conf.toString());
+      }
+      if (sentinel) {
+        command.add("--sentinel");
+      }
+      command.addAll(List.of("--port", Integer.toString(port), "--bind", "127.0.0.1", "--daemonize", "no",
+          "--dir", dir.toString()));
+      if (!sentinel) {
+        command.addAll(List.of("--save", "", "--appendonly", "no"));
+      }
+      ProcessBuilder pb = new ProcessBuilder(command)
           .redirectErrorStream(true)
           .redirectOutput(log.toFile());
       process = pb.start();
@@ -369,6 +422,11 @@ final class RedisServer implements AutoCloseable {
     } catch (IOException ignored) {
       // best effort
     }
+  }
+
+  @Override
+  public String toString() {
+    return (sentinel ? "redis-sentinel " : "redis-server ") + hostPort();
   }
 
   @Override

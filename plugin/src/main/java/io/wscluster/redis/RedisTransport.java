@@ -35,6 +35,7 @@ import org.redisson.config.Config;
 import org.redisson.config.ConfigSupport;
 import org.redisson.config.ConstantDelay;
 import org.redisson.config.SingleServerConfig;
+import org.redisson.config.SubscriptionMode;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -231,6 +232,7 @@ final class RedisTransport implements Transport {
       throw new ConfigException(yaml + " (" + WsClusterConfig.REDIS_CONFIG + ") is not a "
           + "usable Redisson config: " + e.getMessage());
     }
+    checkSubscriptionMode(servers, yaml);
     if (set.contains("reconnectionDelay")) {
       warnKept(yaml, "reconnectionDelay");
     } else {
@@ -259,6 +261,22 @@ final class RedisTransport implements Transport {
     } else {
       BaseMasterSlaveServersConfig<?> m = (BaseMasterSlaveServersConfig<?>) servers;
       m.setMasterConnectionPoolSize(n).setMasterConnectionMinimumIdleSize(Math.min(idleSize, n));
+    }
+  }
+
+  /**
+   * Refuses subscriptions on replicas: a {@code PUBLISH} reports the subscribers of the server it
+   * ran on (the master; on a Redis Cluster, the channel's slot owner), and a node counts a frame as
+   * sent when that number reaches every live node. With subscriptions on replicas every frame would
+   * be held for the shortfall time and then given up on.
+   */
+  private static void checkSubscriptionMode(BaseConfig<?> servers, Path yaml) {
+    if (servers instanceof BaseMasterSlaveServersConfig<?> m
+        && m.getSubscriptionMode() != SubscriptionMode.MASTER) {
+      throw new ConfigException("subscriptionMode value was set to '" + m.getSubscriptionMode()
+          + "' in " + yaml + " (" + WsClusterConfig.REDIS_CONFIG + "), must be MASTER: a PUBLISH "
+          + "counts only the subscribers of the master it runs on, and wscluster counts a "
+          + "message as sent when that number reaches every node");
     }
   }
 

@@ -221,4 +221,28 @@ class RedissonYamlConfigTest {
         + "connectionMinimumIdleSize 6 in " + file + " (wscluster.redis.config): must be at "
         + "least 6", e.getMessage());
   }
+
+  // ================================================================ subscriptions
+
+  @Test
+  void redissonConfig_subscriptionsOnReplicas_refusedNamingTheSetting() throws Exception {
+    for (String topology : java.util.List.of(CLUSTER, SENTINEL)) {
+      Path file = yaml(topology + "  subscriptionMode: \"SLAVE\"\n");
+      WsClusterConfig c = WsClusterConfig.builder()
+          .set(WsClusterConfig.REDIS_CONFIG, file.toString())
+          .build();
+      ConfigException e = assertThrows(ConfigException.class,
+          () -> TestRedis.redissonConfig(c));
+      assertEquals("subscriptionMode value was set to 'SLAVE' in " + file
+          + " (wscluster.redis.config), must be MASTER: a PUBLISH counts only the subscribers "
+          + "of the master it runs on, and wscluster counts a message as sent when that number "
+          + "reaches every node", e.getMessage());
+    }
+  }
+
+  @Test
+  void redissonConfig_subscriptionModeMasterOrUnset_accepted() throws Exception {
+    servers(CLUSTER + "  subscriptionMode: \"MASTER\"\n");
+    servers(SENTINEL);
+  }
 }
