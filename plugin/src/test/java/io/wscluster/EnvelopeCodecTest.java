@@ -250,15 +250,15 @@ class EnvelopeCodecTest {
   @Test
   void decode_wrongVersion_isRejected() {
     byte[] frame = validFrame();
-    frame[0] = 3;
-    assertRejected(frame, Reason.VERSION, "version 3, this node reads 1 and 2");
+    frame[0] = 4;
+    assertRejected(frame, Reason.VERSION, "version 4, this node reads 1 to 3");
     frame[0] = 0;
-    assertRejected(frame, Reason.VERSION, "version 0, this node reads 1 and 2");
+    assertRejected(frame, Reason.VERSION, "version 0, this node reads 1 to 3");
     // bit 7 of the head says "tagged": the version is the other seven bits
     frame[0] = (byte) 0xff;
-    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1 and 2");
-    frame[0] = (byte) 0x83;
-    assertRejected(frame, Reason.VERSION, "version 3, this node reads 1 and 2");
+    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1 to 3");
+    frame[0] = (byte) 0x84;
+    assertRejected(frame, Reason.VERSION, "version 4, this node reads 1 to 3");
   }
 
   // ================================================================ chains (version 2)
@@ -293,10 +293,10 @@ class EnvelopeCodecTest {
     assertThrows(IllegalArgumentException.class, () -> codec.frame(List.of(e), 8, false, true));
     byte[] notACopy = one.clone();
     notACopy[0] = (byte) (EnvelopeCodec.VERSION | EnvelopeCodec.BROADCAST_CHAIN);
-    assertRejected(notACopy, Reason.VERSION, "version 34, this node reads 1 and 2");
+    assertRejected(notACopy, Reason.VERSION, "version 35, this node reads 1 to 3");
     // a version 1 head has no such bit: 0x41 is version 65
     byte[] v1 = new Raw().u8(0x41).u16(1).bytes();
-    assertRejected(v1, Reason.VERSION, "version 65, this node reads 1 and 2");
+    assertRejected(v1, Reason.VERSION, "version 65, this node reads 1 to 3");
   }
 
   @Test

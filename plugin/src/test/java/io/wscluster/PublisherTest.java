@@ -28,6 +28,10 @@ class PublisherTest {
   private final OutageBuffer buffer =
       new OutageBuffer("n", WsClusterConfig.builder().build(), stats);
   private int live = 1;
+  /** Rooms looked up, in order; the directory's answer per room (0 nodes when not set). */
+  private final List<String> lookups = new ArrayList<>();
+  private final java.util.Map<String, CompletableFuture<Integer>> roomAnswers =
+      new java.util.HashMap<>();
   private final Peers peers = new Peers() {
     @Override
     public int liveCount() {
@@ -37,6 +41,12 @@ class PublisherTest {
     @Override
     public boolean isLive(String node) {
       return true;
+    }
+
+    @Override
+    public CompletableFuture<Integer> roomNodes(String room) {
+      lookups.add(room);
+      return roomAnswers.getOrDefault(room, CompletableFuture.completedFuture(0));
     }
   };
   private Publisher publisher = publisher(ChainSender.chained(codec), true, true);
@@ -244,7 +254,7 @@ class PublisherTest {
     time.runReady();
     send("b");
     time.runReady();
-    publisher.onResendRequest("x", false, 1, 3);
+    publisher.onResendRequest("x", false, "", 1, 3);
     time.runReady();
     assertEquals(List.of("t:all [a]", "t:all [b]", "t:node:x [a]", "t:node:x [b]"), publishes());
     assertTrue(decode(2).copy && decode(2).broadcastChain);
