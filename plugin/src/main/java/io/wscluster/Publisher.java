@@ -91,7 +91,7 @@ final class Publisher {
     this.clock = clock;
     this.shortfallHoldNanos = shortfallHoldNanos;
     this.countsReceivers = countsReceivers;
-    this.rooms = new RoomCounts(channels, peers, clock, shortfallHoldNanos);
+    this.rooms = new RoomCounts(channels, peers, clock, RoomCounts.FRESH_NANOS);
   }
 
   // ---------------------------------------------------------------- any thread

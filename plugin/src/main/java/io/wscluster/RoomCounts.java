@@ -14,12 +14,20 @@ import java.util.function.LongSupplier;
  * channel whose count of receivers is below the live nodes (a room on every node needs no
  * lookup). A count read within {@code freshNanos} that the receivers reach is trusted; a
  * shortfall against it, or no such count, is checked with a fresh lookup, so a node that left
- * the room since does not hold frames. A lookup that fails counts every live node: the frame is
+ * the room since does not hold frames. Trusting a count that recent is safe for joins because a
+ * member is listed only once its node's subscription is active; what it can miss is a node that
+ * joined the room within that second and lost its subscription since (a Redis restart), whose
+ * chain then finds the loss with the next frame or sync. A lookup that fails counts every live node: the frame is
  * held and tried again like any shortfall, for the shortfall hold at most.
  *
  * <p>Thread-safe: called where publishes complete; lookups complete on the directory's executor.
  */
 final class RoomCounts {
+  /**
+   * How long a room's count is trusted while the receivers reach it: a lookup per room and second
+   * at most, instead of one per frame (a room's members list can be long).
+   */
+  static final long FRESH_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(1);
   private final Channels channels;
   private final Peers peers;
   private final LongSupplier clock;

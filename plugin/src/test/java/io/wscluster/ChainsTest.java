@@ -215,4 +215,18 @@ class ChainsTest {
     later(600); // the second one is due
     assertEquals(List.of("ask a 2-2", "ask a 4-4"), events.subList(3, events.size()));
   }
+
+  @Test
+  void roomChains_areSeparateFromTheBroadcastChain_andAGapIsAskedForOnItsChannel() {
+    frame("a", 1);
+    roomFrame("a", "t:room:x", 1);
+    roomFrame("a", "t:room:y", 1);
+    roomFrame("a", "t:room:x", 3);
+    frame("a", 2);
+    roomFrame("a", "t:room:y", 2);
+    assertEquals(List.of("a:1", "a@t:room:x:1", "a@t:room:y:1", "ask a t:room:x 2-2", "a:2",
+        "a@t:room:y:2"), events, "the gap of room x holds back room x only");
+    roomFrame("a", "t:room:x", 2);
+    assertEquals(List.of("a@t:room:x:2", "a@t:room:x:3"), events.subList(6, 8));
+  }
 }
