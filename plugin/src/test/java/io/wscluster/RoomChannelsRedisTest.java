@@ -13,28 +13,35 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Room channels on a real Redis (classic pub/sub, a {@code redis-server} of its own on a free
- * port): a node subscribes a room's channel once a session joins, Redis counts exactly the
- * nodes with members, and the node unsubscribes after its last member left.
+ * Room channels on a real Redis, classic pub/sub on a {@code redis-server} of its own and sharded
+ * pub/sub on a Redis Cluster of three masters of its own (free ports, never the shared server): a
+ * node subscribes a room's channel once a session joins, Redis counts exactly the nodes with
+ * members, and the node unsubscribes after its last member left.
  */
 class RoomChannelsRedisTest {
   private static final Duration WAIT = Duration.ofSeconds(15);
   private static TestRedis redis;
+  private static TestRedis.Cluster cluster;
   private final List<ClusterNode> nodes = new ArrayList<>();
   private final List<Backend> backends = new ArrayList<>();
 
   @BeforeAll
   static void startRedis() throws Exception {
     redis = TestRedis.start("room channels on Redis");
+    cluster = TestRedis.cluster("room channels on a Redis Cluster", 3);
   }
 
   @AfterAll
-  static void stopRedis() throws InterruptedException {
+  static void stopRedis() throws Exception {
     if (redis != null) {
       redis.close();
+    }
+    if (cluster != null) {
+      cluster.close();
     }
   }
 
@@ -46,9 +53,18 @@ class RoomChannelsRedisTest {
     }
   }
 
-  private static WsClusterConfig config(String name) {
-    return WsClusterConfig.builder().redisAddress(redis.address()).nodeName(name)
-        .channelPrefix("rooms-redis").set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s").build();
+  /** Classic pub/sub on the single server, or (sharded) the default, auto, on the cluster. */
+  private boolean sharded;
+
+  private WsClusterConfig config(String name) {
+    WsClusterConfig.Builder b = WsClusterConfig.builder().nodeName(name)
+        .channelPrefix("rooms-redis").set(WsClusterConfig.SHUTDOWN_TIMEOUT, "1s");
+    if (sharded) {
+      b.set(WsClusterConfig.REDIS_CONFIG, cluster.yaml.toString());
+    } else {
+      b.redisAddress(redis.address());
+    }
+    return b.build();
   }
 
   private ClusterNode start(String name) throws Exception {
@@ -73,9 +89,11 @@ class RoomChannelsRedisTest {
         .toCompletableFuture().get(10, TimeUnit.SECONDS);
   }
 
-  @Test
-  void join_subscribesTheRoomsChannel_leave_unsubscribesIt_andMessagesReachOnlyMembersOnce()
-      throws Exception {
+  @ParameterizedTest(name = "sharded={0}")
+  @ValueSource(booleans = {false, true})
+  void join_subscribesTheRoomsChannel_leave_unsubscribesIt_andMessagesReachOnlyMembersOnce(
+      boolean sharded) throws Exception {
+    this.sharded = sharded;
     ClusterNode a = start("a");
     ClusterNode b = start("b");
     ClusterNode c = start("c");

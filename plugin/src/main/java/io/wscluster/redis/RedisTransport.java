@@ -82,7 +82,7 @@ final class RedisTransport implements Transport {
     }
     this.receiver = receiver;
     Config c = redissonConfig(config, explicit);
-    boolean shard = sharded(config.redisPubSub(), c.isClusterConfig(), config);
+    boolean shard = sharded(config.redisPubSub(), c, config);
     RedissonClient client;
     try {
       client = Redisson.create(c);
@@ -105,27 +105,32 @@ final class RedisTransport implements Transport {
   }
 
   /**
-   * Whether {@code mode} means sharded pub/sub for a Redisson configuration that is a cluster one
-   * or not; {@code SHARDED} on any other configuration is refused before connecting.
+   * Whether {@code mode} means sharded pub/sub for the Redisson configuration {@code c}: AUTO is
+   * sharded for a cluster configuration. SHARDED on any other configuration, or sharded with
+   * subscriptions on replicas, is refused before connecting.
    */
-  static boolean sharded(WsClusterConfig.PubSub mode, boolean clusterConfig,
-      WsClusterConfig config) {
-    switch (mode) {
-      case CLASSIC:
-        return false;
-      case SHARDED:
-        if (!clusterConfig) {
-          throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " value was set to 'sharded', "
-              + "must be used with a Redis Cluster: " + (config.redisConfig() == null
-                  ? WsClusterConfig.REDIS_ADDRESS + " names a single server"
-                  : config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG
-                      + ") is not a clusterServersConfig")
-              + "; use auto or classic");
-        }
-        return true;
-      default:
-        return clusterConfig;
+  static boolean sharded(WsClusterConfig.PubSub mode, Config c, WsClusterConfig config) {
+    boolean cluster = c.isClusterConfig();
+    if (mode == WsClusterConfig.PubSub.SHARDED && !cluster) {
+      throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " value was set to 'sharded', "
+          + "must be used with a Redis Cluster, but " + (config.redisConfig() == null
+              ? WsClusterConfig.REDIS_ADDRESS + " names a single server"
+              : config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG
+                  + ") is not a clusterServersConfig")
+          + ": set it to auto or classic");
     }
+    boolean shard = mode == WsClusterConfig.PubSub.SHARDED
+        || mode == WsClusterConfig.PubSub.AUTO && cluster;
+    if (shard && c.useClusterServers().getSubscriptionMode()
+        == org.redisson.config.SubscriptionMode.SLAVE) {
+      // SPUBLISH counts the subscribers on the master only: every frame would look unreceived
+      throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " is sharded ("
+          + mode.name().toLowerCase(java.util.Locale.ROOT) + "), which needs subscriptionMode: MASTER in "
+          + config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG + "), not SLAVE: the "
+          + "publisher checks SPUBLISH's count of subscribers, which counts the master's only; "
+          + "or set " + WsClusterConfig.REDIS_PUBSUB + "=classic");
+    }
+    return shard;
   }
 
   /**
