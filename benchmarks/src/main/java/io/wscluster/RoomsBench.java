@@ -58,10 +58,10 @@ public final class RoomsBench {
             warmup, messages, rate, bytes);
         results.add(r);
         System.err.printf(Locale.ROOT, "nodes %2d  %-14s redis bytes out/msg %8d  node inbound "
-            + "frames/msg %5.2f  envelopes/msg %5.2f  delivered %d of %d%n", n,
+            + "frames/msg %5.2f  envelopes/msg %5.2f  syncs/msg %5.2f  delivered %d of %d%n", n,
             roomChannels ? "room channels" : "all (before)", r.get("redisBytesOutPerMessage"),
             r.get("inboundFramesPerMessage"), r.get("inboundEnvelopesPerMessage"),
-            r.get("delivered"), r.get("expected"));
+            r.get("inboundSyncsPerMessage"), r.get("delivered"), r.get("expected"));
       }
     }
     StringBuilder json = new StringBuilder("{\"bench\":\"rooms\",\"rooms\":" + rooms
@@ -129,6 +129,7 @@ public final class RoomsBench {
       long outBefore = redisOutputBytes(redis);
       long framesBefore = sum(nodes, "framesReceived");
       long envelopesBefore = sum(nodes, "envelopesReceived");
+      long syncsBefore = sum(nodes, "syncsReceived");
       long writtenBefore = written.get();
       long t0 = System.nanoTime();
       send(nodes, rooms, messages, rate, payload, random, written,
@@ -137,12 +138,14 @@ public final class RoomsBench {
       long out = redisOutputBytes(redis) - outBefore;
       long frames = sum(nodes, "framesReceived") - framesBefore;
       long envelopes = sum(nodes, "envelopesReceived") - envelopesBefore;
+      long syncs = sum(nodes, "syncsReceived") - syncsBefore;
       Map<String, Object> r = new LinkedHashMap<>();
       r.put("nodes", n);
       r.put("mode", roomChannels ? "rooms" : "all");
       r.put("redisBytesOutPerMessage", Math.round(out / (double) messages));
       r.put("inboundFramesPerMessage", round2(frames / (double) messages));
       r.put("inboundEnvelopesPerMessage", round2(envelopes / (double) messages));
+      r.put("inboundSyncsPerMessage", round2(syncs / (double) messages));
       r.put("delivered", written.get() - writtenBefore);
       r.put("expected", (long) messages * members);
       r.put("millis", millis);
