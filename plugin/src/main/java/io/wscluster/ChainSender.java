@@ -12,8 +12,8 @@ import java.util.Set;
  * notes the channels that got frames since the last sync. Pure (no I/O, no clock but the one
  * given); publisher-thread state.
  *
- * <p>One chain per channel this node ever published to: the broadcast channel and the node
- * channels of the nodes it sent routed messages or receipts to (a restarted node is a new one).
+ * <p>One chain per channel this node ever published to: the broadcast channel, the channels of
+ * the rooms it sent to, and the node channels of the nodes it sent routed messages or receipts to (a restarted node is a new one).
  * Never reset: a receiver would take a chain starting again at 1 for repeats.
  */
 class ChainSender {
@@ -82,13 +82,14 @@ class ChainSender {
 
   /**
    * A copy of what {@code f} was on its channel {@code i}, for the node whose channel is
-   * {@code requester} only; a copy of a broadcast-chain frame says so in its head: the other
-   * nodes, some of which were not subscribed then, never see it.
+   * {@code requester} only; a copy of another chain's frame names that chain in its head
+   * ({@code chain}: "" the broadcast chain, else a room's; null: the requester's own channel's):
+   * the other nodes, some of which were not subscribed then, never see it.
    */
-  Frame resentTo(Frame f, int i, String requester, boolean ofBroadcast, long nowNanos) {
+  Frame resentTo(Frame f, int i, String requester, String chain, long nowNanos) {
     return new Frame(f.batch,
-        new byte[][] {codec.frame(f.envelopes(), f.links[i], true, ofBroadcast)},
-        List.of(requester), new long[] {f.links[i]}, Frame.Kind.RESENT, nowNanos);
+        new byte[][] {codec.frame(f.envelopes(), f.links[i], true, chain)},
+        List.of(requester), new long[] {f.links[i]}, Frame.Kind.RESENT, nowNanos, chain);
   }
 
   /** The channels that got frames other than syncs since the last call; forgets them. */

@@ -9,7 +9,7 @@ import java.util.function.LongSupplier;
 
 /**
  * The receiving side of the frame chains (see {@link EnvelopeCodec}, {@code link}): per origin
- * and channel (the broadcast channel, or this node's own channel) the link up to which frames
+ * and channel (the broadcast channel, a room's channel, or this node's own channel) the link up to which frames
  * were delivered. A frame whose link skips numbers means Redis (or the client library) lost
  * frames it had counted as received: the frame is stashed, with every later one, and the missing
  * links are asked for ({@link Sink#request}, at once and again every quarter of the gap timeout,
@@ -31,14 +31,17 @@ final class Chains {
 
   /** Where frames go; called on the dispatcher thread, in link order per chain. */
   interface Sink {
-    /** {@code direct}: of the chain on this node's own channel (else the broadcast chain). */
+    /**
+     * {@code direct}: of the chain on this node's own channel (else of the broadcast or a room
+     * channel's chain).
+     */
     void deliver(List<Envelope> envelopes, boolean direct);
 
-    /** Ask {@code origin} for the links {@code from}..{@code to} of its chain. */
-    void request(String origin, boolean direct, long from, long to);
+    /** Ask {@code origin} for the links {@code from}..{@code to} of its chain on {@code channel}. */
+    void request(String origin, String channel, long from, long to);
 
-    /** Links of {@code origin}'s chain that did not come within the gap timeout. */
-    void lost(String origin, boolean direct, long from, long to);
+    /** Links of {@code origin}'s chain on {@code channel} that did not come within the gap timeout. */
+    void lost(String origin, String channel, long from, long to);
   }
 
   /** Frames and bytes a chain stashes behind a gap before giving the gap up early. */
@@ -52,8 +55,8 @@ final class Chains {
   private final long gapTimeoutNanos;
   private final long idleTtlNanos;
   private final LongSupplier nanoClock;
-  private final Map<String, Chain> broadcast = new HashMap<>();
-  private final Map<String, Chain> direct = new HashMap<>();
+  /** Per channel (the broadcast channel, rooms', this node's own), per origin. */
+  private final Map<String, Map<String, Chain>> chains = new HashMap<>();
 
   /**
    * @param gapTimeoutNanos how long the frames behind a gap wait for the missing ones
@@ -68,15 +71,15 @@ final class Chains {
   }
 
   /**
-   * A frame of {@code origin}'s chain ({@code link} > 0) on the broadcast or own channel;
-   * {@code copy}: published again (an outage's replay, or for a node that asked), possibly from
+   * A frame of {@code origin}'s chain ({@code link} > 0) on {@code channel}: the broadcast
+   * channel, a room's, or ({@code onOwnChannel}) this node's own; {@code copy}: published again (an outage's replay, or for a node that asked), possibly from
    * before this node subscribed, so it never starts a chain (later frames would look like a gap
    * back to it).
    */
-  void onFrame(String origin, boolean onOwnChannel, long link, boolean copy,
+  void onFrame(String origin, String channel, boolean onOwnChannel, long link, boolean copy,
       List<Envelope> envelopes, int bytes) {
     long now = nanoClock.getAsLong();
-    Map<String, Chain> map = onOwnChannel ? direct : broadcast;
+    Map<String, Chain> map = chains.computeIfAbsent(channel, k -> new HashMap<>());
     Chain c = map.get(origin);
     if (c == null && copy) {
       sink.deliver(envelopes, onOwnChannel); // the envelopes' sequence numbers decide
@@ -95,7 +98,7 @@ final class Chains {
     }
     if (c == null) {
       // the first frame this node sees of the chain: nothing before it can be asked for
-      c = new Chain(origin, onOwnChannel, link);
+      c = new Chain(origin, channel, onOwnChannel, link);
       map.put(origin, c);
       c.lastSeen = now;
       sink.deliver(envelopes, onOwnChannel);
@@ -126,7 +129,7 @@ final class Chains {
     c.stashedBytes += bytes;
     if (link > c.seen + 1) {
       stats.add(Stats.CHAIN_GAPS, link - c.seen - 1);
-      sink.request(c.origin, c.direct, c.seen + 1, link - 1);
+      sink.request(c.origin, c.channel, c.seen + 1, link - 1);
     }
     c.seen = Math.max(c.seen, link);
     if (c.stash.size() > MAX_STASHED_FRAMES || c.stashedBytes > MAX_STASHED_BYTES) {
@@ -140,7 +143,8 @@ final class Chains {
    */
   void tick() {
     long now = nanoClock.getAsLong();
-    for (Map<String, Chain> map : List.of(broadcast, direct)) {
+    for (Iterator<Map<String, Chain>> maps = chains.values().iterator(); maps.hasNext(); ) {
+      Map<String, Chain> map = maps.next();
       for (Iterator<Chain> it = map.values().iterator(); it.hasNext(); ) {
         Chain c = it.next();
         while (!c.stash.isEmpty()
@@ -152,7 +156,7 @@ final class Chains {
           Stashed behindGap = e.getValue();
           if (e.getKey() > previous + 1 && now - behindGap.asked >= gapTimeoutNanos / 4) {
             behindGap.asked = now;
-            sink.request(c.origin, c.direct, previous + 1, e.getKey() - 1);
+            sink.request(c.origin, c.channel, previous + 1, e.getKey() - 1);
           }
           previous = e.getKey();
         }
@@ -160,13 +164,16 @@ final class Chains {
           it.remove();
         }
       }
+      if (map.isEmpty()) {
+        maps.remove(); // a room channel this node left
+      }
     }
   }
 
   /** Frames stashed now, over all chains (a gauge for tests and stats). */
   int stashed() {
     int n = 0;
-    for (Map<String, Chain> map : List.of(broadcast, direct)) {
+    for (Map<String, Chain> map : chains.values()) {
       for (Chain c : map.values()) {
         n += c.stash.size();
       }
@@ -178,7 +185,7 @@ final class Chains {
   private void giveUp(Chain c, long now) {
     long first = c.stash.firstKey();
     stats.add(Stats.FRAMES_LOST, first - c.delivered - 1);
-    sink.lost(c.origin, c.direct, c.delivered + 1, first - 1);
+    sink.lost(c.origin, c.channel, c.delivered + 1, first - 1);
     c.delivered = first - 1;
     drain(c, now);
   }
@@ -199,6 +206,7 @@ final class Chains {
 
   private static final class Chain {
     final String origin;
+    final String channel;
     final boolean direct;
     /** Every link up to this one was delivered or given up. */
     long delivered;
@@ -208,8 +216,9 @@ final class Chains {
     long stashedBytes;
     long lastSeen;
 
-    Chain(String origin, boolean direct, long first) {
+    Chain(String origin, String channel, boolean direct, long first) {
       this.origin = origin;
+      this.channel = channel;
       this.direct = direct;
       this.delivered = first;
       this.seen = first;

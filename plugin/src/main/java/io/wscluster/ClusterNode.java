@@ -68,7 +68,7 @@ final class ClusterNode implements WsCluster {
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     EnvelopeCodec codec = new EnvelopeCodec(config.messageMaxBytes(),
         FrameAuthenticator.of(config.secret(), config.secretPrevious()));
-    channels = new Channels(config.channelPrefix());
+    channels = new Channels(config.channelPrefix(), parts.roomChannels);
     threads = new NodeThreads(!config.writeDelay().isZero() && parts.flowControl);
     OutboxLimits limits = parts.flowControl ? OutboxLimits.of(config, threads.writer)
         : OutboxLimits.unjudged(config.outboxOverflow());
@@ -80,7 +80,7 @@ final class ClusterNode implements WsCluster {
     local = new LocalDelivery(nodeId, registry, inbox);
     buffer = new OutageBuffer(nodeId, config, stats);
     membership = new Membership(config, nodeId, transport, directories, channels, registry,
-        threads::callback, this::onJoined);
+        threads::callback, this::onJoined, parts.roomGate);
     publisher = new Publisher(nodeId, channels, transport, codec,
         parts.chains ? ChainSender.chained(codec) : ChainSender.unchained(codec),
         new FrameHistory(parts.replay || parts.chains, parts.replay), buffer, stats, membership,
@@ -90,7 +90,7 @@ final class ClusterNode implements WsCluster {
         config.receiptTimeout().toNanos(), membership::owners);
     probe = new Probe(nodeId, channels.ofNode(nodeId), transport, codec, stats,
         publisher::nextSeq, System::nanoTime, config.nodeHeartbeat().toNanos(), countsReceivers);
-    dispatcher = new Dispatcher(nodeId, channels.ofNode(nodeId), codec,
+    dispatcher = new Dispatcher(nodeId, channels, codec,
         parts.dedup ? Dedup.perOrigin(nodeId, config.dedupWindow(), originTtl, clock) : Dedup.OFF,
         inbox, stats, clock, originTtl, probe, publisher, receipts, local);
     sender = new Sender(nodeId, config.messageMaxBytes(), channels, codec, publisher, buffer,
@@ -139,6 +139,7 @@ final class ClusterNode implements WsCluster {
     ScheduledExecutorService timer = threads.timer;
     timer.scheduleWithFixedDelay(probe::run, every, every, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(publisher::onHeartbeat, every, every, TimeUnit.MILLISECONDS);
+    timer.scheduleWithFixedDelay(membership.rooms::sweep, every, every, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(() -> threads.onDispatcher(dispatcher::tick),
         CHAIN_TICK_MILLIS, CHAIN_TICK_MILLIS, TimeUnit.MILLISECONDS);
     publisher.open(System.nanoTime() + (late ? Membership.lateJoinGraceNanos(config) : 0));
@@ -166,6 +167,11 @@ final class ClusterNode implements WsCluster {
     local.forgetAll();
     publisher.failUnpublished();
     LOG.info("[{}] wscluster node stopped", nodeId);
+  }
+
+  /** The rooms whose channels this node subscribes (for tests). */
+  java.util.List<String> subscribedRooms() {
+    return membership.rooms.subscribed();
   }
 
   /** The channel of {@code node} in this node's cluster. */

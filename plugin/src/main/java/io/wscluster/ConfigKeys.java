@@ -36,6 +36,7 @@ import static io.wscluster.WsClusterConfig.REDIS_ADDRESS;
 import static io.wscluster.WsClusterConfig.REDIS_CONFIG;
 import static io.wscluster.WsClusterConfig.REDIS_CONNECTIONS;
 import static io.wscluster.WsClusterConfig.REDIS_PASSWORD;
+import static io.wscluster.WsClusterConfig.REDIS_PUBSUB;
 import static io.wscluster.WsClusterConfig.REDIS_USERNAME;
 import static io.wscluster.WsClusterConfig.SECRET;
 import static io.wscluster.WsClusterConfig.SECRET_PREVIOUS;
@@ -45,6 +46,7 @@ import static io.wscluster.WsClusterConfig.WRITE_DELAY;
 
 import io.wscluster.WsClusterConfig.Key;
 import io.wscluster.WsClusterConfig.Overflow;
+import io.wscluster.WsClusterConfig.PubSub;
 import io.wscluster.WsClusterConfig.TransportType;
 import java.net.InetAddress;
 import java.util.Collections;
@@ -87,6 +89,11 @@ final class ConfigKeys {
           "connections to Redis for publishing, 1 to 64 (one more is used for subscriptions); with "
           + "wscluster.redis.config, when set, the file's (master) pool, which the file must not "
           + "size"),
+      new Key(REDIS_PUBSUB, "auto", choice(PubSub.class),
+          "auto | classic | sharded: sharded pub/sub (SPUBLISH/SSUBSCRIBE, Redis 7+) spreads the "
+          + "channels over a Redis Cluster's shards; auto = sharded when wscluster.redis.config "
+          + "is a cluster configuration, else classic; sharded elsewhere, or on Redis < 7, fails "
+          + "the start"),
       new Key(CHANNEL_PREFIX, "<from the context path>",
           matching(PREFIX, "1 to 64 characters from A-Z a-z 0-9 . _ : -")
           .whenUnset(() -> ROOT_PREFIX),

@@ -19,8 +19,8 @@ interface Dedup {
   }
 
   /**
-   * The verdict on envelope {@code seq} of {@code origin}, arriving on the broadcast channel or,
-   * {@code direct}, on this node's own channel.
+   * The verdict on envelope {@code seq} of {@code origin}, arriving on the broadcast channel or a
+   * room's channel or, {@code direct}, on this node's own channel.
    */
   Verdict check(String origin, long seq, boolean direct);
 
@@ -32,9 +32,11 @@ interface Dedup {
 
   /**
    * Drops own echoes, then repeats by two per-origin anti-replay windows: one for what arrives on
-   * the broadcast channel, one for this node's own channel. An envelope travels to a node on one
-   * of them only, and while one chain waits for a missing frame (see {@link Chains}) the other
-   * must not push the window past it.
+   * the broadcast and room channels, one for this node's own channel. An envelope travels to a
+   * node on the first kind or the second, never both, and while one chain waits for a missing
+   * frame (see {@link Chains}) the other must not push the window past it. The broadcast and
+   * room channels share a window because a message to several rooms travels on each of their
+   * channels: a node in two of them must drop the second copy.
    */
   static Dedup perOrigin(String nodeId, int window, long originTtlNanos, LongSupplier clock) {
     Deduplicator broadcast = new Deduplicator(window, originTtlNanos, clock);

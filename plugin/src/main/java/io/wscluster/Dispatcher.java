@@ -24,6 +24,7 @@ final class Dispatcher implements Chains.Sink {
   private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
   private static final long REJECT_LOG_INTERVAL_NANOS = TimeUnit.SECONDS.toNanos(10);
   private final String nodeId;
+  private final Channels channels;
   private final String ownChannel;
   private final EnvelopeCodec codec;
   private final Dedup dedup;
@@ -41,11 +42,12 @@ final class Dispatcher implements Chains.Sink {
   private long rejectsSinceLog;
 
   /** @param clock for the chains' and the warnings' timing, and dedup's origin ttl */
-  Dispatcher(String nodeId, String ownChannel, EnvelopeCodec codec, Dedup dedup, Inbox inbox,
+  Dispatcher(String nodeId, Channels channels, EnvelopeCodec codec, Dedup dedup, Inbox inbox,
       Stats stats, LongSupplier clock, long originTtlNanos, Probe probe, Publisher publisher,
       Receipts receipts, LocalDelivery local) {
     this.nodeId = nodeId;
-    this.ownChannel = ownChannel;
+    this.channels = channels;
+    this.ownChannel = channels.ofNode(nodeId);
     this.codec = codec;
     this.dedup = dedup;
     this.inbox = inbox;
@@ -90,12 +92,16 @@ final class Dispatcher implements Chains.Sink {
       return;
     }
     String origin = decoded.envelopes.get(0).origin;
-    // a copy of a broadcast-chain frame comes on the own channel to the one node that asked
-    boolean direct = channel.equals(ownChannel) && !decoded.broadcastChain;
+    // a copy of a broadcast- or room-chain frame comes on the own channel to the one node that
+    // asked: it belongs to that chain, and to the shared (not the direct) dedup window
+    String chain = decoded.chain == null ? channel
+        : decoded.chain.isEmpty() ? channels.broadcast : channels.ofRoom(decoded.chain);
+    boolean direct = chain.equals(ownChannel);
     if (decoded.link == 0 || origin.equals(nodeId)) {
       deliver(decoded.envelopes, direct);
     } else {
-      chains.onFrame(origin, direct, decoded.link, decoded.copy, decoded.envelopes, frame.length);
+      chains.onFrame(origin, chain, direct, decoded.link, decoded.copy, decoded.envelopes,
+          frame.length);
     }
   }
 
@@ -124,9 +130,10 @@ final class Dispatcher implements Chains.Sink {
         Dedup.Verdict verdict = dedup.check(e.origin, e.seq, direct);
         if (verdict != Dedup.Verdict.NEW) {
           stats.increment(verdict == Dedup.Verdict.OWN_ECHO ? Stats.OWN_ECHOES
-              : verdict == Dedup.Verdict.DUPLICATE ? Stats.DUPLICATES : Stats.TOO_OLD);
+              : verdict == Dedup.Verdict.DUPLICATE ? (isRoomCopy(e, direct) ? Stats.ROOM_COPIES
+                  : Stats.DUPLICATES) : Stats.TOO_OLD);
         } else if (e.kind == Envelope.KIND_RESEND) {
-          publisher.onResendRequest(e.origin, e.binary, e.ref, e.refEnd);
+          publisher.onResendRequest(e.origin, e.binary, e.room, e.ref, e.refEnd);
         } else if (e.kind == Envelope.KIND_RECEIPT) {
           receipts.onReceipt(e);
         } else {
@@ -145,6 +152,16 @@ final class Dispatcher implements Chains.Sink {
   }
 
   /**
+   * Whether a repeat is most likely the copy of a message to several rooms that came on another
+   * of their channels (by design, see {@link Channels#ofTarget}) rather than a duplicate source.
+   */
+  private static boolean isRoomCopy(Envelope e, boolean direct) {
+    return !direct && e.kind == Envelope.KIND_MESSAGE && !e.target.isAll()
+        && e.target.rooms().size() > 1 && e.target.users().isEmpty()
+        && e.target.sessions().isEmpty();
+  }
+
+  /**
    * Dispatcher thread: the chain of {@code origin} misses frames: a resend request straight to
    * its channel, on the publisher thread, unchained and ahead of anything queued or held there (a
    * request waiting behind an outage, or stashed behind a gap in the chain it would travel in,
@@ -152,22 +169,24 @@ final class Dispatcher implements Chains.Sink {
    * quarter of its gap timeout.
    */
   @Override
-  public void request(String origin, boolean direct, long from, long to) {
+  public void request(String origin, String channel, long from, long to) {
     if (!running) {
       return;
     }
-    LOG.warn("[{}] frames {} to {} of node {}'s {} chain did not arrive (Redis lost them after "
-        + "counting this node as a receiver): asking for them again; later frames wait for "
-        + "them", nodeId, from, to, origin, direct ? "direct" : "broadcast");
+    LOG.warn("[{}] frames {} to {} of node {}'s chain on {} did not arrive (Redis lost them "
+        + "after counting this node as a receiver): asking for them again; later frames wait "
+        + "for them", nodeId, from, to, origin, channel);
+    boolean direct = channel.equals(ownChannel);
+    String room = channels.roomOf(channel);
     publisher.onThread(() -> publisher.publishNow(origin,
-        seq -> Envelope.resend(nodeId, seq, direct, from, to)));
+        seq -> Envelope.resend(nodeId, seq, direct, room == null ? "" : room, from, to)));
   }
 
   @Override
-  public void lost(String origin, boolean direct, long from, long to) {
-    LOG.error("[{}] frames {} to {} of node {}'s {} chain are lost: they did not come again "
+  public void lost(String origin, String channel, long from, long to) {
+    LOG.error("[{}] frames {} to {} of node {}'s chain on {} are lost: they did not come again "
         + "within {} s (the node no longer keeps them, or is gone); delivering what came after",
-        nodeId, from, to, origin, direct ? "direct" : "broadcast",
+        nodeId, from, to, origin, channel,
         TimeUnit.NANOSECONDS.toSeconds(Chains.GAP_TIMEOUT_NANOS));
   }
 

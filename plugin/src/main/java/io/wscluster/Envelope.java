@@ -31,6 +31,8 @@ final class Envelope {
   final long refEnd;
   /** RECEIPT: session id to "" (written) or the reason it was not. */
   final java.util.Map<String, String> results;
+  /** RESEND, not direct: the room whose channel's chain it asks for; "" the broadcast chain. */
+  final String room;
 
   Envelope(byte kind, String origin, long seq, Target target, boolean binary, byte[] payload) {
     this(kind, origin, seq, target, binary, payload, false);
@@ -48,11 +50,12 @@ final class Envelope {
     this.ref = 0;
     this.refEnd = 0;
     this.results = java.util.Map.of();
+    this.room = "";
   }
 
   /** A sync (see {@link #KIND_SYNC}). */
   static Envelope sync(String origin, long seq) {
-    return new Envelope(KIND_SYNC, origin, seq, false, 0, 0, java.util.Map.of());
+    return new Envelope(KIND_SYNC, origin, seq, false, 0, 0, java.util.Map.of(), "");
   }
 
   /**
@@ -61,7 +64,19 @@ final class Envelope {
    * carried in the binary flag) on the asking node's own channel.
    */
   static Envelope resend(String origin, long seq, boolean direct, long from, long to) {
-    return new Envelope(KIND_RESEND, origin, seq, direct, from, to, java.util.Map.of());
+    return resend(origin, seq, direct, "", from, to);
+  }
+
+  /**
+   * A request for links of the chain on {@code room}'s channel ("": the broadcast channel, or
+   * {@code direct} the asking node's own).
+   */
+  static Envelope resend(String origin, long seq, boolean direct, String room, long from,
+      long to) {
+    if (direct && !room.isEmpty()) {
+      throw new IllegalArgumentException("a resend of the direct chain names no room");
+    }
+    return new Envelope(KIND_RESEND, origin, seq, direct, from, to, java.util.Map.of(), room);
   }
 
   /**
@@ -79,11 +94,12 @@ final class Envelope {
 
   private Envelope(String origin, long seq, long ref, java.util.Map<String, String> results,
       boolean more) {
-    this(KIND_RECEIPT, origin, seq, more, ref, 0, results);
+    this(KIND_RECEIPT, origin, seq, more, ref, 0, results, "");
   }
 
   private Envelope(byte kind, String origin, long seq, boolean flag, long ref, long refEnd,
-      java.util.Map<String, String> results) {
+      java.util.Map<String, String> results, String room) {
+    this.room = room;
     this.kind = kind;
     this.origin = origin;
     this.seq = seq;
@@ -107,7 +123,7 @@ final class Envelope {
     }
     if (kind == KIND_RESEND) {
       return "Resend{" + origin + "#" + seq + " links " + ref + ".." + refEnd
-          + (binary ? " direct" : " broadcast") + "}";
+          + (binary ? " direct" : room.isEmpty() ? " broadcast" : " room") + "}";
     }
     return "Envelope{" + origin + "#" + seq + " kind=" + kind + " " + target + " "
         + (binary ? "binary" : "text") + " " + payload.length + "B"

@@ -14,13 +14,15 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * The wire format, version 2. Pure: no I/O, no state but limits and keys; thread-safe.
+ * The wire format, version 3. Pure: no I/O, no state but limits and keys; thread-safe.
  *
  * <pre>
- * frame    := head:u8 count:u16 link:i64 envelope{count} tag?       (no trailing bytes)
- * head     := version(=2) in bits 0-4; bit 5 set (with bit 6 only): a copy of a frame of the
- *             broadcast chain, sent to the one node that asked for it on its own channel;
+ * frame    := head:u8 count:u16 link:i64 chain? envelope{count} tag?  (no trailing bytes)
+ * head     := version(=3) in bits 0-4; bit 5 set (with bit 6 only): a copy of a frame of another
+ *             chain than the one of the channel it comes on, sent to the one node that asked
+ *             for it on its own channel, followed by {@code chain};
  *             bit 6 set: a copy (published again, see below); bit 7 set: the frame ends in a tag
+ * chain    := str0: "" the broadcast chain, else the room whose channel's chain it is
  * link     := the frame's number in its origin's chain on the channel it is published to
  *             (1, 2, 3, ... per origin and channel; 0: not chained). A receiver that sees a
  *             number skipped asks the origin to publish the missing frames again; those
@@ -30,23 +32,26 @@ import java.util.Set;
  * body     := rooms:set users:set sessions:set except:set payload:bytes32    (kind 1, message)
  *           | ref:i64 n:u16 (session:str16 reason:str0)*n                      (kind 2, receipt)
  *           | (nothing)                                                         (kind 3, sync)
- *           | from:i64 to:i64                                                   (kind 4, resend)
+ *           | from:i64 to:i64 room:str0                                         (kind 4, resend)
  * flags    := bit0 binary payload, bit1 target all, bit2 receipt requested; other bits 0
  *             (a receipt's only flag is bit0: more receipts for the same message follow;
  *             reason "" means written. A sync has no flag: it only carries a chain number.
  *             A resend asks for the frames from..to (1 &lt;= from &lt;= to, at most
- *             {@link #MAX_RESEND} of them) of the chain on the broadcast channel, or with
- *             bit0 of the chain on the asking node's own channel)
+ *             {@link #MAX_RESEND} of them) of the chain on the broadcast channel (room ""),
+ *             on a room's channel, or with bit0 (room "") of the chain on the asking node's
+ *             own channel)
  * str0     := len:u16 utf8[len] (0..1024 bytes)
  * set      := n:u16 str16{n}       str16 := len:u16 utf8[len] (1..1024 bytes, valid UTF-8)
- *             (names in a set are distinct target names: 1..256 chars, no control characters;
- *             the sessions of one receipt are distinct)
+ *             (names in a set, and a chain's or resend's room, are target names: 1..256
+ *             chars, no control characters; the sessions of one receipt are distinct)
  * str8     := len:u8 utf8[len] (1..255)                         bytes32 := len:i32 raw[len]
  * </pre>
  *
- * <p>Version 1 frames (the same without {@code link}, kinds 1 and 2 only) are still read, as
- * unchained frames, so a node of this version understands one of the previous during a rolling
- * upgrade (the older one rejects this version's frames as {@code rejected.version}).
+ * <p>Version 2 frames (no {@code chain}: bit 5 means the broadcast chain; no {@code room} in a
+ * resend) and version 1 frames (the same without {@code link}, kinds 1 and 2 only, read as
+ * unchained frames) are still read, so a node of this version understands the previous ones
+ * during a rolling upgrade (older ones reject this version's frames as
+ * {@code rejected.version}).
  *
  * <p>Decoding is total: every byte string yields envelopes or a {@link Rejection} with a reason;
  * every length is checked against the bytes that remain before anything is allocated, so a
@@ -63,14 +68,19 @@ import java.util.Set;
  * silently delivers in one direction only.
  */
 final class EnvelopeCodec {
-  static final byte VERSION = 2;
-  /** The previous version, still read: no chain link, no sync or resend envelopes. */
+  static final byte VERSION = 3;
+  /** The previous version, still read: no chain name, no room in a resend. */
+  static final byte VERSION_2 = 2;
+  /** The first version, still read: no chain link, no sync or resend envelopes. */
   static final byte VERSION_1 = 1;
   /** Head bit: the frame ends in a {@link FrameAuthenticator#TAG_BYTES}-byte tag. */
   static final int TAGGED = 0x80;
   /** Head bit (version 2): the frame is a copy of one published before. */
   static final int COPY = 0x40;
-  /** Head bit (version 2, with {@link #COPY}): a copy of a broadcast-chain frame, sent to one node. */
+  /**
+   * Head bit (with {@link #COPY}): a copy of a frame of another chain, sent to one node; version 3
+   * names the chain after the link, in version 2 it is the broadcast chain.
+   */
   static final int BROADCAST_CHAIN = 0x20;
   /** Head, envelope count and chain link. */
   static final int HEADER_BYTES = 11;
@@ -113,12 +123,18 @@ final class EnvelopeCodec {
     final boolean copy;
     /** Head bit 5: of the broadcast chain, although it came on a node's own channel. */
     final boolean broadcastChain;
+    /**
+     * With head bit 5, the chain it belongs to although it came on a node's own channel: "" the
+     * broadcast chain, else the room whose channel's chain; null without bit 5.
+     */
+    final String chain;
     final List<Envelope> envelopes;
 
-    Decoded(long link, boolean copy, boolean broadcastChain, List<Envelope> envelopes) {
+    Decoded(long link, boolean copy, String chain, List<Envelope> envelopes) {
       this.link = link;
       this.copy = copy;
-      this.broadcastChain = broadcastChain;
+      this.chain = chain;
+      this.broadcastChain = "".equals(chain);
       this.envelopes = envelopes;
     }
   }
@@ -160,6 +176,7 @@ final class EnvelopeCodec {
     if (e.kind == Envelope.KIND_RESEND) {
       writeLong(out, e.ref);
       writeLong(out, e.refEnd);
+      writeString(out, e.room);
     } else if (e.kind == Envelope.KIND_RECEIPT) {
       writeLong(out, e.ref);
       out.write(e.results.size() >>> 8);
@@ -179,34 +196,43 @@ final class EnvelopeCodec {
     return out.toByteArray();
   }
 
-  /** An unchained frame (link 0): see {@link #frame(List, long, boolean, boolean)}. */
+  /** An unchained frame (link 0): see {@link #frame(List, long, boolean, String)}. */
   byte[] frame(List<byte[]> encodedEnvelopes) {
-    return frame(encodedEnvelopes, 0, false, false);
+    return frame(encodedEnvelopes, 0, false, null);
   }
 
   byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy) {
-    return frame(encodedEnvelopes, link, copy, false);
+    return frame(encodedEnvelopes, link, copy, null);
+  }
+
+  /** A frame, and a copy as one of the broadcast chain sent to one node or not. */
+  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy, boolean broadcastChain) {
+    return frame(encodedEnvelopes, link, copy, broadcastChain ? "" : null);
   }
 
   /**
    * Wraps encoded envelopes (1 to 65535) into one frame, in order, with its chain link (0: not
-   * chained), marked as a {@code copy} or not, and a copy as one of the {@code broadcastChain}
-   * sent to one node or not; tagged if this codec signs.
+   * chained), marked as a {@code copy} or not, and a copy sent to one node as one of another
+   * {@code chain} ("" the broadcast chain, else a room's; null: of the channel it goes on);
+   * tagged if this codec signs.
    */
-  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy, boolean broadcastChain) {
-    if (link < 0 || broadcastChain && !copy) {
-      throw new IllegalArgumentException("link " + link + ", copy " + copy + ", broadcast chain "
-          + broadcastChain);
+  byte[] frame(List<byte[]> encodedEnvelopes, long link, boolean copy, String chain) {
+    if (link < 0 || chain != null && !copy) {
+      throw new IllegalArgumentException("link " + link + ", copy " + copy + ", chain " + chain);
     }
-    int size = HEADER_BYTES;
+    byte[] chainName = chain == null ? null : chain.getBytes(StandardCharsets.UTF_8);
+    int size = HEADER_BYTES + (chainName == null ? 0 : 2 + chainName.length);
     for (byte[] b : encodedEnvelopes) {
       size += b.length;
     }
     ByteBuffer buf = ByteBuffer.allocate(auth == null ? size : size + FrameAuthenticator.TAG_BYTES);
-    buf.put((byte) (VERSION | (copy ? COPY : 0) | (broadcastChain ? BROADCAST_CHAIN : 0)
+    buf.put((byte) (VERSION | (copy ? COPY : 0) | (chain != null ? BROADCAST_CHAIN : 0)
         | (auth == null ? 0 : TAGGED)))
         .putShort((short) encodedEnvelopes.size())
         .putLong(link);
+    if (chainName != null) {
+      buf.putShort((short) chainName.length).put(chainName);
+    }
     for (byte[] b : encodedEnvelopes) {
       buf.put(b);
     }
@@ -233,7 +259,8 @@ final class EnvelopeCodec {
     try {
       Reader r = new Reader(frame, authenticated(frame));
       int head = r.u8(); // checked above
-      boolean v1 = (head & ~TAGGED) == VERSION_1;
+      int version = head & 0x1f;
+      boolean v1 = version == VERSION_1;
       int count = r.u16();
       if (count == 0) {
         throw new Rejection(Reason.EMPTY, "frame with no envelope");
@@ -242,14 +269,18 @@ final class EnvelopeCodec {
       if (link < 0) {
         throw new Rejection(Reason.SEQUENCE, "chain link " + link);
       }
+      String chain = null;
+      if ((head & BROADCAST_CHAIN) != 0) {
+        chain = version == VERSION_2 ? "" : readRoom(r);
+      }
       List<Envelope> envelopes = new ArrayList<>(Math.min(count, 64));
       for (int i = 0; i < count; i++) {
-        envelopes.add(readEnvelope(r, v1));
+        envelopes.add(readEnvelope(r, version));
       }
       if (r.remaining() != 0) {
         throw new Rejection(Reason.TRAILING, r.remaining() + " bytes after the last envelope");
       }
-      return new Decoded(link, (head & COPY) != 0, (head & BROADCAST_CHAIN) != 0, envelopes);
+      return new Decoded(link, (head & COPY) != 0, chain, envelopes);
     } catch (Rejection e) {
       throw e;
     } catch (RuntimeException e) {
@@ -265,10 +296,12 @@ final class EnvelopeCodec {
   private int authenticated(byte[] frame) throws Rejection {
     int head = frame[0] & 0xff;
     int version = head & ~TAGGED;
-    if (version != VERSION && version != (VERSION | COPY)
-        && version != (VERSION | COPY | BROADCAST_CHAIN) && version != VERSION_1) {
+    int number = version & 0x1f;
+    int bits = version & ~0x1f;
+    if (!(number == VERSION || number == VERSION_2) && version != VERSION_1
+        || bits != 0 && bits != COPY && bits != (COPY | BROADCAST_CHAIN)) {
       throw new Rejection(Reason.VERSION, "version " + version + ", this node reads "
-          + VERSION_1 + " and " + VERSION);
+          + VERSION_1 + " to " + VERSION);
     }
     int header = version == VERSION_1 ? 3 : HEADER_BYTES;
     boolean tagged = (head & TAGGED) != 0;
@@ -296,7 +329,8 @@ final class EnvelopeCodec {
     return end;
   }
 
-  private Envelope readEnvelope(Reader r, boolean v1) throws Rejection {
+  private Envelope readEnvelope(Reader r, int version) throws Rejection {
+    boolean v1 = version == VERSION_1;
     byte kind = (byte) r.u8();
     if (kind != Envelope.KIND_MESSAGE && kind != Envelope.KIND_RECEIPT
         && (v1 || kind != Envelope.KIND_SYNC && kind != Envelope.KIND_RESEND)) {
@@ -329,7 +363,12 @@ final class EnvelopeCodec {
       if (from <= 0 || to < from || to - from >= MAX_RESEND) {
         throw new Rejection(Reason.SEQUENCE, "resend of links " + from + " to " + to);
       }
-      return Envelope.resend(origin, seq, (flags & FLAG_BINARY) != 0, from, to);
+      boolean direct = (flags & FLAG_BINARY) != 0;
+      String room = version == VERSION_2 ? "" : readRoom(r);
+      if (direct && !room.isEmpty()) {
+        throw new Rejection(Reason.FLAGS, "resend of the direct chain naming a room");
+      }
+      return Envelope.resend(origin, seq, direct, room, from, to);
     }
     Set<String> rooms = readSet(r);
     Set<String> users = readSet(r);
@@ -430,6 +469,30 @@ final class EnvelopeCodec {
     return Envelope.receipt(origin, seq, ref, java.util.Collections.unmodifiableMap(results), more);
   }
 
+  /** A str0 that is "" or a target name (a chain's or a resend's room). */
+  private static String readRoom(Reader r) throws Rejection {
+    int length = r.u16();
+    if (length == 0) {
+      return "";
+    }
+    if (length > MAX_NAME_BYTES) {
+      throw new Rejection(Reason.LENGTH, "name of " + length + " bytes");
+    }
+    return checkName(r.utf8(length));
+  }
+
+  private static String checkName(String name) throws Rejection {
+    // never the name itself in the message: it is forged input bound for a log line
+    if (name.length() > Target.MAX_NAME_LENGTH) {
+      throw new Rejection(Reason.NAME, "name of " + name.length() + " characters, limit "
+          + Target.MAX_NAME_LENGTH);
+    }
+    if (!Target.isValidName(name)) {
+      throw new Rejection(Reason.NAME, "name with a control character");
+    }
+    return name;
+  }
+
   private static void writeString(ByteArrayOutputStream out, String s) {
     byte[] b = s.getBytes(StandardCharsets.UTF_8);
     int length = Math.min(b.length, MAX_NAME_BYTES);
@@ -457,15 +520,7 @@ final class EnvelopeCodec {
       if (length == 0 || length > MAX_NAME_BYTES) {
         throw new Rejection(Reason.LENGTH, "name of " + length + " bytes");
       }
-      String name = r.utf8(length);
-      // never the name itself in the message: it is forged input bound for a log line
-      if (name.length() > Target.MAX_NAME_LENGTH) {
-        throw new Rejection(Reason.NAME, "name of " + name.length() + " characters, limit "
-            + Target.MAX_NAME_LENGTH);
-      }
-      if (!Target.isValidName(name)) {
-        throw new Rejection(Reason.NAME, "name with a control character");
-      }
+      String name = checkName(r.utf8(length));
       if (!set.add(name)) {
         throw new Rejection(Reason.NAME, "name #" + (i + 1) + " of the set repeats an earlier one");
       }

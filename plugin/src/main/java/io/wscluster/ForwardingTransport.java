@@ -26,6 +26,11 @@ abstract class ForwardingTransport implements Transport {
   }
 
   @Override
+  public CompletionStage<Void> unsubscribe(String channel) {
+    return delegate.unsubscribe(channel);
+  }
+
+  @Override
   public CompletionStage<Long> publish(String channel, byte[] frame) {
     return delegate.publish(channel, frame);
   }

@@ -30,6 +30,12 @@ final class Frame {
 
   Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind,
       long nowNanos) {
+    this(batch, bytes, channels, links, kind, nowNanos, null);
+  }
+
+  Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind,
+      long nowNanos, String chain) {
+    this.chain = chain;
     this.batch = batch;
     this.bytes = bytes;
     this.channels = channels;
@@ -38,10 +44,11 @@ final class Frame {
     this.firstAttemptNanos = nowNanos;
   }
 
-  /** RESENT: a copy of a broadcast-chain frame (sent on the asking node's channel). */
-  boolean ofBroadcastChain() {
-    return (bytes[0][0] & EnvelopeCodec.BROADCAST_CHAIN) != 0;
-  }
+  /**
+   * RESENT: the chain it is a copy of, sent on the asking node's channel: null for that node's own
+   * channel's chain, "" for the broadcast chain, else the room whose channel's chain it is.
+   */
+  final String chain;
 
   /** What it carries but syncs (not in the outage buffer either). */
   int messages() {

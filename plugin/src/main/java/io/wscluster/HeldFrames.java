@@ -79,12 +79,15 @@ final class HeldFrames {
     }
   }
 
-  /** The links of copies for {@code requesterChannel} of one chain held already. */
-  Set<Long> resendsWaiting(String requesterChannel, boolean ofBroadcastChain) {
+  /**
+   * The links of copies for {@code requesterChannel} of one chain ({@link Frame#chain}) held
+   * already.
+   */
+  Set<Long> resendsWaiting(String requesterChannel, String chain) {
     Set<Long> waiting = new HashSet<>();
     for (Frame h : held) {
       if (h.kind == Frame.Kind.RESENT && h.channels.get(0).equals(requesterChannel)
-          && h.ofBroadcastChain() == ofBroadcastChain) {
+          && java.util.Objects.equals(h.chain, chain)) {
         waiting.add(h.links[0]);
       }
     }

@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * This node's place in the cluster: starts the transport, subscribes the broadcast and own
- * channels and starts presence (the join); while the transport cannot reach its servers the node
+ * channels and those of the rooms with members here ({@link RoomSubscriptions}) and starts
+ * presence (the join); while the transport cannot reach its servers the node
  * runs local-only and a {@code wscluster-connect-n} thread tries to join again, every
  * {@value #JOIN_RETRY_MAX_MILLIS} ms at most, until it does. Also the cluster's presence as the
  * application and the other actors see it ({@link Peers}, {@link #view}).
@@ -47,6 +48,19 @@ final class Membership implements Peers {
   private final Executor callbacks;
   /** Told, under this lock, that the node joined; true: late, after running local-only. */
   private final Consumer<Boolean> onJoined;
+  /** This node's room channel subscriptions. */
+  final RoomSubscriptions rooms;
+  /**
+   * Whether a join is recorded in the directory only once the room's subscription is active
+   * (false only as a test's control: the directory shows members whose node is not subscribed).
+   */
+  private final boolean awaitRoomSubscription;
+  /**
+   * Presence changes waiting, in order, for the room subscription of a join among them (see
+   * {@link #onPresenceChange}); guarded by itself.
+   */
+  private final java.util.ArrayDeque<Map.Entry<Directory.Change, CompletableFuture<Void>>> gated =
+      new java.util.ArrayDeque<>();
   /** Null until the node joined; read from any thread. */
   private volatile ClusterPresence presence;
   private volatile boolean joined;
@@ -69,6 +83,19 @@ final class Membership implements Peers {
   Membership(WsClusterConfig config, String nodeId, Transport transport,
       Function<Transport, Directory> directories, Channels channels, SessionRegistry registry,
       Executor callbacks, Consumer<Boolean> onJoined) {
+    this(config, nodeId, transport, directories, channels, registry, callbacks, onJoined, true);
+  }
+
+  /**
+   * @param awaitRoomSubscription record a join in the directory only once the room's channel is
+   *     subscribed ({@link NodeParts#DEFAULT}); false only as a test's control
+   */
+  Membership(WsClusterConfig config, String nodeId, Transport transport,
+      Function<Transport, Directory> directories, Channels channels, SessionRegistry registry,
+      Executor callbacks, Consumer<Boolean> onJoined, boolean awaitRoomSubscription) {
+    this.awaitRoomSubscription = awaitRoomSubscription;
+    this.rooms = new RoomSubscriptions(nodeId, transport, channels, registry::hasMembers,
+        System::nanoTime, config.nodeHeartbeat().toNanos());
     this.config = config;
     this.nodeId = nodeId;
     this.transport = transport;
@@ -161,6 +188,8 @@ final class Membership implements Peers {
     try {
       transport.subscribe(channels.broadcast).toCompletableFuture().get(30, TimeUnit.SECONDS);
       transport.subscribe(channels.ofNode(nodeId)).toCompletableFuture().get(30, TimeUnit.SECONDS);
+      // the rooms that have members here (the node ran local-only) before they are recorded
+      rooms.activate(registry.rooms()).get(30, TimeUnit.SECONDS);
       p = new ClusterPresence(directories.apply(transport), nodeId, config,
           onNodeGone, onLeases, callbacks, System::currentTimeMillis);
       p.snapshotFrom(registry::snapshot);
@@ -262,6 +291,7 @@ final class Membership implements Peers {
   /** Stops joining, presence and the transport; idempotent. */
   synchronized void stop() {
     running = false;
+    rooms.stop();
     if (connector != null) {
       connector.shutdownNow(); // an attempt never runs now: it holds this lock
     }
@@ -292,12 +322,58 @@ final class Membership implements Peers {
     return presence;
   }
 
-  /** Session threads: a presence change of a local session goes to the directory. */
+  /**
+   * Session threads, under the session's lock: a presence change of a local session goes to the
+   * directory. A join subscribes the room's channel first, and it (and every change after it,
+   * so the directory gets them in order) is recorded once that subscription is active: whoever
+   * finds the member in the directory publishes to a channel this node receives.
+   */
   void onPresenceChange(Directory.Change change) {
+    CompletableFuture<Void> ready = change.kind == Directory.Change.Kind.JOIN
+        ? rooms.onJoin(change.other) : null;
+    if (!awaitRoomSubscription) {
+      ready = null;
+    }
+    synchronized (gated) {
+      if (gated.isEmpty() && (ready == null || ready.isDone())) {
+        record(change);
+        return;
+      }
+      gated.add(Map.entry(change, ready == null ? CompletableFuture.completedFuture(null)
+          : ready));
+      if (gated.size() == 1) {
+        awaitGate();
+      }
+    }
+  }
+
+  /** Under the gate's lock: drains the gate when the head's subscription is done. */
+  private void awaitGate() {
+    gated.peek().getValue().whenCompleteAsync((v, e) -> {
+      synchronized (gated) {
+        Map.Entry<Directory.Change, CompletableFuture<Void>> head;
+        while ((head = gated.peek()) != null && head.getValue().isDone()) {
+          record(gated.poll().getKey());
+        }
+        if (!gated.isEmpty()) {
+          awaitGate();
+        }
+      }
+    }, callbacks);
+  }
+
+  private void record(Directory.Change change) {
     ClusterPresence p = presence;
     if (p != null) {
       p.record(change);
     }
+  }
+
+  @Override
+  public CompletableFuture<Integer> roomNodes(String room) {
+    ClusterPresence p = presence;
+    return p == null ? CompletableFuture.completedFuture(registry.hasMembers(room) ? 1 : 0)
+        : p.queries().roomNodes(room).toCompletableFuture();
   }
 
   @Override

@@ -8,7 +8,7 @@ package io.wscluster;
  * checks a switch. Immutable.
  */
 final class NodeParts {
-  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true);
+  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true, true, true);
 
   /** {@link Dedup#perOrigin}, else {@link Dedup#OFF}: clients see own echoes and repeats. */
   final boolean dedup;
@@ -23,37 +23,58 @@ final class NodeParts {
    * {@link OutboxLimits#unjudged}: a frame bound that a burst overruns.
    */
   final boolean flowControl;
+  /**
+   * Messages to rooms go on the rooms' channels ({@link Channels#ofTarget}), else on the
+   * broadcast channel as before room channels existed (the benchmark's "before").
+   */
+  final boolean roomChannels;
+  /**
+   * A join is recorded in the directory once the room's channel is subscribed
+   * ({@link Membership#onPresenceChange}), else at once: other nodes may find the member before
+   * its node receives the room.
+   */
+  final boolean roomGate;
 
   private NodeParts(boolean dedup, boolean coreWrites, boolean replay, boolean chains,
-      boolean flowControl) {
+      boolean flowControl, boolean roomChannels, boolean roomGate) {
     this.dedup = dedup;
     this.coreWrites = coreWrites;
     this.replay = replay;
     this.chains = chains;
     this.flowControl = flowControl;
+    this.roomChannels = roomChannels;
+    this.roomGate = roomGate;
   }
 
   NodeParts dedup(boolean on) {
-    return new NodeParts(on, coreWrites, replay, chains, flowControl);
+    return new NodeParts(on, coreWrites, replay, chains, flowControl, roomChannels, roomGate);
   }
 
   NodeParts coreWrites(boolean on) {
-    return new NodeParts(dedup, on, replay, chains, flowControl);
+    return new NodeParts(dedup, on, replay, chains, flowControl, roomChannels, roomGate);
   }
 
   NodeParts replay(boolean on) {
-    return new NodeParts(dedup, coreWrites, on, chains, flowControl);
+    return new NodeParts(dedup, coreWrites, on, chains, flowControl, roomChannels, roomGate);
   }
 
   NodeParts chains(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, on, flowControl);
+    return new NodeParts(dedup, coreWrites, replay, on, flowControl, roomChannels, roomGate);
   }
 
   NodeParts flowControl(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, on);
+    return new NodeParts(dedup, coreWrites, replay, chains, on, roomChannels, roomGate);
+  }
+
+  NodeParts roomChannels(boolean on) {
+    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, on, roomGate);
+  }
+
+  NodeParts roomGate(boolean on) {
+    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, roomChannels, on);
   }
 
   boolean isDefault() {
-    return dedup && coreWrites && replay && chains && flowControl;
+    return dedup && coreWrites && replay && chains && flowControl && roomChannels && roomGate;
   }
 }

@@ -1,5 +1,7 @@
 package io.wscluster;
 
+import java.util.concurrent.CompletableFuture;
+
 /**
  * Which nodes should receive what this node publishes: the live nodes of the directory. Any
  * thread.
@@ -9,4 +11,11 @@ interface Peers {
   int liveCount();
 
   boolean isLive(String node);
+
+  /**
+   * The live nodes the directory lists with members in {@code room} (this one included if it
+   * has any there): the subscriptions a frame on the room's channel must reach. Fails when the
+   * directory cannot answer; with no directory known yet, 1 if this node has members there.
+   */
+  CompletableFuture<Integer> roomNodes(String room);
 }

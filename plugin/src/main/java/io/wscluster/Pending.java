@@ -4,8 +4,9 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * An encoded envelope waiting to be published, with its channels: null for the broadcast
- * channel, else a stage that yields the owning nodes' channels (a directory lookup). Frames
+ * An encoded envelope waiting to be published, with its channels: a stage that yields the owning
+ * nodes' channels (a directory lookup), or channels known at once (rooms'), or neither for the
+ * broadcast channel. Frames
  * leave in queue order, so a routed envelope whose lookup is still running holds back the ones
  * behind it: per-origin order is kept across channels.
  */
@@ -14,14 +15,26 @@ final class Pending {
   /** Completes once Redis took the envelope (or fails once it never will). */
   final CompletableFuture<Void> done;
   final CompletableFuture<List<String>> channels;
+  /**
+   * With {@link #channels} null: the channels it goes on, known when it was queued (a room
+   * message's room channels); null for the broadcast channel. Consecutive envelopes with equal
+   * lists share a frame.
+   */
+  final List<String> to;
   /** Counted in the outage buffer (see {@link OutageBuffer}): everything but syncs. */
   final boolean counted;
 
   Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
       boolean counted) {
+    this(envelope, done, channels, null, counted);
+  }
+
+  Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
+      List<String> to, boolean counted) {
     this.envelope = envelope;
     this.done = done;
     this.channels = channels;
+    this.to = to;
     this.counted = counted;
   }
 }

@@ -79,6 +79,19 @@ final class PresenceQueries implements Presence {
     return wrap(directory.room(room).thenApply(members -> collect(members, true)));
   }
 
+  /** How many live nodes have members in {@code room}. */
+  CompletionStage<Integer> roomNodes(String room) {
+    return wrap(directory.room(room).thenApply(members -> {
+      Set<String> nodes = new java.util.HashSet<>();
+      for (Directory.Member m : members) {
+        if (isLive.test(m.node)) {
+          nodes.add(m.node);
+        }
+      }
+      return nodes.size();
+    }));
+  }
+
   @Override
   public CompletionStage<Set<String>> sessionsOfUser(String user) {
     Target.checkName("user", user);

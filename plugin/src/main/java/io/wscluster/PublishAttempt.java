@@ -3,6 +3,7 @@ package io.wscluster;
 import io.wscluster.spi.Transport;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
@@ -53,16 +54,19 @@ final class PublishAttempt {
 
   /**
    * Why {@code receivers} (per channel of the frame) is short of the nodes that should have it:
-   * every live node on the broadcast channel, the owner (if live) on a node channel; null if not.
+   * every live node on the broadcast channel, the owner (if live) on a node channel, on a room
+   * channel the count {@code rooms} gives ({@link RoomCounts#expected}; a room channel it lacks
+   * reached enough); null if not.
    */
-  static String shortfall(Frame frame, List<Long> receivers, Channels channels,
-      Peers peers) {
+  static String shortfall(Frame frame, List<Long> receivers, Map<String, Long> rooms,
+      Channels channels, Peers peers) {
     if (receivers == null) {
       return null;
     }
     for (int i = 0; i < frame.channels.size(); i++) {
       String channel = frame.channels.get(i);
       long expected = channel.equals(channels.broadcast) ? peers.liveCount()
+          : channels.roomOf(channel) != null ? rooms.getOrDefault(channel, 0L)
           : peers.isLive(channels.nodeOf(channel)) ? 1 : 0;
       if (receivers.get(i) < expected) {
         return receivers.get(i) + " of " + expected + " subscriptions on " + channel;

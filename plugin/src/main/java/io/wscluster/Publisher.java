@@ -3,6 +3,7 @@ package io.wscluster;
 import io.wscluster.spi.Transport;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -53,6 +54,7 @@ final class Publisher {
   private final LongSupplier clock;
   private final long shortfallHoldNanos;
   private final boolean countsReceivers;
+  private final RoomCounts rooms;
   private final AtomicLong sequence = new AtomicLong();
   private final ConcurrentLinkedQueue<Pending> outgoing = new ConcurrentLinkedQueue<>();
   private final AtomicBoolean publishScheduled = new AtomicBoolean();
@@ -89,6 +91,7 @@ final class Publisher {
     this.clock = clock;
     this.shortfallHoldNanos = shortfallHoldNanos;
     this.countsReceivers = countsReceivers;
+    this.rooms = new RoomCounts(channels, peers, clock, RoomCounts.FRESH_NANOS);
   }
 
   // ---------------------------------------------------------------- any thread
@@ -184,8 +187,8 @@ final class Publisher {
   }
 
   /** Any thread: a node asks for frames again; handled on the publisher thread. */
-  void onResendRequest(String requester, boolean direct, long from, long to) {
-    onThread(() -> resend(requester, direct, from, to));
+  void onResendRequest(String requester, boolean direct, String room, long from, long to) {
+    onThread(() -> resend(requester, direct, room, from, to));
   }
 
   /** Any thread, every heartbeat: the chains' syncs, on the publisher thread. */
@@ -245,18 +248,21 @@ final class Publisher {
       publishRouted(first, now);
       return;
     }
+    // envelopes for the same channels share a frame (a burst to one room, or to all)
+    List<String> to = first.to;
     List<Pending> batch = new ArrayList<>();
     int bytes = EnvelopeCodec.HEADER_BYTES;
     Pending p;
     while (batch.size() < EnvelopeCodec.MAX_ENVELOPES_PER_FRAME && (p = outgoing.peek()) != null) {
-      if (p.channels != null || !batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
+      if (p.channels != null || !java.util.Objects.equals(p.to, to)
+          || !batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
         break;
       }
       outgoing.poll();
       batch.add(p);
       bytes += p.envelope.length;
     }
-    publish(chains.frame(batch, List.of(channels.broadcast), now));
+    publish(chains.frame(batch, to == null ? List.of(channels.broadcast) : to, now));
   }
 
   /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
@@ -270,7 +276,7 @@ final class Publisher {
         : head.channels.join();
     Frame frame = chains.frame(List.of(head), to, now);
     if (to.isEmpty()) {
-      onPublished(frame, null, null); // every target is local, or nowhere
+      onPublished(frame, null, Map.of(), null); // every target is local, or nowhere
       return;
     }
     publish(frame);
@@ -281,23 +287,36 @@ final class Publisher {
     inFlight = frame;
     frame.attempts++;
     PublishAttempt.of(frame, transport, timer).whenComplete((receivers, error) -> {
-      try {
-        thread.execute(() -> onPublished(frame, receivers, error));
-      } catch (RejectedExecutionException stopping) {
-        onPublished(frame, receivers, error);
+      if (error == null && countsReceivers) {
+        // a room channel's receivers are checked against the room's nodes: maybe a lookup
+        rooms.expected(frame.channels, receivers).whenComplete((expected, e) ->
+            toThread(frame, receivers, expected, null));
+      } else {
+        toThread(frame, receivers, Map.of(), error);
       }
     });
+  }
+
+  private void toThread(Frame frame, List<Long> receivers, Map<String, Long> expected,
+      Throwable error) {
+    try {
+      thread.execute(() -> onPublished(frame, receivers, expected, error));
+    } catch (RejectedExecutionException stopping) {
+      onPublished(frame, receivers, expected, error);
+    }
   }
 
   /**
    * The outcome of one publish of {@code frame}: done when Redis took it and as many subscriptions
    * received it as there are nodes to receive it (every live node on the broadcast channel, the
-   * owner on a node channel), else held (see {@link #hold}); then the next frame.
+   * owner on a node channel, the room's nodes on a room channel), else held (see {@link #hold}); then the next frame.
    */
-  private void onPublished(Frame frame, List<Long> receivers, Throwable error) {
+  private void onPublished(Frame frame, List<Long> receivers, Map<String, Long> expected,
+      Throwable error) {
     inFlight = null;
     String missing = error != null ? error.toString()
-        : PublishAttempt.shortfall(frame, countsReceivers ? receivers : null, channels, peers);
+        : PublishAttempt.shortfall(frame, countsReceivers ? receivers : null, expected, channels,
+            peers);
     long now = clock.getAsLong();
     if (missing != null && error == null && frame.shortfallSinceNanos == 0) {
       frame.shortfallSinceNanos = now;
@@ -383,15 +402,19 @@ final class Publisher {
 
   /**
    * Node {@code requester} misses the links {@code from}..{@code to} of this node's chain on the
-   * broadcast channel (or, {@code direct}, on its own channel). The ones still kept go out before
+   * broadcast channel, on {@code room}'s channel (a room named), or, {@code direct}, on its own
+   * channel. The ones still kept go out before
    * anything queued, behind a frame in flight; receivers that have them drop the repeats. Those
    * no longer kept are counted; the requester counts them lost.
    */
-  private void resend(String requester, boolean direct, long from, long to) {
+  private void resend(String requester, boolean direct, String room, long from, long to) {
     String requesterChannel = channels.ofNode(requester);
-    String channel = direct ? requesterChannel : channels.broadcast;
+    String channel = direct ? requesterChannel
+        : room.isEmpty() ? channels.broadcast : channels.ofRoom(room);
+    // the chain a copy names in its head: null for the requester's own, "" for the broadcast
+    String chain = direct ? null : room;
     // asked for again before those went out: once is enough
-    Set<Long> waiting = held.resendsWaiting(requesterChannel, !direct);
+    Set<Long> waiting = held.resendsWaiting(requesterChannel, chain);
     long now = clock.getAsLong();
     List<Frame> found = new ArrayList<>();
     long[] already = {0};
@@ -399,12 +422,12 @@ final class Publisher {
       if (waiting.contains(f.links[i])) {
         already[0]++;
       } else {
-        found.add(chains.resentTo(f, i, requesterChannel, !direct, now));
+        found.add(chains.resentTo(f, i, requesterChannel, chain, now));
       }
     });
     long missed = to - from + 1 - found.size() - already[0];
     LOG.info("[{}] node {} asked for frames {} to {} of the {} chain again: {} of them{}", nodeId,
-        requester, from, to, direct ? "direct" : "broadcast", found.size(),
+        requester, from, to, direct ? "direct" : channel, found.size(),
         missed == 0 ? "" : "; " + missed + " are no longer kept");
     if (missed > 0) {
       stats.add(Stats.RESEND_MISSED, missed);
@@ -425,15 +448,26 @@ final class Publisher {
     if (!running || !chains.anyUnsynced() || !held.isEmpty()) {
       return; // nothing new, or an outage: the held frames carry their links
     }
+    rooms.expire();
     for (String channel : chains.takeUnsynced()) {
       if (channel.equals(channels.broadcast)) {
         queue(seq -> Envelope.sync(nodeId, seq), null, false);
+      } else if (channels.roomOf(channel) != null) {
+        queueSync(channel);
       } else if (peers.isLive(channels.nodeOf(channel))) {
         queue(seq -> Envelope.sync(nodeId, seq), CompletableFuture.completedFuture(
             List.of(channel)), false);
       }
     }
     schedulePublish();
+  }
+
+  /** A sync for a room channel: queued like a room message, with the channel known at once. */
+  private void queueSync(String channel) {
+    synchronized (sendLock) {
+      outgoing.add(new Pending(codec.encode(Envelope.sync(nodeId, nextSeq())),
+          new CompletableFuture<>(), null, List.of(channel), false));
+    }
   }
 
   /** Fails messages the node stopped before publishing; each one once, whoever comes first. */

@@ -62,7 +62,8 @@ final class Sender {
         done.completeExceptionally(buffer.full());
         return done;
       }
-      publisher.enqueue(new Pending(encoded, done, routes(target), true));
+      publisher.enqueue(new Pending(encoded, done, routes(target), channels.ofTarget(target),
+          true));
       // publish first: the other nodes write to their sessions while this node writes here
       publisher.schedulePublish();
       local.queue(target, frame);
@@ -99,8 +100,9 @@ final class Sender {
   }
 
   /**
-   * Where a message for {@code target} is published: null (the broadcast channel) for rooms and
-   * all; for sessions and users the owners' channels only. If the directory knows no owner (a
+   * Where a message for {@code target} is published when the directory decides: null (the
+   * broadcast or rooms' channels, see {@link Channels#ofTarget}) for rooms and all; for sessions
+   * and users the owners' channels only. If the directory knows no owner (a
    * session that opened a moment ago may not be written there yet), cannot answer or is not
    * there yet (the node runs local-only): to every node, unless every session it names is here.
    */

@@ -193,6 +193,16 @@ final class SessionRegistry {
     return bySession.size();
   }
 
+  /** Whether {@code room} has members on this node now. */
+  boolean hasMembers(String room) {
+    return byRoom.containsKey(room);
+  }
+
+  /** The rooms with members on this node now (a snapshot). */
+  java.util.List<String> rooms() {
+    return new ArrayList<>(byRoom.keySet());
+  }
+
   Collection<LocalSession> all() {
     return new ArrayList<>(bySession.values());
   }

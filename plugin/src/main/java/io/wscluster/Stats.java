@@ -19,6 +19,12 @@ final class Stats {
   static final String REJECTED = "rejected";
   static final String OWN_ECHOES = "ownEchoes";
   static final String DUPLICATES = "duplicates";
+  /**
+   * Second copies of a message to several rooms, which travels on each room's channel, on a node
+   * that receives more than one of them: expected, dropped like duplicates (a repeat of such a
+   * message counts here too).
+   */
+  static final String ROOM_COPIES = "roomCopies";
   static final String TOO_OLD = "tooOld";
   static final String DELIVERED = "delivered";
   static final String SEND_FAILED = "sendFailed";
@@ -103,7 +109,7 @@ final class Stats {
   Map<String, Long> snapshot() {
     Map<String, Long> out = new TreeMap<>();
     for (String name : new String[] {PUBLISHED, PUBLISH_FAILED, FRAMES_RECEIVED, REJECTED,
-        OWN_ECHOES, DUPLICATES, TOO_OLD, DELIVERED, SEND_FAILED, OVERFLOW_CLOSED,
+        OWN_ECHOES, DUPLICATES, ROOM_COPIES, TOO_OLD, DELIVERED, SEND_FAILED, OVERFLOW_CLOSED,
         OVERFLOW_DROPPED, OUTAGE_HELD, OUTAGE_REPUBLISHED, OUTAGE_REPLAYED, OUTAGE_DROPPED,
         PROBES_MISSED, PROBES_RECEIVED, RESUBSCRIBES, CHAIN_GAPS, CHAIN_RECOVERED, FRAMES_LOST,
         FRAMES_RESENT}) {

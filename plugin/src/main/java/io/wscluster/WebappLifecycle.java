@@ -51,6 +51,11 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
   static final String TEST_FLOW_CONTROL = "io.wscluster.test.flow-control";
   /** Test hook: "off" reports every publish as received by all ({@link UnheldTransport}). */
   static final String TEST_OUTAGE_HOLD = "io.wscluster.test.outage-hold";
+  /**
+   * Test hook: "off" publishes messages to rooms on the broadcast channel, as nodes did before
+   * room channels (the rooms benchmark's "before"; see {@link NodeParts#roomChannels}).
+   */
+  static final String TEST_ROOM_CHANNELS = "io.wscluster.test.room-channels";
   /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */
   static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
@@ -334,6 +339,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
         .dedup(!"off".equals(attributes.apply(TEST_DEDUP)))
         .coreWrites(!"on".equals(attributes.apply(TEST_JAKARTA_WRITES)))
         .chains(!"off".equals(attributes.apply(TEST_CHAINS)))
-        .flowControl(!"off".equals(attributes.apply(TEST_FLOW_CONTROL)));
+        .flowControl(!"off".equals(attributes.apply(TEST_FLOW_CONTROL)))
+        .roomChannels(!"off".equals(attributes.apply(TEST_ROOM_CHANNELS)));
   }
 }

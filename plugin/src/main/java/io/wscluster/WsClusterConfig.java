@@ -37,6 +37,18 @@ public final class WsClusterConfig {
     DROP_OLDEST
   }
 
+  /**
+   * Which Redis pub/sub carries the channels: {@code auto} is {@code sharded} when the Redisson
+   * configuration is a cluster one, else {@code classic}.
+   */
+  public enum PubSub {
+    AUTO,
+    /** PUBLISH / SUBSCRIBE. */
+    CLASSIC,
+    /** SPUBLISH / SSUBSCRIBE (Redis 7 cluster): a channel lives on the shard of its slot. */
+    SHARDED
+  }
+
   public static final String ENABLED = "wscluster.enabled";
   public static final String TRANSPORT = "wscluster.transport";
   public static final String REDIS_ADDRESS = "wscluster.redis.address";
@@ -44,6 +56,7 @@ public final class WsClusterConfig {
   public static final String REDIS_PASSWORD = "wscluster.redis.password";
   public static final String REDIS_CONFIG = "wscluster.redis.config";
   public static final String REDIS_CONNECTIONS = "wscluster.redis.connections";
+  public static final String REDIS_PUBSUB = "wscluster.redis.pubsub";
   public static final String CHANNEL_PREFIX = "wscluster.channel.prefix";
   public static final String NODE_NAME = "wscluster.node.name";
   public static final String OUTBOX_MAX_FRAMES = "wscluster.outbox.max-frames";
@@ -218,6 +231,11 @@ public final class WsClusterConfig {
 
   public int redisConnections() {
     return get(REDIS_CONNECTIONS);
+  }
+
+  /** Classic or sharded pub/sub, or {@code AUTO}: decided by the Redis backend at start. */
+  public PubSub redisPubSub() {
+    return get(REDIS_PUBSUB);
   }
 
   /**

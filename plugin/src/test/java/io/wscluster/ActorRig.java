@@ -67,7 +67,7 @@ final class ActorRig {
     probe = new Probe(NODE, channels.ofNode(NODE), transport, codec, stats, publisher::nextSeq,
         time, config.nodeHeartbeat().toNanos(), true);
     long originTtl = config.dedupOriginTtl().toNanos();
-    dispatcher = new Dispatcher(NODE, channels.ofNode(NODE), codec,
+    dispatcher = new Dispatcher(NODE, channels, codec,
         dedup ? Dedup.perOrigin(NODE, config.dedupWindow(), originTtl, time) : Dedup.OFF,
         inbox, stats, time, originTtl, probe, publisher, receipts, local);
     sender = new Sender(NODE, config.messageMaxBytes(), channels, codec, publisher, buffer, local,

@@ -3,6 +3,7 @@ package io.wscluster;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -116,11 +117,11 @@ class ChainSenderTest {
   void resentTo_ofTheBroadcastChain_toTheRequesterOnly_flaggedAsSuch() throws Exception {
     frame(ALL);
     Frame f = frame(X, ALL);
-    Frame copy = chains.resentTo(f, 1, Y, true, 7);
+    Frame copy = chains.resentTo(f, 1, Y, "", 7);
     assertEquals(Frame.Kind.RESENT, copy.kind);
     assertEquals(List.of(Y), copy.channels);
     assertArrayEquals(new long[] {2}, copy.links, "the link it had on the broadcast channel");
-    assertTrue(copy.ofBroadcastChain());
+    assertEquals("", copy.chain);
     EnvelopeCodec.Decoded d = decode(copy, 0);
     assertTrue(d.copy && d.broadcastChain);
     assertEquals(2, d.link);
@@ -130,8 +131,8 @@ class ChainSenderTest {
   @Test
   void resentTo_ofTheDirectChain_notFlaggedBroadcast() throws Exception {
     Frame f = frame(Y);
-    Frame copy = chains.resentTo(f, 0, Y, false, 7);
-    assertFalse(copy.ofBroadcastChain());
+    Frame copy = chains.resentTo(f, 0, Y, null, 7);
+    assertNull(copy.chain);
     EnvelopeCodec.Decoded d = decode(copy, 0);
     assertTrue(d.copy);
     assertFalse(d.broadcastChain);

@@ -24,13 +24,13 @@ class ChainsTest {
     }
 
     @Override
-    public void request(String origin, boolean direct, long from, long to) {
-      events.add("ask " + origin + (direct ? " direct " : " ") + from + "-" + to);
+    public void request(String origin, String channel, long from, long to) {
+      events.add("ask " + origin + name(channel) + from + "-" + to);
     }
 
     @Override
-    public void lost(String origin, boolean direct, long from, long to) {
-      events.add("lost " + origin + (direct ? " direct " : " ") + from + "-" + to);
+    public void lost(String origin, String channel, long from, long to) {
+      events.add("lost " + origin + name(channel) + from + "-" + to);
     }
   }, stats, TIMEOUT, IDLE, clock::get);
 
@@ -38,10 +38,26 @@ class ChainsTest {
     frame(origin, false, link);
   }
 
+  /** The channels of these tests: the broadcast one, this node's own, a room's. */
+  private static final String ALL = "t:all";
+  private static final String OWN = "t:node:n";
+
+  /** " " for the broadcast chain, " direct " for the own channel's, else " channel ". */
+  private static String name(String channel) {
+    return channel.equals(ALL) ? " " : channel.equals(OWN) ? " direct " : " " + channel + " ";
+  }
+
   private void frame(String origin, boolean direct, long link) {
     byte[] payload = (origin + (direct ? "!" : ":") + link).getBytes(StandardCharsets.UTF_8);
-    chains.onFrame(origin, direct, link, false, List.of(new Envelope(Envelope.KIND_MESSAGE, origin, link,
-        Target.all(), false, payload)), 100);
+    chains.onFrame(origin, direct ? OWN : ALL, direct, link, false, List.of(
+        new Envelope(Envelope.KIND_MESSAGE, origin, link, Target.all(), false, payload)), 100);
+  }
+
+  /** A frame of {@code origin}'s chain on a room's channel. */
+  private void roomFrame(String origin, String channel, long link) {
+    byte[] payload = (origin + "@" + channel + ":" + link).getBytes(StandardCharsets.UTF_8);
+    chains.onFrame(origin, channel, false, link, false, List.of(
+        new Envelope(Envelope.KIND_MESSAGE, origin, link, Target.all(), false, payload)), 100);
   }
 
   private void later(long millis) {
@@ -154,12 +170,12 @@ class ChainsTest {
 
   @Test
   void aCopy_neverStartsAChain_soOlderFramesAreNotAskedFor() {
-    chains.onFrame("a", false, 50, true, List.of(new Envelope(Envelope.KIND_MESSAGE, "a", 50,
+    chains.onFrame("a", ALL, false, 50, true, List.of(new Envelope(Envelope.KIND_MESSAGE, "a", 50,
         Target.all(), false, "a:50 copy".getBytes(StandardCharsets.UTF_8))), 100);
     frame("a", 101);
     frame("a", 102);
     assertEquals(List.of("a:50 copy", "a:101", "a:102"), events);
-    chains.onFrame("a", false, 100, true, List.of(new Envelope(Envelope.KIND_MESSAGE, "a", 100,
+    chains.onFrame("a", ALL, false, 100, true, List.of(new Envelope(Envelope.KIND_MESSAGE, "a", 100,
         Target.all(), false, "a:100 copy".getBytes(StandardCharsets.UTF_8))), 100);
     assertEquals("a:100 copy", events.get(3), "below the chain: passes through");
   }
@@ -198,5 +214,19 @@ class ChainsTest {
     assertEquals(List.of("ask a 2-2"), events.subList(3, events.size()));
     later(600); // the second one is due
     assertEquals(List.of("ask a 2-2", "ask a 4-4"), events.subList(3, events.size()));
+  }
+
+  @Test
+  void roomChains_areSeparateFromTheBroadcastChain_andAGapIsAskedForOnItsChannel() {
+    frame("a", 1);
+    roomFrame("a", "t:room:x", 1);
+    roomFrame("a", "t:room:y", 1);
+    roomFrame("a", "t:room:x", 3);
+    frame("a", 2);
+    roomFrame("a", "t:room:y", 2);
+    assertEquals(List.of("a:1", "a@t:room:x:1", "a@t:room:y:1", "ask a t:room:x 2-2", "a:2",
+        "a@t:room:y:2"), events, "the gap of room x holds back room x only");
+    roomFrame("a", "t:room:x", 2);
+    assertEquals(List.of("a@t:room:x:2", "a@t:room:x:3"), events.subList(6, 8));
   }
 }

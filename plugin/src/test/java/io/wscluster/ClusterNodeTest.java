@@ -293,8 +293,13 @@ class ClusterNodeTest {
       assertEquals(0, s.get("rejected"));
       assertEquals(12, s.get("published"));
       // 3 sends to users or session ids go to the owning nodes' channels only, never back; the
-      // one to an unknown session id has no owner in the directory, so it goes to every node
-      assertEquals(9, s.get("ownEchoes"), "its own 9 broadcast envelopes came back and were dropped");
+      // one to an unknown session id has no owner in the directory, so it goes to every node:
+      // 5 on the broadcast channel; those to rooms come back on the channels of the rooms the
+      // node has members in (A and B: lobby and news, C: news only), lobby+news on both
+      boolean both = n != cl.c;
+      assertEquals(both ? 9 : 7, s.get("ownEchoes"), "its own envelopes came back, dropped");
+      // the other two nodes' lobby+news, on the second of the two room channels
+      assertEquals(both ? 2 : 0, s.get("roomCopies"), "second copies of a two-room message");
     }
   }
 
@@ -379,7 +384,11 @@ class ClusterNodeTest {
     assertEquals(List.of(), cl.ledger.violations());
     assertTrue(cl.b.stats().get("duplicates") > 0, "B saw every frame twice: " + cl.b.stats());
     // from A and from C: 9 broadcast envelopes each, plus the 3 routed ones with a session on B
-    assertEquals(24, cl.b.stats().get("duplicates"), "one second copy per envelope B got from A and C");
+    // from A and C each: 7 on the broadcast channel (nobody-here goes to a room no node is in)
+    // and 3 on B's own; lobby+news comes 4 times (twice on each room channel), counted as room
+    // copies
+    assertEquals(20, cl.b.stats().get("duplicates"), "one second copy per envelope B got from A and C");
+    assertEquals(6, cl.b.stats().get("roomCopies"));
     assertEquals(0, cl.a.stats().get("duplicates"));
   }
 
@@ -400,8 +409,14 @@ class ClusterNodeTest {
     assertFalse(violations.isEmpty(), "the checker must report the duplicates");
     assertTrue(violations.contains("session #0 received 'A all' 2 times, expected 1"),
         violations.toString());
-    assertTrue(violations.stream().allMatch(v -> v.contains(" 2 times, expected 1")),
+    // b1, in lobby and news, gets A's message to both rooms on both room channels
+    assertTrue(violations.contains("session #2 received 'A lobby+news' 2 times, expected 1"),
         violations.toString());
+    // on A itself: local first, then its echo on each of the two room channels
+    assertTrue(violations.contains("session #0 received 'A lobby+news' 3 times, expected 1"),
+        violations.toString());
+    assertTrue(violations.stream().allMatch(v -> v.contains(" 2 times, expected 1")
+        || v.contains("lobby+news' 3 times, expected 1")), violations.toString());
   }
 
   @Test
@@ -432,8 +447,10 @@ class ClusterNodeTest {
     for (byte[] frame : captured) {
       envelopes += codec.decode(frame).size();
     }
-    // 9 of each node's 12 sends are broadcast; 3 go to owners' channels only
-    assertEquals(27, envelopes, "every broadcast envelope was captured");
+    // 5 of each node's 12 sends are broadcast; 4 go to rooms' channels, 3 to owners' channels
+    assertEquals(15, envelopes, "every broadcast envelope was captured");
+    Map<ClusterNode, Long> echoesBefore = new java.util.HashMap<>();
+    cl.nodes().forEach(n -> echoesBefore.put(n, n.stats().get("ownEchoes")));
 
     for (byte[] frame : captured) { // a retry, a replay, a second publisher: all the same
       for (BiConsumer<String, byte[]> s : List.copyOf(bus.get(channel))) {
@@ -443,15 +460,16 @@ class ClusterNodeTest {
       }
     }
     await().atMost(WAIT).until(() -> cl.nodes().stream()
-        .mapToLong(n -> n.stats().get("duplicates")).sum() == 2L * 27);
+        .mapToLong(n -> n.stats().get("duplicates")).sum() == 2L * 15);
     cl.settleQuietly();
 
     assertEquals(List.of(), cl.ledger.violations());
     for (ClusterNode n : cl.nodes()) {
-      assertEquals(18, n.stats().get("duplicates"), "the 18 broadcast envelopes of the two other nodes");
-      assertEquals(2 * 9, n.stats().get("ownEchoes"), "its own 9, echoed twice");
+      assertEquals(10, n.stats().get("duplicates"), "the 10 broadcast envelopes of the two other nodes");
+      assertEquals(5, n.stats().get("ownEchoes") - echoesBefore.get(n), "its own 5, echoed again");
     }
   }
+
 
   @Test
   void garbageFrames_areCountedAsRejectedAndNeverReachASession() throws Exception {
@@ -525,7 +543,7 @@ class ClusterNodeTest {
     assertEquals(2, warnings.size(), "one at the first reject, one 10 s later:\n" + log);
     assertTrue(warnings.get(0).endsWith("WARN io.wscluster.Dispatcher - [" + a.nodeId()
         + "] rejected 1 frame(s) from Redis; latest: 3 bytes, VERSION: version 9, this"
-        + " node reads 1 and 2"), warnings.get(0));
+        + " node reads 1 to 3"), warnings.get(0));
     assertTrue(warnings.get(1).endsWith("[" + a.nodeId() + "] rejected 1001 frame(s)"
         + " from Redis; latest: 2 bytes, TRUNCATED: needs 2 bytes at offset 1, 1 left"),
         warnings.get(1));
@@ -626,7 +644,7 @@ class ClusterNodeTest {
     }
     assertFalse(onTheBus.isEmpty());
     for (byte[] frame : onTheBus) {
-      assertEquals((byte) 0x82, frame[0], "every frame on the bus is tagged (version 2)");
+      assertEquals((byte) 0x83, frame[0], "every frame on the bus is tagged (version 3)");
     }
   }
 

@@ -606,14 +606,15 @@ class DeliverTest {
   }
 
   @Test
-  void send_toARoom_staysOnTheBroadcastChannel() throws Exception {
+  void send_toARoom_goesOnTheRoomsChannelOnly() throws Exception {
     Scenario s = threeNodes();
     Capture capture = new Capture(s);
 
-    get(s.a.send(Target.room("lobby"), "rooms are not routed"));
+    get(s.a.send(Target.room("lobby"), "rooms have their channels"));
     settle();
 
-    assertEquals(List.of(prefix + ":all message from " + s.a.nodeId()), capture.all());
+    assertEquals(List.of(prefix + ":room:lobby message from " + s.a.nodeId()), capture.all(),
+        "nothing on the broadcast or node channels");
   }
 
   // ================================================================ presence through the facade
@@ -674,6 +675,7 @@ class DeliverTest {
     Capture(Scenario s) {
       List<String> channels = new ArrayList<>();
       channels.add(prefix + ":all");
+      channels.add(prefix + ":room:lobby");
       for (ClusterNode n : s.nodes()) {
         channels.add(n.nodeChannel(n.nodeId()));
       }

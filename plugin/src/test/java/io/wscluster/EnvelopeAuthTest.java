@@ -54,7 +54,7 @@ class EnvelopeAuthTest {
     byte[] tagged = signedA.frame(encoded);
 
     assertEquals(untagged.length + 32, tagged.length);
-    assertEquals((byte) 0x82, tagged[0], "version 2, bit 7: tagged");
+    assertEquals((byte) 0x83, tagged[0], "version 3, bit 7: tagged");
     assertArrayEquals(Arrays.copyOfRange(untagged, 1, untagged.length),
         Arrays.copyOfRange(tagged, 1, untagged.length), "count and envelopes unchanged");
     // the tag, computed here independently of the codec: HMAC-SHA256 over every byte before it
@@ -169,8 +169,9 @@ class EnvelopeAuthTest {
         flipped[i] ^= (byte) (1 << bit);
         Rejection r = assertThrows(Rejection.class, () -> signedA.decode(flipped),
             "bit " + bit + " of byte " + i);
-        // bit 6 of the head marks a copy: a valid head, whose change the tag shows
-        Reason expected = i > 0 || bit == 6 ? Reason.AUTH_INVALID
+        // bit 6 of the head marks a copy, and bits 0 and 1 turn version 3 into 2 or 1, which
+        // are still read: valid heads, whose change the tag shows
+        Reason expected = i > 0 || bit == 6 || bit <= 1 ? Reason.AUTH_INVALID
             : bit == 7 ? Reason.AUTH_MISSING : Reason.VERSION;
         assertEquals(expected, r.reason, "bit " + bit + " of byte " + i + ": " + r.getMessage());
       }

@@ -250,15 +250,15 @@ class EnvelopeCodecTest {
   @Test
   void decode_wrongVersion_isRejected() {
     byte[] frame = validFrame();
-    frame[0] = 3;
-    assertRejected(frame, Reason.VERSION, "version 3, this node reads 1 and 2");
+    frame[0] = 4;
+    assertRejected(frame, Reason.VERSION, "version 4, this node reads 1 to 3");
     frame[0] = 0;
-    assertRejected(frame, Reason.VERSION, "version 0, this node reads 1 and 2");
+    assertRejected(frame, Reason.VERSION, "version 0, this node reads 1 to 3");
     // bit 7 of the head says "tagged": the version is the other seven bits
     frame[0] = (byte) 0xff;
-    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1 and 2");
-    frame[0] = (byte) 0x83;
-    assertRejected(frame, Reason.VERSION, "version 3, this node reads 1 and 2");
+    assertRejected(frame, Reason.VERSION, "version 127, this node reads 1 to 3");
+    frame[0] = (byte) 0x84;
+    assertRejected(frame, Reason.VERSION, "version 4, this node reads 1 to 3");
   }
 
   // ================================================================ chains (version 2)
@@ -293,10 +293,10 @@ class EnvelopeCodecTest {
     assertThrows(IllegalArgumentException.class, () -> codec.frame(List.of(e), 8, false, true));
     byte[] notACopy = one.clone();
     notACopy[0] = (byte) (EnvelopeCodec.VERSION | EnvelopeCodec.BROADCAST_CHAIN);
-    assertRejected(notACopy, Reason.VERSION, "version 34, this node reads 1 and 2");
+    assertRejected(notACopy, Reason.VERSION, "version 35, this node reads 1 to 3");
     // a version 1 head has no such bit: 0x41 is version 65
     byte[] v1 = new Raw().u8(0x41).u16(1).bytes();
-    assertRejected(v1, Reason.VERSION, "version 65, this node reads 1 and 2");
+    assertRejected(v1, Reason.VERSION, "version 65, this node reads 1 to 3");
   }
 
   @Test
@@ -342,6 +342,72 @@ class EnvelopeCodecTest {
       assertEquals(5, r.ref);
       assertEquals(5 + EnvelopeCodec.MAX_RESEND - 1, r.refEnd);
     }
+  }
+
+  // ================================================================ version 3: room chains
+
+  @Test
+  void resend_ofARoomsChain_carriesTheRoom() throws Rejection {
+    Envelope r = codec.decode(codec.frame(List.of(codec.encode(
+        Envelope.resend(ORIGIN, 10, false, "lobby", 3, 4))))).get(0);
+    assertEquals("lobby", r.room);
+    assertEquals(false, r.binary);
+    assertEquals(3, r.ref);
+    assertEquals(4, r.refEnd);
+    assertEquals("", codec.decode(codec.frame(List.of(codec.encode(
+        Envelope.resend(ORIGIN, 11, true, 3, 4))))).get(0).room);
+    assertThrows(IllegalArgumentException.class,
+        () -> Envelope.resend(ORIGIN, 12, true, "lobby", 1, 1));
+  }
+
+  @Test
+  void aCopyOfARoomChainFrame_namesItsChainAfterTheLink() throws Rejection {
+    byte[] e = codec.encode(Envelope.sync(ORIGIN, 3));
+    byte[] copy = codec.frame(List.of(e), 8, true, "lobby");
+    assertEquals(EnvelopeCodec.VERSION | EnvelopeCodec.COPY | EnvelopeCodec.BROADCAST_CHAIN,
+        copy[0]);
+    EnvelopeCodec.Decoded d = codec.decodeFrame(copy);
+    assertEquals("lobby", d.chain);
+    assertEquals(false, d.broadcastChain);
+    assertEquals(8, d.link);
+    assertEquals("", codec.decodeFrame(codec.frame(List.of(e), 8, true, "")).chain);
+    assertEquals(null, codec.decodeFrame(codec.frame(List.of(e), 8, true)).chain);
+    assertThrows(IllegalArgumentException.class, () -> codec.frame(List.of(e), 8, false, "x"));
+  }
+
+  @Test
+  void version2Frames_stillRead_aCopysBit5IsTheBroadcastChain_aResendNamesNoRoom()
+      throws Rejection {
+    byte[] resend = new Raw().u8(EnvelopeCodec.VERSION_2).u16(1).i64(0)
+        .u8(Envelope.KIND_RESEND).u8(1).str8(ORIGIN).i64(5).i64(2).i64(3).bytes();
+    Envelope r = codec.decode(resend).get(0);
+    assertEquals("", r.room);
+    assertTrue(r.binary, "direct");
+    byte[] copy = new Raw().u8(EnvelopeCodec.VERSION_2 | EnvelopeCodec.COPY
+        | EnvelopeCodec.BROADCAST_CHAIN).u16(1).i64(7).u8(Envelope.KIND_SYNC).u8(0).str8(ORIGIN)
+        .i64(6).bytes();
+    EnvelopeCodec.Decoded d = codec.decodeFrame(copy);
+    assertEquals("", d.chain);
+    assertTrue(d.broadcastChain && d.copy);
+    assertEquals(7, d.link);
+  }
+
+  @Test
+  void decode_resendOfTheDirectChainNamingARoom_isRejected() {
+    assertRejected(v2().u8(Envelope.KIND_RESEND).u8(1).str8(ORIGIN).i64(1).i64(1).i64(1)
+        .str16("lobby").bytes(), Reason.FLAGS, "resend of the direct chain naming a room");
+  }
+
+  @Test
+  void decode_chainOrResendRoomThatIsNoName_isRejected() {
+    assertRejected(new Raw().u8(EnvelopeCodec.VERSION | EnvelopeCodec.COPY
+        | EnvelopeCodec.BROADCAST_CHAIN).u16(1).i64(7).str16("a\nb").u8(Envelope.KIND_SYNC)
+        .u8(0).str8(ORIGIN).i64(6).bytes(), Reason.NAME, "name with a control character");
+    assertRejected(v2().u8(Envelope.KIND_RESEND).u8(0).str8(ORIGIN).i64(1).i64(1).i64(1)
+        .str16("x".repeat(257)).bytes(), Reason.NAME, "name of 257 characters, limit 256");
+    assertRejected(new Raw().u8(EnvelopeCodec.VERSION | EnvelopeCodec.COPY
+        | EnvelopeCodec.BROADCAST_CHAIN).u16(1).i64(7).u16(9).bytes(), Reason.TRUNCATED,
+        "needs 9 bytes at offset 13, 0 left");
   }
 
   @Test

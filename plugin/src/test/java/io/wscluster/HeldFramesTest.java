@@ -33,7 +33,7 @@ class HeldFramesTest {
   }
 
   private Frame resent(String text, String to, boolean ofBroadcast) {
-    return chains.resentTo(frame(text, 0), 0, to, ofBroadcast, 0);
+    return chains.resentTo(frame(text, 0), 0, to, ofBroadcast ? "" : null, 0);
   }
 
   /** What is held, head first, as "text" or "kind text"; passes each in turn to see them. */
@@ -105,7 +105,7 @@ class HeldFramesTest {
     Frame forX = resent("r1", X, true);
     held.resendFirst(List.of(forX, resent("r2", X, false), resent("r3", "t:node:y", true)),
         null, 0);
-    assertEquals(Set.of(forX.links[0]), held.resendsWaiting(X, true));
+    assertEquals(Set.of(forX.links[0]), held.resendsWaiting(X, ""));
   }
 
   @Test

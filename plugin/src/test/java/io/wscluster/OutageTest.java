@@ -485,6 +485,7 @@ class OutageTest {
     assertTrue(p.lossy.lost.get() >= 3, "the frame and both copies asked for: "
         + p.lossy.lost.get());
     assertTrue(log.contains("ERROR io.wscluster.Dispatcher - [" + p.b.nodeId() + "] frames "
-        + lost + " to " + lost + " of node " + p.a.nodeId() + "'s broadcast chain are lost"), log);
+        + lost + " to " + lost + " of node " + p.a.nodeId() + "'s chain on outage:all are lost"),
+        log);
   }
 }

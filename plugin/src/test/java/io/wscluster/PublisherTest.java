@@ -28,6 +28,10 @@ class PublisherTest {
   private final OutageBuffer buffer =
       new OutageBuffer("n", WsClusterConfig.builder().build(), stats);
   private int live = 1;
+  /** Rooms looked up, in order; the directory's answer per room (0 nodes when not set). */
+  private final List<String> lookups = new ArrayList<>();
+  private final java.util.Map<String, CompletableFuture<Integer>> roomAnswers =
+      new java.util.HashMap<>();
   private final Peers peers = new Peers() {
     @Override
     public int liveCount() {
@@ -37,6 +41,12 @@ class PublisherTest {
     @Override
     public boolean isLive(String node) {
       return true;
+    }
+
+    @Override
+    public CompletableFuture<Integer> roomNodes(String room) {
+      lookups.add(room);
+      return roomAnswers.getOrDefault(room, CompletableFuture.completedFuture(0));
     }
   };
   private Publisher publisher = publisher(ChainSender.chained(codec), true, true);
@@ -58,6 +68,20 @@ class PublisherTest {
           Target.all(), false, text.getBytes(StandardCharsets.UTF_8)));
       assertTrue(buffer.admit(encoded.length));
       publisher.enqueue(new Pending(encoded, done, null, true));
+    }
+    publisher.schedulePublish();
+    return done;
+  }
+
+  /** Queues a message to {@code room}, on its channel, as a send does. */
+  private CompletableFuture<Void> sendToRoom(String room, String text) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    synchronized (publisher.sendLock) {
+      Target target = Target.room(room);
+      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n", publisher.nextSeq(),
+          target, false, text.getBytes(StandardCharsets.UTF_8)));
+      assertTrue(buffer.admit(encoded.length));
+      publisher.enqueue(new Pending(encoded, done, null, channels.ofTarget(target), true));
     }
     publisher.schedulePublish();
     return done;
@@ -244,7 +268,7 @@ class PublisherTest {
     time.runReady();
     send("b");
     time.runReady();
-    publisher.onResendRequest("x", false, 1, 3);
+    publisher.onResendRequest("x", false, "", 1, 3);
     time.runReady();
     assertEquals(List.of("t:all [a]", "t:all [b]", "t:node:x [a]", "t:node:x [b]"), publishes());
     assertTrue(decode(2).copy && decode(2).broadcastChain);
@@ -291,5 +315,128 @@ class PublisherTest {
     assertEquals(0, buffer.messages());
     assertEquals(2, stats.get(Stats.OUTAGE_DROPPED));
     assertEquals(2, stats.get(Stats.PUBLISH_FAILED));
+  }
+
+  // ================================================================ room channels: whom a frame must reach
+
+  @Test
+  void roomChannel_receiversAsManyAsTheRoomsNodes_doneAlthoughFewerThanTheLiveNodes()
+      throws Exception {
+    live = 3;
+    transport.receivers = 1;
+    roomAnswers.put("r", CompletableFuture.completedFuture(1));
+    CompletableFuture<Void> a = sendToRoom("r", "a");
+    time.runReady();
+    assertTrue(a.isDone() && !a.isCompletedExceptionally());
+    assertEquals(List.of("r"), lookups, "1 of 3 live nodes: the directory says how many");
+    assertEquals(0, stats.get(Stats.OUTAGE_HELD));
+    sendToRoom("r", "b");
+    time.runReady();
+    assertEquals(List.of("r"), lookups, "a count read within the hold that is reached: trusted");
+    assertEquals(List.of("t:room:r [a]", "t:room:r [b]"), publishes());
+  }
+
+  @Test
+  void roomChannel_everyLiveNodeReached_noLookup() throws Exception {
+    live = 2;
+    transport.receivers = 2;
+    sendToRoom("r", "a");
+    time.runReady();
+    assertEquals(List.of(), lookups);
+    assertEquals(1, stats.get(Stats.FRAMES_PUBLISHED));
+  }
+
+  @Test
+  void roomChannel_fewerReceiversThanTheRoomsNodes_heldUntilTheyAreThere() throws Exception {
+    live = 3;
+    transport.receivers = 1;
+    roomAnswers.put("r", CompletableFuture.completedFuture(2)); // a node joined, subscribing
+    CompletableFuture<Void> a = sendToRoom("r", "a");
+    time.runReady();
+    CompletableFuture<Void> b = sendToRoom("r", "b");
+    assertFalse(a.isDone());
+    assertEquals(1, stats.get(Stats.OUTAGE_HELD));
+    time.advance(200);
+    assertFalse(a.isDone(), "still 1 of 2");
+    assertEquals(2, lookups.size(), "a shortfall is checked against a fresh count");
+    transport.receivers = 2;
+    time.advance(200);
+    assertTrue(a.isDone() && b.isDone() && !a.isCompletedExceptionally());
+    assertEquals(List.of("t:room:r [a]", "t:room:r [a]", "t:room:r [a]", "t:room:r [b]"),
+        publishes(), "nothing passed the held frame");
+    assertEquals(0, stats.get(Stats.OUTAGE_GAVE_UP));
+  }
+
+  @Test
+  void roomChannel_aNodeLeftTheRoom_aFreshCountLetsTheFrameGo() throws Exception {
+    live = 3;
+    transport.receivers = 2;
+    roomAnswers.put("r", CompletableFuture.completedFuture(2));
+    sendToRoom("r", "a");
+    time.runReady();
+    transport.receivers = 1; // the other node's last member left and it unsubscribed
+    roomAnswers.put("r", CompletableFuture.completedFuture(1));
+    CompletableFuture<Void> b = sendToRoom("r", "b");
+    time.runReady();
+    assertTrue(b.isDone() && !b.isCompletedExceptionally());
+    assertEquals(List.of("r", "r"), lookups, "short of the cached 2: looked up again");
+    assertEquals(0, stats.get(Stats.OUTAGE_HELD));
+  }
+
+  @Test
+  void roomChannel_lookupWaitsForTheDirectory_andNothingPassesMeanwhile() throws Exception {
+    live = 3;
+    transport.receivers = 1;
+    CompletableFuture<Integer> answer = new CompletableFuture<>();
+    roomAnswers.put("r", answer);
+    CompletableFuture<Void> a = sendToRoom("r", "a");
+    send("b");
+    time.runReady();
+    assertEquals(1, transport.published.size(), "one frame at a time: b waits for a's check");
+    answer.complete(1);
+    time.runReady();
+    assertTrue(a.isDone());
+    assertEquals(List.of("t:room:r [a]", "t:all [b]"), publishes());
+  }
+
+  @Test
+  void roomChannel_directoryCannotAnswer_countsEveryLiveNode_heldForTheShortfallHoldAtMost()
+      throws Exception {
+    live = 2;
+    transport.receivers = 1;
+    roomAnswers.put("r", CompletableFuture.failedFuture(new IllegalStateException("down")));
+    CompletableFuture<Void> a = sendToRoom("r", "a");
+    time.runReady();
+    assertEquals(1, stats.get(Stats.OUTAGE_HELD));
+    time.advance(SHORTFALL_HOLD_MILLIS);
+    assertTrue(a.isDone() && !a.isCompletedExceptionally(), "given up after the hold");
+    assertEquals(1, stats.get(Stats.OUTAGE_GAVE_UP));
+  }
+
+  @Test
+  void roomChannel_resendRequest_copiesToTheRequesterNamingTheRoomsChain() throws Exception {
+    live = 1;
+    sendToRoom("r", "a");
+    time.runReady();
+    sendToRoom("s", "b");
+    time.runReady();
+    publisher.onResendRequest("x", false, "r", 1, 1);
+    time.runReady();
+    assertEquals(List.of("t:room:r [a]", "t:room:s [b]", "t:node:x [a]"), publishes());
+    EnvelopeCodec.Decoded copy = decode(2);
+    assertTrue(copy.copy);
+    assertEquals("r", copy.chain, "the copy names the chain it belongs to");
+    assertEquals(1, copy.link);
+  }
+
+  @Test
+  void heartbeat_syncsTheRoomChannelsThatGotFrames() throws Exception {
+    live = 1;
+    sendToRoom("r", "a");
+    time.runReady();
+    publisher.onHeartbeat();
+    time.runReady();
+    assertEquals(List.of("t:room:r [a]", "t:room:r [sync]"), publishes());
+    assertEquals(2, decode(1).link);
   }
 }

@@ -17,6 +17,7 @@ final class ScriptedTransport implements Transport {
 
   final List<Published> published = new ArrayList<>();
   final List<String> subscribed = new ArrayList<>();
+  final List<String> unsubscribed = new ArrayList<>();
   volatile long receivers = 1;
   volatile RuntimeException failure;
   volatile boolean silent;
@@ -28,6 +29,12 @@ final class ScriptedTransport implements Transport {
   @Override
   public CompletionStage<Void> subscribe(String channel) {
     subscribed.add(channel);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public CompletionStage<Void> unsubscribe(String channel) {
+    unsubscribed.add(channel);
     return CompletableFuture.completedFuture(null);
   }
 

@@ -33,14 +33,37 @@ class SenderTest {
   // ================================================================ routing
 
   @Test
-  void roomOrAll_toTheBroadcastChannel_batchedWithWhatIsQueued() throws Exception {
-    send(Target.room("r"), "a");
+  void all_toTheBroadcastChannel_batchedWithWhatIsQueued() throws Exception {
+    send(Target.all(), "a");
     assertNull(route());
     CompletableFuture<Void> done = send(Target.all(), "b");
     assertNull(rig.publisher.queued().get(1).channels);
     rig.time.runReady();
     assertEquals(List.of("t:all [a, b]"), rig.publishes());
     assertTrue(done.isDone() && !done.isCompletedExceptionally(), "Redis took it");
+  }
+
+  @Test
+  void rooms_toTheirChannels_batchedOnlyWithMessagesToTheSameRooms() throws Exception {
+    send(Target.room("r"), "a");
+    assertNull(route(), "known at once: no lookup");
+    send(Target.room("r"), "b");
+    send(Target.room("s"), "c");
+    CompletableFuture<Void> both = send(Target.rooms(java.util.Set.of("s", "r")), "d");
+    send(Target.all(), "e");
+    rig.time.runReady();
+    assertEquals(List.of("t:room:r [a, b]", "t:room:s [c]", "t:room:r [d]", "t:room:s [d]",
+        "t:all [e]"), rig.publishes());
+    assertTrue(both.isDone() && !both.isCompletedExceptionally(), "Redis took it on both");
+    assertEquals(rig.published(2).envelopes.get(0).seq, rig.published(3).envelopes.get(0).seq,
+        "one envelope on both channels: a node in both rooms drops the second copy");
+  }
+
+  @Test
+  void roomsWithUsersOrSessions_toTheBroadcastChannel() throws Exception {
+    send(Target.room("r").andUsers("u"), "a");
+    rig.time.runReady();
+    assertEquals(List.of("t:all [a]"), rig.publishes());
   }
 
   @Test

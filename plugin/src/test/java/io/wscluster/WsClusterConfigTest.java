@@ -70,7 +70,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(27, WsClusterConfig.KEYS.size());
+    assertEquals(28, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((name, key) -> {
       assertTrue(name.startsWith("wscluster."), name);
       assertEquals(name, key.name());
@@ -498,6 +498,7 @@ class WsClusterConfigTest {
         "at most 1024 characters without control characters"));
     bad(WsClusterConfig.REDIS_CONFIG, "no-such-dir/redisson.yaml", "the path of a readable file");
     bad(WsClusterConfig.REDIS_CONNECTIONS, "65", "an integer from 1 to 64");
+    bad(WsClusterConfig.REDIS_PUBSUB, "shards", "one of auto classic sharded");
     bad(WsClusterConfig.CHANNEL_PREFIX, "chat/room", "1 to 64 characters from A-Z a-z 0-9 . _ : -");
     bad(WsClusterConfig.NODE_NAME, "node:1", "1 to 64 characters from A-Z a-z 0-9 . _ -");
     bad(WsClusterConfig.OUTBOX_MAX_FRAMES, "0", "a positive integer up to 1000000");

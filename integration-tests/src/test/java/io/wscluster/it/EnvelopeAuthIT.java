@@ -68,8 +68,8 @@ class EnvelopeAuthIT {
       assertEquals(0, c2.count("auth:n0:all"), "and n2 rejects n0's frames");
       assertFalse(captured.isEmpty());
       for (RedisCapture.Captured m : captured) {
-        // version 2, bit 7 tagged (bit 6, a copy published again, does not occur without a loss)
-        assertEquals((byte) 0x82, m.payload()[0], "every frame on " + m.channel() + " is tagged");
+        // version 3, bit 7 tagged (bit 6, a copy published again, does not occur without a loss)
+        assertEquals((byte) 0x83, m.payload()[0], "every frame on " + m.channel() + " is tagged");
       }
 
       // ---- frames built by hand, published straight into Redis ----

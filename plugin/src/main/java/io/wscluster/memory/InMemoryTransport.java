@@ -80,6 +80,25 @@ final class InMemoryTransport implements Transport {
       return CompletableFuture.failedFuture(new IllegalStateException("not started"));
     }
     // subscribing again replaces this transport's subscription of the channel
+    drop(channel);
+    ExecutorService executor = delivery;
+    Receiver r = receiver;
+    BiConsumer<String, byte[]> subscriber = (ch, frame) -> executor.execute(() -> r.onFrame(ch, frame));
+    for (int i = 0; i <= extraSubscriptions; i++) {
+      bus.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add(subscriber);
+      mine.add(Map.entry(channel, subscriber));
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
+  public synchronized CompletionStage<Void> unsubscribe(String channel) {
+    drop(channel);
+    return CompletableFuture.completedFuture(null);
+  }
+
+  /** Removes this transport's subscribers of {@code channel} from the bus. */
+  private void drop(String channel) {
     mine.removeIf(e -> {
       if (!e.getKey().equals(channel)) {
         return false;
@@ -90,14 +109,6 @@ final class InMemoryTransport implements Transport {
       }
       return true;
     });
-    ExecutorService executor = delivery;
-    Receiver r = receiver;
-    BiConsumer<String, byte[]> subscriber = (ch, frame) -> executor.execute(() -> r.onFrame(ch, frame));
-    for (int i = 0; i <= extraSubscriptions; i++) {
-      bus.computeIfAbsent(channel, k -> new CopyOnWriteArrayList<>()).add(subscriber);
-      mine.add(Map.entry(channel, subscriber));
-    }
-    return CompletableFuture.completedFuture(null);
   }
 
   @Override

@@ -30,6 +30,7 @@ final class MeterNames {
       "delivered", "Messages written to a local session, one per session",
       "ownEchoes", "Own messages coming back from the transport, dropped",
       "duplicates", "Messages already delivered here, dropped",
+      "roomCopies", "Second copies of a message to several rooms, dropped",
       "tooOld", "Messages older than the dedup window, dropped",
       "overflowClosed", "Sessions closed because their outbox overflowed",
       "overflowDropped", "Messages dropped from a full outbox",

@@ -61,6 +61,8 @@ final class RedisTransport implements Transport {
   /** Our listener ids per subscribed channel (Redisson's topic may have others' listeners). */
   private final Map<String, List<Integer>> listeners = new ConcurrentHashMap<>();
   private volatile RedissonClient redisson;
+  /** Sharded pub/sub (SPUBLISH/SSUBSCRIBE), decided at start from wscluster.redis.pubsub. */
+  private volatile boolean sharded;
   private Receiver receiver;
 
   /**
@@ -81,11 +83,78 @@ final class RedisTransport implements Transport {
     }
     this.receiver = receiver;
     Config c = redissonConfig(config, explicit);
+    boolean shard = sharded(config.redisPubSub(), c, config);
+    RedissonClient client;
     try {
-      redisson = Redisson.create(c);
+      client = Redisson.create(c);
     } catch (RuntimeException e) {
       throw new WsClusterException("wscluster cannot connect to Redis at " + where(config)
           + ": " + reason(e), e);
+    }
+    if (shard) {
+      try {
+        requireRedis7(client);
+      } catch (RuntimeException e) {
+        client.shutdown(0, config.shutdownTimeout().toMillis() + 1000, TimeUnit.MILLISECONDS);
+        throw e;
+      }
+    }
+    sharded = shard;
+    redisson = client;
+    LOG.info("wscluster uses {} pub/sub on {}", shard ? "sharded (SPUBLISH/SSUBSCRIBE)"
+        : "classic (PUBLISH/SUBSCRIBE)", where(config));
+  }
+
+  /**
+   * Whether {@code mode} means sharded pub/sub for the Redisson configuration {@code c}: AUTO is
+   * sharded for a cluster configuration. SHARDED on any other configuration, or sharded with
+   * subscriptions on replicas, is refused before connecting.
+   */
+  static boolean sharded(WsClusterConfig.PubSub mode, Config c, WsClusterConfig config) {
+    boolean cluster = c.isClusterConfig();
+    if (mode == WsClusterConfig.PubSub.SHARDED && !cluster) {
+      throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " value was set to 'sharded', "
+          + "must be used with a Redis Cluster, but " + (config.redisConfig() == null
+              ? WsClusterConfig.REDIS_ADDRESS + " names a single server"
+              : config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG
+                  + ") is not a clusterServersConfig")
+          + ": set it to auto or classic");
+    }
+    boolean shard = mode == WsClusterConfig.PubSub.SHARDED
+        || mode == WsClusterConfig.PubSub.AUTO && cluster;
+    if (shard && c.useClusterServers().getSubscriptionMode()
+        == org.redisson.config.SubscriptionMode.SLAVE) {
+      // SPUBLISH counts the subscribers on the master only: every frame would look unreceived
+      throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " is sharded ("
+          + mode.name().toLowerCase(java.util.Locale.ROOT) + "), which needs subscriptionMode: MASTER in "
+          + config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG + "), not SLAVE: the "
+          + "publisher checks SPUBLISH's count of subscribers, which counts the master's only; "
+          + "or set " + WsClusterConfig.REDIS_PUBSUB + "=classic");
+    }
+    return shard;
+  }
+
+  /**
+   * Sharded pub/sub needs Redis 7 on every master: SSUBSCRIBE is unknown before. Checked once at
+   * start, on the masters Redisson knows then.
+   */
+  private void requireRedis7(RedissonClient client) {
+    for (org.redisson.api.redisnode.RedisClusterMaster master
+        : client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.CLUSTER).getMasters()) {
+      String version = master.info(org.redisson.api.redisnode.RedisNode.InfoSection.SERVER)
+          .getOrDefault("redis_version", "0");
+      int major;
+      try {
+        major = Integer.parseInt(version.split("\\.")[0]);
+      } catch (NumberFormatException e) {
+        major = 0;
+      }
+      if (major < 7) {
+        throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " is sharded (set, or auto with "
+            + "a cluster configuration), which needs Redis 7 or later, but "
+            + master.getAddr() + " runs Redis " + version + ": upgrade Redis, or set "
+            + WsClusterConfig.REDIS_PUBSUB + "=classic");
+      }
     }
   }
 
@@ -341,6 +410,23 @@ final class RedisTransport implements Transport {
   }
 
   @Override
+  public synchronized CompletionStage<Void> unsubscribe(String channel) {
+    RedissonClient client = redisson;
+    List<Integer> ids = listeners.remove(channel);
+    if (client == null || ids == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    // removing our last listener makes Redisson (S)UNSUBSCRIBE the channel; the topic object is
+    // kept for publishing and subscribing again
+    return topic(channel).removeListenerAsync(ids.toArray(new Integer[0]));
+  }
+
+  /** Whether this transport uses sharded pub/sub; meaningful once started. */
+  boolean sharded() {
+    return sharded;
+  }
+
+  @Override
   public CompletionStage<Long> publish(String channel, byte[] frame) {
     RedissonClient client = redisson;
     if (client == null) {
@@ -367,7 +453,11 @@ final class RedisTransport implements Transport {
   }
 
   private RTopic topic(RedissonClient client, String channel) {
-    return topics.computeIfAbsent(channel, ch -> client.getTopic(ch, ByteArrayCodec.INSTANCE));
+    // a sharded topic's SPUBLISH goes to the master of the channel's slot and answers with the
+    // subscribers there: with Redisson's default subscriptionMode (MASTER) that is all of them
+    return topics.computeIfAbsent(channel, ch -> sharded
+        ? client.getShardedTopic(ch, ByteArrayCodec.INSTANCE)
+        : client.getTopic(ch, ByteArrayCodec.INSTANCE));
   }
 
   /** For log lines: "Redis at" the address, or the YAML file. */

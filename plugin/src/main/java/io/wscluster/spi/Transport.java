@@ -7,7 +7,7 @@ import java.util.concurrent.CompletionStage;
  * a transport only moves opaque frames on named channels.
  *
  * <p>Lifecycle: {@link #start} once (again only after it threw), then any number of {@link #subscribe} and {@link #publish}
- * calls from any thread, then {@link #stop}. A transport stops only what it created.
+ * (and {@link #unsubscribe}) calls from any thread, then {@link #stop}. A transport stops only what it created.
  */
 public interface Transport {
 
@@ -28,6 +28,21 @@ public interface Transport {
    * subscription no longer delivers.
    */
   CompletionStage<Void> subscribe(String channel);
+
+  /**
+   * Ends this transport's subscription of a channel: frames published on it after the stage
+   * completed no longer reach the receiver (a frame in flight may still arrive). Must not block
+   * the caller; a channel not subscribed is no error. The core calls it for a room channel once
+   * the room has had no local member for a heartbeat, never concurrently with a
+   * {@link #subscribe} of the same channel (it waits for one stage before starting the next).
+   *
+   * <p>The default keeps the subscription: frames keep arriving and the core drops them as they
+   * match no local session, so a transport written before this method existed still works, at
+   * the cost of the traffic.
+   */
+  default CompletionStage<Void> unsubscribe(String channel) {
+    return java.util.concurrent.CompletableFuture.completedFuture(null);
+  }
 
   /**
    * Publishes a frame to every subscriber of {@code channel}, this node's own subscription included.

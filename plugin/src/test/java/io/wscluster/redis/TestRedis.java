@@ -112,6 +112,75 @@ public final class TestRedis implements AutoCloseable {
     return redis;
   }
 
+  /**
+   * A Redis Cluster of {@code n} masters without replicas: {@code redis-server --cluster-enabled
+   * yes} processes of its own on free ports, joined by {@code redis-cli --cluster create}, ready
+   * (cluster_state:ok on every master) when this returns; with a Redisson YAML file naming the
+   * first master ({@link Cluster#yaml}).
+   */
+  public static Cluster cluster(String purpose, int n) throws Exception {
+    Assumptions.assumeTrue(findOnPath("redis-cli") != null, "redis-cli is not on PATH: install "
+        + "Redis 7 (apt-get install redis-tools) to run " + purpose);
+    Path dir = Files.createTempDirectory("wscluster-test-cluster-");
+    Cluster c = new Cluster(dir);
+    try {
+      List<String> create = new ArrayList<>(List.of("redis-cli", "--cluster", "create"));
+      for (int i = 0; i < n; i++) {
+        TestRedis m = start(purpose, "--cluster-enabled", "yes", "--dir", dir.toString(),
+            "--cluster-config-file", "nodes-" + i + ".conf");
+        c.masters.add(m);
+        create.add("127.0.0.1:" + m.port);
+      }
+      create.addAll(List.of("--cluster-replicas", "0", "--cluster-yes"));
+      Process p = new ProcessBuilder(create).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+      if (!p.waitFor(30, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        throw new IllegalStateException("redis-cli --cluster create failed:\n" + out);
+      }
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      for (TestRedis m : c.masters) {
+        while (!String.valueOf(m.command("CLUSTER", "INFO")).contains("cluster_state:ok")) {
+          if (System.nanoTime() > deadline) {
+            throw new IllegalStateException("the cluster never got to state ok");
+          }
+          Thread.sleep(50);
+        }
+      }
+      c.yaml = dir.resolve("cluster.yaml");
+      Files.writeString(c.yaml, "clusterServersConfig:\n  nodeAddresses:\n    - \""
+          + c.masters.get(0).address() + "\"\n  subscriptionMode: \"MASTER\"\n");
+      return c;
+    } catch (Exception | Error e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  /** Masters of a test's Redis Cluster (see {@link #cluster}); closing stops them all. */
+  public static final class Cluster implements AutoCloseable {
+    public final List<TestRedis> masters = new ArrayList<>();
+    public final Path dir;
+    /** A Redisson YAML file of the cluster, for {@code wscluster.redis.config}. */
+    public Path yaml;
+
+    private Cluster(Path dir) {
+      this.dir = dir;
+    }
+
+    @Override
+    public void close() throws Exception {
+      for (TestRedis m : masters) {
+        m.close();
+      }
+      try (var files = Files.list(dir)) {
+        for (Path f : files.toList()) {
+          Files.deleteIfExists(f);
+        }
+      }
+      Files.deleteIfExists(dir);
+    }
+  }
+
   public String address() {
     return (tls ? "rediss" : "redis") + "://127.0.0.1:" + port;
   }

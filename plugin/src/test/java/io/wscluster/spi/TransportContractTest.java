@@ -138,6 +138,42 @@ public abstract class TransportContractTest {
     assertEquals(0L, await(a.publish(channel + ":nobody", utf8("z"))));
   }
 
+  // ================================================================ unsubscribe
+
+  @Test
+  void unsubscribe_framesPublishedAfterwardsDoNotArrive_andAreNotCounted() throws Exception {
+    Inbox inA = new Inbox();
+    Inbox inB = new Inbox();
+    Transport a = subscribed(inA, channel);
+    Transport b = subscribed(inB, channel, channel + ":other");
+
+    await(b.unsubscribe(channel));
+
+    assertEquals(1L, await(a.publish(channel, utf8("after"))), "only a's subscription is left");
+    assertEquals("after", inA.nextText(channel));
+    await(a.publish(channel + ":other", utf8("other")));
+    assertEquals("other", inB.nextText(channel + ":other"), "b's other channel still delivers");
+    inB.assertNothingMore();
+  }
+
+  @Test
+  void unsubscribe_thenSubscribeAgain_deliversOncePerFrame() throws Exception {
+    Inbox in = new Inbox();
+    Transport t = subscribed(in, channel);
+    await(t.unsubscribe(channel));
+    await(t.subscribe(channel));
+
+    assertEquals(1L, await(t.publish(channel, utf8("back"))));
+    assertEquals("back", in.nextText(channel));
+    in.assertNothingMore();
+  }
+
+  @Test
+  void unsubscribe_aChannelNotSubscribed_isNoError() throws Exception {
+    Transport t = started(new Inbox());
+    assertDoesNotThrow(() -> await(t.unsubscribe(channel + ":never")));
+  }
+
   @Test
   void publish_manyFrames_arriveInPublishOrderPerPublisher() throws Exception {
     Inbox inC = new Inbox();

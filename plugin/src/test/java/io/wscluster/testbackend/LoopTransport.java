@@ -44,6 +44,15 @@ final class LoopTransport implements Transport {
   }
 
   @Override
+  public CompletionStage<Void> unsubscribe(String channel) {
+    List<LoopTransport> subscribers = BUS.get(channel);
+    if (subscribers != null) {
+      subscribers.remove(this);
+    }
+    return CompletableFuture.completedFuture(null);
+  }
+
+  @Override
   public CompletionStage<Long> publish(String channel, byte[] frame) {
     if (delivery == null) {
       return CompletableFuture.failedFuture(new IllegalStateException("not running"));

@@ -1,0 +1,165 @@
+package io.wscluster.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.wscluster.ConfigException;
+import io.wscluster.WsClusterConfig;
+import io.wscluster.spi.TransportContractTest.Inbox;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code wscluster.redis.pubsub}: which configurations get sharded pub/sub, the refusals, and
+ * SPUBLISH/SSUBSCRIBE on a real Redis Cluster of three masters (three {@code redis-server
+ * --cluster-enabled yes} of its own on free ports, joined by {@code redis-cli --cluster create}):
+ * every shard's channels deliver, SPUBLISH counts the subscriptions of the channel's shard, and
+ * an unsubscribed channel counts none.
+ */
+class RedisShardedPubSubTest {
+  private static TestRedis.Cluster cluster;
+  private static List<TestRedis> masters;
+  private static Path dir;
+  private static Path clusterYaml;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    cluster = TestRedis.cluster("sharded pub/sub on a Redis Cluster", 3);
+    masters = cluster.masters;
+    dir = cluster.dir;
+    clusterYaml = cluster.yaml;
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    if (cluster != null) {
+      cluster.close();
+    }
+  }
+
+  private static WsClusterConfig config(String pubsub, Path yaml) {
+    WsClusterConfig.Builder b = WsClusterConfig.builder().nodeName("sharded")
+        .channelPrefix("sharded").set(WsClusterConfig.SHUTDOWN_TIMEOUT, "0s")
+        .set(WsClusterConfig.REDIS_PUBSUB, pubsub);
+    if (yaml != null) {
+      b.set(WsClusterConfig.REDIS_CONFIG, yaml.toString());
+    } else {
+      b.redisAddress(masters.get(0).address());
+    }
+    return b.build();
+  }
+
+  private static boolean sharded(String pubsub, Path yaml) throws Exception {
+    WsClusterConfig c = config(pubsub, yaml);
+    return RedisTransport.sharded(c.redisPubSub(), TestRedis.redissonConfig(c), c);
+  }
+
+  // ================================================================ which pub/sub
+
+  @Test
+  void auto_isShardedForAClusterConfig_classicOtherwise() throws Exception {
+    assertTrue(sharded("auto", clusterYaml));
+    assertFalse(sharded("auto", null));
+    assertFalse(sharded("classic", clusterYaml));
+    assertTrue(sharded("sharded", clusterYaml));
+  }
+
+  @Test
+  void sharded_onASingleServer_failsTheStartNamingTheKey() {
+    WsClusterConfig c = config("sharded", null);
+    RedisTransport t = TestRedis.transport(c, 0);
+
+    ConfigException e = assertThrows(ConfigException.class, () -> t.start(new Inbox()));
+
+    assertEquals("wscluster.redis.pubsub value was set to 'sharded', must be used with a Redis "
+        + "Cluster, but wscluster.redis.address names a single server: set it to auto or classic",
+        e.getMessage());
+  }
+
+  @Test
+  void sharded_withSubscriptionsOnReplicas_isRefused() throws Exception {
+    Path yaml = dir.resolve("replicas.yaml");
+    Files.writeString(yaml, "clusterServersConfig:\n  nodeAddresses:\n    - \"redis://127.0.0.1:"
+        + masters.get(0).port + "\"\n  subscriptionMode: \"SLAVE\"\n");
+    ConfigException e = assertThrows(ConfigException.class, () -> sharded("auto", yaml));
+    assertTrue(e.getMessage().startsWith("wscluster.redis.pubsub is sharded (auto), which needs "
+        + "subscriptionMode: MASTER in " + yaml), e.getMessage());
+    assertFalse(sharded("classic", yaml), "classic pub/sub does not care");
+  }
+
+  @Test
+  void badValue_isRefusedNamingKeyValueAndChoices() {
+    ConfigException e = assertThrows(ConfigException.class, () -> config("shards", null));
+    assertEquals("wscluster.redis.pubsub value was set to 'shards' (builder), must be one of auto "
+        + "classic sharded", e.getMessage());
+  }
+
+  // ================================================================ on the cluster
+
+  @Test
+  void cluster_channelsOnEveryShard_deliverAndCountTheirShardsSubscriptions_untilUnsubscribed()
+      throws Exception {
+    RedisTransport a = TestRedis.transport(config("auto", clusterYaml), 0);
+    RedisTransport b = TestRedis.transport(config("auto", clusterYaml), 0);
+    Inbox inA = new Inbox();
+    Inbox inB = new Inbox();
+    try {
+      a.start(inA);
+      b.start(inB);
+      assertTrue(a.sharded());
+      // ten rooms' channels, whose slots lie on every master (CLUSTER KEYSLOT tells)
+      List<String> channels = new ArrayList<>(List.of("sharded:all", "sharded:node:x"));
+      for (int i = 0; i < 10; i++) {
+        channels.add("sharded:room:r" + i);
+      }
+      java.util.Set<String> owners = new java.util.HashSet<>();
+      for (String ch : channels) {
+        owners.add(ownerOf(ch));
+        await(a.subscribe(ch));
+        await(b.subscribe(ch));
+      }
+      assertEquals(3, owners.size(), "the channels spread over the three masters");
+      for (String ch : channels) {
+        assertEquals(2L, await(a.publish(ch, ch.getBytes(StandardCharsets.UTF_8))),
+            "SPUBLISH counts both subscriptions of " + ch + " on its shard");
+        assertEquals(ch, inA.nextText(ch));
+        assertEquals(ch, inB.nextText(ch));
+      }
+      await(b.unsubscribe("sharded:room:r0"));
+      assertEquals(1L, await(a.publish("sharded:room:r0", new byte[] {1})));
+      inA.next();
+      inB.assertNothingMore();
+      await(b.subscribe("sharded:room:r0"));
+      assertEquals(2L, await(a.publish("sharded:room:r0", new byte[] {2})));
+    } finally {
+      a.stop();
+      b.stop();
+    }
+  }
+
+  /** The port of the master whose slots hold {@code channel}'s. */
+  private static String ownerOf(String channel) throws Exception {
+    long slot = (Long) masters.get(0).command("CLUSTER", "KEYSLOT", channel);
+    for (Object range : (List<?>) masters.get(0).command("CLUSTER", "SLOTS")) {
+      List<?> r = (List<?>) range;
+      if ((Long) r.get(0) <= slot && slot <= (Long) r.get(1)) {
+        return String.valueOf(((List<?>) r.get(2)).get(1));
+      }
+    }
+    throw new AssertionError("no master serves slot " + slot);
+  }
+
+  private static <T> T await(java.util.concurrent.CompletionStage<T> stage) throws Exception {
+    return stage.toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+}
