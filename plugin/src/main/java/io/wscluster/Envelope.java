@@ -31,6 +31,12 @@ final class Envelope {
   final long refEnd;
   /** RECEIPT: session id to "" (written) or the reason it was not. */
   final java.util.Map<String, String> results;
+  /**
+   * A recorded MESSAGE ({@link Streams#of(Envelope)}): its id in the history, from the frame it
+   * came in; null when the frame carried none. Set once by the dispatcher thread before the
+   * envelope is handed on (the hand-off publishes it).
+   */
+  String historyId;
 
   Envelope(byte kind, String origin, long seq, Target target, boolean binary, byte[] payload) {
     this(kind, origin, seq, target, binary, payload, false);

@@ -243,7 +243,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     // the directory is the backend's whichever transport the node sees: a Redis directory
     // shares the real transport's client
     return new ClusterNode(config, transport, parts(attributes), System::nanoTime,
-        t -> backend.directory(), backend.publishCountsReceivers());
+        t -> backend.directory(), backend.publishCountsReceivers(), backend::history);
   }
 
   /** The running cluster whose webapp's WebSocket container is {@code container}, or null. */

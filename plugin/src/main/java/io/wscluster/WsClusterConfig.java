@@ -63,6 +63,9 @@ public final class WsClusterConfig {
   public static final String OUTAGE_BUFFER = "wscluster.outage.buffer";
   public static final String OUTAGE_BUFFER_BYTES = "wscluster.outage.buffer-bytes";
   public static final String HEALTH_PATH = "wscluster.health.path";
+  public static final String HISTORY_ENABLED = "wscluster.history.enabled";
+  public static final String HISTORY_MAX_LENGTH = "wscluster.history.max-length";
+  public static final String HISTORY_MAX_AGE = "wscluster.history.max-age";
   public static final String CONFIG_FILE = "wscluster.config.file";
 
   /** What the byte bound of an outbox counts per queued message besides its payload. */
@@ -299,6 +302,21 @@ public final class WsClusterConfig {
 
   public int outageBuffer() {
     return get(OUTAGE_BUFFER);
+  }
+
+  /** Whether messages are kept in the backend's history, so reconnecting clients can resume. */
+  public boolean historyEnabled() {
+    return get(HISTORY_ENABLED);
+  }
+
+  /** Entries kept per history stream (approximately: Redis trims whole nodes). */
+  public int historyMaxLength() {
+    return get(HISTORY_MAX_LENGTH);
+  }
+
+  /** How long entries are kept in a history stream. */
+  public Duration historyMaxAge() {
+    return get(HISTORY_MAX_AGE);
   }
 
   public int outageBufferBytes() {

@@ -328,6 +328,15 @@ final class RedisTransport implements Transport {
     return new RedisDirectory(client, prefix);
   }
 
+  /** The message history in this transport's Redis; valid while the transport runs. */
+  io.wscluster.spi.History history(String prefix, int maxLength, long maxAgeMillis) {
+    RedissonClient client = redisson;
+    if (client == null) {
+      throw new IllegalStateException("not started");
+    }
+    return new RedisHistory(client, prefix, maxLength, maxAgeMillis);
+  }
+
   private RTopic topic(String channel) {
     return topic(redisson, channel);
   }
