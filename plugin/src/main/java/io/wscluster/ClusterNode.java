@@ -110,7 +110,7 @@ final class ClusterNode implements WsCluster {
         inbox, stats, clock, originTtl, probe, publisher, receipts, local);
     sender = new Sender(nodeId, config.messageMaxBytes(), channels, codec, publisher, buffer,
         local, receipts, membership, registry, stats);
-    recovery = new Recovery(nodeId, codec, stats, threads.replay, threads.timer);
+    recovery = new Recovery(nodeId, codec, stats, threads.replay, threads.timer, parts.seam);
     publisher.recordWith(recovery::history, recovery::onEpoch, local::deliverOwn);
   }
 

@@ -8,7 +8,7 @@ package io.wscluster;
  * checks a switch. Immutable.
  */
 final class NodeParts {
-  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true);
+  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true, true);
 
   /** {@link Dedup#perOrigin}, else {@link Dedup#OFF}: clients see own echoes and repeats. */
   final boolean dedup;
@@ -23,37 +23,47 @@ final class NodeParts {
    * {@link OutboxLimits#unjudged}: a frame bound that a burst overruns.
    */
   final boolean flowControl;
+  /**
+   * {@link Tracked} holds live messages behind a replay and drops the copies a session has, else
+   * (the control) it writes them as they come: a resumed client sees repeats and disorder.
+   */
+  final boolean seam;
 
   private NodeParts(boolean dedup, boolean coreWrites, boolean replay, boolean chains,
-      boolean flowControl) {
+      boolean flowControl, boolean seam) {
     this.dedup = dedup;
     this.coreWrites = coreWrites;
     this.replay = replay;
     this.chains = chains;
     this.flowControl = flowControl;
+    this.seam = seam;
   }
 
   NodeParts dedup(boolean on) {
-    return new NodeParts(on, coreWrites, replay, chains, flowControl);
+    return new NodeParts(on, coreWrites, replay, chains, flowControl, seam);
   }
 
   NodeParts coreWrites(boolean on) {
-    return new NodeParts(dedup, on, replay, chains, flowControl);
+    return new NodeParts(dedup, on, replay, chains, flowControl, seam);
   }
 
   NodeParts replay(boolean on) {
-    return new NodeParts(dedup, coreWrites, on, chains, flowControl);
+    return new NodeParts(dedup, coreWrites, on, chains, flowControl, seam);
   }
 
   NodeParts chains(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, on, flowControl);
+    return new NodeParts(dedup, coreWrites, replay, on, flowControl, seam);
   }
 
   NodeParts flowControl(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, on);
+    return new NodeParts(dedup, coreWrites, replay, chains, on, seam);
+  }
+
+  NodeParts seam(boolean on) {
+    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, on);
   }
 
   boolean isDefault() {
-    return dedup && coreWrites && replay && chains && flowControl;
+    return dedup && coreWrites && replay && chains && flowControl && seam;
   }
 }

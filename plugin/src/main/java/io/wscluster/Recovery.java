@@ -44,11 +44,14 @@ final class Recovery {
   private final Stats stats;
   private final ExecutorService thread;
   private final ScheduledExecutorService timer;
+  private final boolean seam;
   private volatile String epoch;
 
+  /** @param seam false only as a test's control: see {@link NodeParts#seam} */
   Recovery(String nodeId, EnvelopeCodec codec, Stats stats, ExecutorService thread,
-      ScheduledExecutorService timer) {
+      ScheduledExecutorService timer, boolean seam) {
     this.nodeId = nodeId;
+    this.seam = seam;
     this.codec = codec;
     this.stats = stats;
     this.thread = thread;
@@ -156,7 +159,7 @@ final class Recovery {
       if (ls.tracked != null) {
         return ls.tracked;
       }
-      t = new Tracked(token);
+      t = new Tracked(token, seam);
       ls.tracked = t;
     }
     stats.increment(Stats.RECOVERY_SESSIONS);

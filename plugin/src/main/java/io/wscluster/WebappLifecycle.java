@@ -49,6 +49,8 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
    * (see {@link OutboxLimits#unjudged}), so a burst closes healthy clients.
    */
   static final String TEST_FLOW_CONTROL = "io.wscluster.test.flow-control";
+  /** "off": recovery writes replayed and live messages as they come ({@link NodeParts#seam}). */
+  static final String TEST_SEAM = "io.wscluster.test.seam";
   /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */
   static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
@@ -311,6 +313,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
         .dedup(!"off".equals(attributes.apply(TEST_DEDUP)))
         .coreWrites(!"on".equals(attributes.apply(TEST_JAKARTA_WRITES)))
         .chains(!"off".equals(attributes.apply(TEST_CHAINS)))
-        .flowControl(!"off".equals(attributes.apply(TEST_FLOW_CONTROL)));
+        .flowControl(!"off".equals(attributes.apply(TEST_FLOW_CONTROL)))
+        .seam(!"off".equals(attributes.apply(TEST_SEAM)));
   }
 }
