@@ -17,7 +17,8 @@ import java.util.function.LongSupplier;
  * one, in a store of JDK types shared like the bus (the context attribute
  * {@value #STORE_ATTRIBUTE}, else this class loader's), so unit tests run the core's recovery
  * path. Writing and publishing are one step under the store's lock, as the Redis script is one.
- * Trimming is exact (Redis's {@code ~} trims whole nodes, keeping a little more).
+ * Trimming is exact (Redis's {@code ~} trims whole nodes, keeping a little more); streams do not
+ * expire when idle.
  */
 final class InMemoryHistory implements History {
   static final String STORE_ATTRIBUTE = "io.wscluster.memory.history";
@@ -26,7 +27,6 @@ final class InMemoryHistory implements History {
   private static final String LAST = "last";
   private static final String MARK = "mark:";
   private static final String STREAM = "stream:";
-  private static final String DELETED = "deleted:";
 
   private final ConcurrentMap<String, Object> store;
   private final Transport transport;
@@ -102,8 +102,9 @@ final class InMemoryHistory implements History {
       if (entries == null) {
         return CompletableFuture.completedFuture(new Page(epoch, false, List.of()));
       }
-      String deleted = (String) store.get(key(DELETED + stream));
-      boolean covered = deleted == null || compare(deleted, after) <= 0;
+      // as the Redis history decides: trimming removes the oldest entries only
+      Object[] first = entries.peek();
+      boolean covered = first != null && compare((String) first[0], after) <= 0;
       List<Entry> out = new ArrayList<>();
       for (Object[] e : entries) {
         if (out.size() == count) {
@@ -157,7 +158,6 @@ final class InMemoryHistory implements History {
     while ((oldest = entries.peek()) != null
         && (entries.size() > maxLength || now - (Long) oldest[2] > maxAgeMillis)) {
       entries.poll();
-      store.put(key(DELETED + stream), (String) oldest[0]);
     }
   }
 

@@ -32,8 +32,12 @@ final class RedisHistory implements History {
 
   static final String PUBLISH = """
       local tok, maxlen, maxage = ARGV[1], ARGV[2], tonumber(ARGV[3])
-      redis.call('HSETNX', KEYS[1], 'epoch', ARGV[4])
       local epoch = redis.call('HGET', KEYS[1], 'epoch')
+      if not epoch then
+        local t = redis.call('TIME')
+        epoch = ARGV[4] .. '-' .. t[1] .. t[2]
+        redis.call('HSET', KEYS[1], 'epoch', epoch)
+      end
       local nch = tonumber(ARGV[5])
       local ids
       local mark = redis.call('GET', KEYS[2])
@@ -94,19 +98,11 @@ final class RedisHistory implements History {
         return 0
       end
       local epoch = redis.call('HGET', KEYS[1], 'epoch')
-      if redis.call('EXISTS', KEYS[2]) == 0 then return {epoch, 0} end
-      local info = redis.call('XINFO', 'STREAM', KEYS[2])
-      local deleted, first = nil, nil
-      for i = 1, #info, 2 do
-        if info[i] == 'max-deleted-entry-id' then deleted = info[i + 1] end
-        if info[i] == 'first-entry' and info[i + 1] then first = info[i + 1][1] end
-      end
+      -- trimming removes the oldest entries only, so nothing after the offset is gone while the
+      -- first entry is at or before it (XINFO's max-deleted-entry-id counts XDEL only in Redis 7.0)
+      local first = redis.call('XRANGE', KEYS[2], '-', '+', 'COUNT', 1)[1]
       local covered = 0
-      if deleted then
-        if cmp(deleted, ARGV[1]) <= 0 then covered = 1 end
-      elseif first and cmp(first, ARGV[1]) <= 0 then
-        covered = 1
-      end
+      if first and cmp(first[1], ARGV[1]) <= 0 then covered = 1 end
       local res = {epoch, covered}
       local r = redis.call('XRANGE', KEYS[2], '(' .. ARGV[1], '+', 'COUNT', ARGV[2])
       for i = 1, #r do
@@ -117,8 +113,13 @@ final class RedisHistory implements History {
       """;
 
   static final String EPOCH = """
-      redis.call('HSETNX', KEYS[1], 'epoch', ARGV[1])
-      return {redis.call('HGET', KEYS[1], 'epoch')}
+      local epoch = redis.call('HGET', KEYS[1], 'epoch')
+      if not epoch then
+        local t = redis.call('TIME')
+        epoch = ARGV[1] .. '-' .. t[1] .. t[2]
+        redis.call('HSET', KEYS[1], 'epoch', epoch)
+      end
+      return {epoch}
       """;
 
   private final String publishSha = sha1(PUBLISH);
@@ -129,7 +130,10 @@ final class RedisHistory implements History {
   private final String meta;
   private final byte[] maxLength;
   private final byte[] maxAgeMillis;
-  /** Offered as the epoch when the history has none: random per node start. */
+  /**
+   * The epoch made when the history has none: this random part and Redis's time, so a history
+   * lost and made again, even by this node, has another one.
+   */
   private final byte[] epochCandidate = bytes(UUID.randomUUID().toString().replace("-", ""));
 
   RedisHistory(RedissonClient client, String prefix, int maxLength, long maxAgeMillis) {
