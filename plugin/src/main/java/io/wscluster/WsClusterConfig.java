@@ -29,7 +29,11 @@ public final class WsClusterConfig {
 
   /** What a session's outbox does when it is full. */
   public enum Overflow {
-    /** Close the session with 1013 "Try Again Later" (the client reconnects and catches up). */
+    /**
+     * Close the session with 1013 "Try Again Later": the client reconnects; what it missed
+     * reaches it only if it resumes (the wscluster query parameter, see the README's Recovery),
+     * else it is lost for that client.
+     */
     CLOSE,
     /** Drop the message that did not fit; the session stays open. */
     DROP_NEWEST,

@@ -200,7 +200,8 @@ final class RedisHistory implements History {
 
   @Override
   public CompletionStage<String> epoch() {
-    return run(EPOCH, epochSha, List.of(meta), List.of(epochCandidate)).thenApply(r -> text(r.get(0)));
+    return run(EPOCH, epochSha, List.of(meta), List.of(epochCandidate))
+        .thenApply(r -> text(r.get(0)));
   }
 
   /** EVALSHA, and EVAL (which caches the body again) when Redis does not know the script. */

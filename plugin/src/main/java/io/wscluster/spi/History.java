@@ -5,13 +5,13 @@ import java.util.List;
 import java.util.concurrent.CompletionStage;
 
 /**
- * A backend's message history: bounded streams of recent messages (the broadcast stream {@code all},
- * {@code room:<name>}, {@code user:<id>}) that outlive any node, so a client that reconnects to
- * another node can be sent what it missed. Offered by {@link Backend#history()}; a backend without
+ * A backend's message history: bounded streams of recent messages (the broadcast stream
+ * {@code all}, {@code room:<name>}, {@code user:<id>}) that outlive any node, so a client that
+ * reconnects to another node can be sent what it missed. Offered by {@link Backend#history()}; a backend without
  * one leaves recovery off.
  *
- * <p>Ids: every message has one id, a Redis stream id {@code <ms>-<seq>}, the same in each stream it
- * is written to, increasing across all streams of the cluster in the order the messages were
+ * <p>Ids: every message has one id, a Redis stream id {@code <ms>-<seq>}, the same in each stream
+ * it is written to, increasing across all streams of the cluster in the order the messages were
  * published. Publishing and writing are one atomic step, so history order is live order and a live
  * frame carries the ids of its messages ({@link #wrap}).
  *
