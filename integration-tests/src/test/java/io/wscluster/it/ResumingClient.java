@@ -27,7 +27,7 @@ import org.eclipse.jetty.websocket.client.WebSocketClient;
  *
  * <p>Jetty calls the listener one frame at a time; tests read from other threads (all state is guarded by this).
  */
-final class ResumingClient implements Session.Listener.AutoDemanding {
+public final class ResumingClient implements Session.Listener.AutoDemanding {
   private static final Pattern OFFSET = Pattern.compile("\"([^\"]+)\":\"([0-9]+-[0-9]+)\"");
   private static final Pattern TEXT = Pattern.compile("\"text\":\"([^\"]*)\"");
 
