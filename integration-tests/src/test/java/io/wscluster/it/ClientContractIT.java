@@ -9,7 +9,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
@@ -36,42 +35,13 @@ class ClientContractIT {
 
   private static final Logger LOG = LoggerFactory.getLogger(ClientContractIT.class);
   private static final Duration WAIT = Duration.ofSeconds(10);
-  private static final Duration POLL = Duration.ofMillis(50);
+  private static final Duration POLL = ClientPage.POLL;
   private static final String FRESH = "{\"v\":1,\"e\":null,\"o\":{}}";
-  /**
-   * Loads the module into the page and defines {@code startClient(urls, options)}, which records every callback in
-   * {@code window.rec}; {@code options.storage === 'session'} stands for sessionStorage.
-   */
-  private static final String HARNESS = """
-      const done = arguments[arguments.length - 1];
-      import('/wscluster/wscluster-client.mjs').then((m) => {
-        window.wsc = m;
-        window.rec = { messages: [], recovered: [], status: [], raw: 0 };
-        class CountingWebSocket extends WebSocket {
-          constructor(...args) {
-            super(...args);
-            this.addEventListener('message', () => { window.rec.raw++; });
-          }
-        }
-        window.startClient = (urls, options) => {
-          const extra = Object.assign({}, options || {});
-          if (extra.storage === 'session') { extra.storage = sessionStorage; }
-          window.client = new m.WsClusterClient(urls, Object.assign({
-            WebSocket: CountingWebSocket,
-            backoff: { initial: 100, max: 400 },
-            onMessage(data, meta) { window.rec.messages.push({ data, tracked: meta.tracked, offsets: meta.offsets }); },
-            onRecovered(stream, ok, info) { window.rec.recovered.push({ stream, ok, count: info.count }); },
-            onStatus(state, info) { window.rec.status.push(Object.assign({ state }, info)); }
-          }, extra));
-        };
-        done(true);
-      }, (e) => done('import failed: ' + e));
-      """;
-
   private String unavailable;
   private Browser browser;
   private ContractServer a;
   private ContractServer b;
+  private ClientPage page;
 
   @BeforeAll
   void startBrowser() throws Exception {
@@ -213,7 +183,7 @@ class ClientContractIT {
     Settle.until("m5", WAIT, POLL, () -> data().contains("m5 live"));
     assertEquals(List.of("m1", "m2", "m3 (missed)", "m4 (missed)", "m5 live"), data());
     assertEquals(List.of(Map.of("stream", "room:r", "ok", true, "count", 2L),
-        Map.of("stream", "all", "ok", true, "count", 0L)), js("return rec.recovered;"));
+        Map.of("stream", "all", "ok", true, "count", 0L)), page.recovered());
     Map<String, Object> open = lastStatus("open");
     assertEquals("B", open.get("node"));
     assertEquals(true, open.get("reconnected"));
@@ -244,7 +214,7 @@ class ClientContractIT {
     // ids restart after history was lost: lower than the old epoch's, yet new
     b.message("new epoch", "all", "1-0");
     Settle.until("the new epoch's message", WAIT, POLL, () -> data().contains("new epoch"));
-    assertEquals(List.of(Map.of("stream", "all", "ok", false, "count", 0L)), js("return rec.recovered;"));
+    assertEquals(List.of(Map.of("stream", "all", "ok", false, "count", 0L)), page.recovered());
     assertEquals("E2", js("return client.epoch;"));
     assertEquals(Map.of("all", "1-0"), js("return client.offsets;"));
   }
@@ -279,11 +249,10 @@ class ClientContractIT {
     a.message("m1", "room:r", "7-3");
     Settle.until("m1", WAIT, POLL, () -> data().contains("m1"));
     browser.driver().navigate().refresh();
-    loadHarness();
+    page = ClientPage.load(browser);
     startClient(List.of(a.ws()), Map.of("storage", "session", "storageKey", "chat"));
     assertEquals(Map.of("v", 1L, "e", "E1", "o", Map.of("room:r", "7-3")), Json.object(a.nextToken(WAIT)));
     // control: another key has nothing stored
-    browser.js("client.close();");
     startClient(List.of(a.ws()), Map.of("storage", "session", "storageKey", "other"));
     assertEquals(FRESH, a.nextToken(WAIT));
   }
@@ -293,7 +262,7 @@ class ClientContractIT {
     startClient(List.of(a.ws(), b.ws()), Map.of());
     a.nextToken(WAIT);
     a.closeSession(jakarta.websocket.CloseReason.CloseCodes.VIOLATED_POLICY, "bad name");
-    Settle.until("the client to be closed", WAIT, POLL, () -> "closed".equals(js("return client.state;")));
+    Settle.until("the client to be closed", WAIT, POLL, () -> "closed".equals(page.state()));
     Thread.sleep(500); // longer than the first back-off (100 ms at most): a retry would have come
     assertFalse(b.connected(), "no reconnect after a refusal");
     assertEquals(1008L, lastStatus("closed").get("code"));
@@ -303,36 +272,27 @@ class ClientContractIT {
 
   private void openPage(ContractServer server) {
     browser.open("page", server.page());
-    loadHarness();
-  }
-
-  private void loadHarness() {
-    Object loaded = browser.driver().executeAsyncScript(HARNESS);
-    assertEquals(true, loaded, "the page must load the module: " + loaded);
+    page = ClientPage.load(browser);
   }
 
   private void startClient(List<String> urls, Map<String, Object> options) {
-    browser.js("startClient(arguments[0], arguments[1]);", urls, new LinkedHashMap<>(options));
+    page.start(urls, options);
   }
 
   private Object js(String script) {
-    return browser.js(script);
+    return page.js(script);
   }
 
-  @SuppressWarnings("unchecked")
   private List<String> data() {
-    return (List<String>) browser.js("return rec.messages.map((m) => m.data);");
+    return page.data();
   }
 
-  @SuppressWarnings("unchecked")
   private List<Map<String, Object>> statuses(String state) {
-    return (List<Map<String, Object>>) browser.js("return rec.status.filter((s) => s.state === arguments[0]);", state);
+    return page.statuses(state);
   }
 
   private Map<String, Object> lastStatus(String state) {
-    List<Map<String, Object>> all = statuses(state);
-    assertFalse(all.isEmpty(), "no status " + state + " reported: " + js("return rec.status;"));
-    return all.get(all.size() - 1);
+    return page.lastStatus(state);
   }
 
   private void awaitStatus(String state, String node) {
