@@ -71,15 +71,10 @@ class BrowserRecoveryIT {
   }
 
   @AfterAll
-  void stop() {
-    for (AutoCloseable c : new AutoCloseable[] {browser, cluster}) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (Exception e) {
-          LOG.warn("closing {} failed", c, e);
-        }
-      }
+  void stop() throws Exception {
+    // null resources are skipped; the browser closes first, then the cluster
+    try (Cluster c = cluster; Browser b = browser) {
+      LOG.info("closing {} and {}", b, c);
     }
   }
 
