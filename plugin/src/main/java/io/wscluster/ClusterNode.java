@@ -90,7 +90,8 @@ final class ClusterNode implements WsCluster {
     Scheduler scheduler = Scheduler.of(threads.timer);
     long originTtl = config.dedupOriginTtl().toNanos();
     registry = new SessionRegistry(nodeId, s -> new Outbox(s,
-        SessionWriter.of(s, parts.coreWrites), limits, stats, nodeId), this::onPresenceChange);
+        SessionWriter.of(s, parts.coreWrites), limits, stats, nodeId), this::onPresenceChange,
+        this::onSessionCreated);
     inbox = new Inbox(stats);
     local = new LocalDelivery(nodeId, registry, inbox, stats);
     buffer = new OutageBuffer(nodeId, config, stats);
@@ -112,6 +113,11 @@ final class ClusterNode implements WsCluster {
         local, receipts, membership, registry, stats);
     recovery = new Recovery(nodeId, codec, stats, threads.replay, threads.timer, parts.seam);
     publisher.recordWith(recovery::history, recovery::onEpoch, local::deliverOwn);
+  }
+
+  /** Session threads, before the session is visible: whether it asked for recovery. */
+  private void onSessionCreated(LocalSession ls) {
+    recovery.prepare(ls);
   }
 
   /** Session threads: the registry is built before the membership it tells. */

@@ -99,8 +99,11 @@ final class Recovery {
 
   // ---------------------------------------------------------------- session events (any thread)
 
-  /** A session registered: tracked if it asked, with its hello and the resume of its streams. */
-  void onOpen(LocalSession ls) {
+  /**
+   * A session's entry is being made, before any message can resolve to it: tracked if its URL has
+   * the parameter, so no message reaches it without its header.
+   */
+  void prepare(LocalSession ls) {
     String parameter;
     try {
       List<String> values = ls.session.getRequestParameterMap().get(ResumeToken.PARAMETER);
@@ -120,7 +123,16 @@ final class Recovery {
           ls.id, e.getMessage());
       token = ResumeToken.FRESH;
     }
-    track(ls, token);
+    ls.tracked = new Tracked(token, seam);
+    stats.increment(Stats.RECOVERY_SESSIONS);
+  }
+
+  /** A session registered: a tracked one gets its hello and the resume of its streams. */
+  void onOpen(LocalSession ls) {
+    Tracked t = ls.tracked;
+    if (t != null) {
+      begin(ls, t);
+    }
   }
 
   /**
@@ -163,6 +175,15 @@ final class Recovery {
       ls.tracked = t;
     }
     stats.increment(Stats.RECOVERY_SESSIONS);
+    begin(ls, t);
+    return t;
+  }
+
+  /** Once per tracked session: its hello, then the resume of the streams it is in. */
+  private void begin(LocalSession ls, Tracked t) {
+    if (!t.begin()) {
+      return;
+    }
     onThread(() -> hello(ls, t, 0));
     onStream(ls, Streams.ALL);
     for (String room : ls.rooms) {
@@ -172,7 +193,6 @@ final class Recovery {
     if (user != null) {
       onStream(ls, Streams.USER + user);
     }
-    return t;
   }
 
   /** The session now gets the messages of {@code stream}: resumed if its token has it. */

@@ -73,6 +73,15 @@ final class Tracked {
     return offset;
   }
 
+  private boolean begun;
+
+  /** True the first time: the hello and the resumes are started once. */
+  synchronized boolean begin() {
+    boolean first = !begun;
+    begun = true;
+    return first;
+  }
+
   synchronized boolean helloSent() {
     return helloSent;
   }

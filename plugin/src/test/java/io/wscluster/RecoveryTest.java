@@ -296,9 +296,14 @@ class RecoveryTest {
     Client before = new Client(s1.received());
     s1.markClosed();
     a.onSessionClosed(s1.session);
+    FakeSession observer = new FakeSession();
+    b.onSessionOpened(observer.session);
+    b.join(observer.session, "r");
     for (int i = 5; i < 40; i++) {
       a.send(Target.room("r"), "m" + i).toCompletableFuture().get(5, TimeUnit.SECONDS);
     }
+    // every one of them reached node b before the client comes back there
+    await("m39 on b", () -> observer.received().contains("m39"));
     FakeSession s2 = new FakeSession().parameter("wscluster", before.token());
     b.onSessionOpened(s2.session);
     b.join(s2.session, "r");
