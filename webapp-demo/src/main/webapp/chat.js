@@ -38,6 +38,7 @@ import { WsClusterClient } from './wscluster/wscluster-client.mjs';
   var own = location.protocol + '//' + location.host + home;   // this page's node
   var nodes = [];           // base URLs of every node, from the last welcome (may be empty)
   var recovery = null;      // after a reconnect: {node, missed, lost}, what #recovery shows
+  var stored = false;       // whether the client started from offsets kept by an earlier page (a reload)
 
   // remembered between visits; a random guest name the first time
   els.nick.value = localStorage.getItem('wscluster.nick') || 'guest-' + Math.random().toString(36).slice(2, 6);
@@ -123,6 +124,7 @@ import { WsClusterClient } from './wscluster/wscluster-client.mjs';
         onFrame(frame);
       }
     });
+    stored = Object.keys(client.offsets).length > 0;
   }
 
   function onStatus(state, info) {
@@ -131,8 +133,9 @@ import { WsClusterClient } from './wscluster/wscluster-client.mjs';
         setStatus('connecting', 'connecting');
         break;
       case 'open':
-        if (info.reconnected) {
+        if (info.reconnected || stored) {
           recovery = { node: info.node, missed: 0, lost: false };
+          stored = false;
           showRecovery();
         }
         break;                                 // 'connected' once the welcome came
