@@ -47,6 +47,8 @@ for _ in $(seq 100); do
   sleep 0.1
 done
 export WSCLUSTER_REDIS_ADDRESS="redis://127.0.0.1:$PORT"
+# the nodes' ports: away from the default 8081 that other runs on this machine may use
+export BENCH_PORT="${BENCH_PORT:-$((20000 + RANDOM % 20000))}"
 
 # one HISTORY RUN: the cluster phase with the history on or off; appends a JSON line to $WORK/runs
 one() {
