@@ -1,43 +1,44 @@
-// wscluster demo chat: one WebSocket to /chat/{room}?user=<nick>, reconnecting with backoff.
+// wscluster demo chat: one connection to /chat/{room}?user=<nick> through the wscluster browser client
+// (wscluster/wscluster-client.mjs, served from the plugin jar), which reconnects and resumes.
 // Protocol (see ChatEndpoint.java): the server sends welcome / msg / ack / receipt / deliveryError /
 // presence / error frames; the page sends {"op":"say"}, {"op":"deliver"} (direct messages, with a
 // receipt) and {"op":"presence"} (the room's users, polled every PRESENCE_POLL_MS).
-// Reconnecting: to the same node first; after FAILOVER_AFTER failed attempts to the next node of the
-// welcome's "nodes" list (the launcher's nodes), if there is one. A WebSocket may go to another
-// origin, so the page keeps working from whichever node it was loaded.
-// Test hooks (BrowserIT): every chat message is an li.msg whose span.text holds its text, direct
-// ones also have the class direct; a direct message sent from here gets span.receipt.ok when its
-// receipt came; #status has the class of the connection state.
-(function () {
-  'use strict';
+// Reconnecting: the client retries with back-off, each time to the next node of the welcome's "nodes"
+// list (the launcher's nodes, this page's own node first), or to this page's node when the list is
+// empty; it hands the node its offsets and the node replays what the tab missed (the room's messages,
+// the user's direct messages). The line #recovery says how that went. A WebSocket may go to another
+// origin, so the page keeps working from whichever node it was loaded. Offsets are kept in
+// sessionStorage per room and nick, so a reload of the tab resumes too.
+// Test hooks (BrowserIT, BrowserRecoveryIT): every chat message is an li.msg whose span.text holds its
+// text, direct ones also have the class direct; a direct message sent from here gets span.receipt.ok
+// when its receipt came; #status has the class of the connection state; #recovery has data-state
+// (recovered | lost) and data-missed (the messages recovered) after a reconnect.
+import { WsClusterClient } from './wscluster/wscluster-client.mjs';
 
+(function () {
   var MAX_LOG_ENTRIES = 500;
-  var BACKOFF_FIRST_MS = 500;
-  var BACKOFF_MAX_MS = 5000;         // a restarted node is back within seconds: keep looking often
+  var BACKOFF = { initial: 500, max: 5000 };   // a restarted node is back within seconds: keep looking often
   var PRESENCE_POLL_MS = 2000;
-  var FAILOVER_AFTER = 2;
 
   var $ = function (id) { return document.getElementById(id); };
   var els = {
     status: $('status'), where: $('where'), log: $('log'), node: $('node'),
     join: $('join'), nick: $('nick'), room: $('room'), connect: $('connect'), disconnect: $('disconnect'),
     say: $('say'), text: $('text'), dm: $('dm'), dmUser: $('dm-user'), dmText: $('dm-text'),
-    presence: $('presence'), presenceRoom: $('presence-room')
+    presence: $('presence'), presenceRoom: $('presence-room'), recovery: $('recovery')
   };
 
-  var socket = null;        // the current WebSocket, or null
-  var wanted = false;       // whether the user asked to be connected
-  var attempt = 0;          // failed connects since the last welcome, for the backoff
-  var retryTimer = null;
+  var client = null;        // the WsClusterClient while the user wants to be connected, else null
   var decoder = new TextDecoder();
   var room = null;          // the room of the current connection, once welcomed
   var presenceTimer = null;
   var nextId = 1;           // ids of deliver requests, to match their receipts
   var pending = {};         // deliver id -> the span showing its outcome
   var home = location.pathname.replace(/[^/]*$/, '');   // this page's base path: any context path
-  var base = null;          // base URL of the node to connect to; null: the page's own node
+  var own = location.protocol + '//' + location.host + home;   // this page's node
   var nodes = [];           // base URLs of every node, from the last welcome (may be empty)
-  var failures = 0;         // failed connects to `base` in a row
+  var recovery = null;      // after a reconnect: {node, missed, lost}, what #recovery shows
+  var stored = false;       // whether the client started from offsets kept by an earlier page (a reload)
 
   // remembered between visits; a random guest name the first time
   els.nick.value = localStorage.getItem('wscluster.nick') || 'guest-' + Math.random().toString(36).slice(2, 6);
@@ -89,99 +90,132 @@
   // One of six colours per node, from the digits of its name (node-2 and n2 get colour 2).
   function colour(id) { return parseInt(nodeName(id).replace(/\D+/g, ''), 10) % 6 || 0; }
 
-  function chatUrl(room, nick) {
-    var http = base || (location.protocol + '//' + location.host + home);
-    return http.replace(/^http/, 'ws') + 'chat/' + encodeURIComponent(room) +
-        '?user=' + encodeURIComponent(nick);
+  function chatUrl(base, room, nick) {
+    return base.replace(/^http/, 'ws') + 'chat/' + encodeURIComponent(room) + '?user=' + encodeURIComponent(nick);
   }
 
-  function hostOf(url) { return url ? url.replace(/^https?:\/\//, '').replace(/\/.*$/, '') : location.host; }
+  function hostOf(url) { return url ? url.replace(/^wss?:\/\/|^https?:\/\//, '').replace(/\/.*$/, '') : location.host; }
 
-  // After FAILOVER_AFTER failures in a row, the next node of the list (when it names others).
-  function chooseNode() {
-    if (failures < FAILOVER_AFTER || nodes.length < 2) { return; }
-    var current = base || (location.protocol + '//' + location.host + home);
-    var at = nodes.indexOf(current);
-    base = nodes[(at + 1) % nodes.length];
-    failures = 0;
+  // The nodes to try, this page's own first: the client moves to the next one when one fails.
+  function nodeList() {
+    var at = nodes.indexOf(own);
+    if (nodes.length === 0) { return [own]; }
+    return at < 0 ? [own].concat(nodes) : nodes.slice(at).concat(nodes.slice(0, at));
   }
 
-  function connect() {
-    clearTimeout(retryTimer);
-    retryTimer = null;
-    var nick = els.nick.value.trim();
-    var room = els.room.value.trim();
-    setStatus(attempt === 0 ? 'connecting' : 'reconnecting', attempt === 0 ? 'connecting'
-        : 'reconnecting to ' + hostOf(base) + ' (attempt ' + (attempt + 1) + ')');
-    var ws = new WebSocket(chatUrl(room, nick));
-    ws.binaryType = 'arraybuffer';
-    socket = ws;
+  function connect(room, nick) {
+    recovery = null;
+    showRecovery();
+    client = new WsClusterClient(function () {
+      return nodeList().map(function (base) { return chatUrl(base, room, nick); });
+    }, {
+      backoff: BACKOFF,
+      storage: sessionStorage,
+      storageKey: 'wscluster.chat.' + room + '.' + nick,
+      onStatus: onStatus,
+      onRecovered: onRecovered,
+      onMessage: function (data) {
+        if (typeof data !== 'string') {
+          log('', [['from', '[binary ' + data.byteLength + ' bytes]'], ['', decoder.decode(data)]]);
+          return;
+        }
+        var frame;
+        try { frame = JSON.parse(data); } catch (e) { log('', [['', data]]); return; }
+        onFrame(frame);
+      }
+    });
+    stored = Object.keys(client.offsets).length > 0;
+  }
 
-    ws.onmessage = function (event) {
-      if (ws !== socket) { return; }
-      if (typeof event.data !== 'string') {
-        log('', [['from', '[binary ' + event.data.byteLength + ' bytes]'], ['', decoder.decode(event.data)]]);
-        return;
-      }
-      var frame;
-      try { frame = JSON.parse(event.data); } catch (e) { log('', [['', event.data]]); return; }
-      onFrame(frame);
-    };
+  function onStatus(state, info) {
+    switch (state) {
+      case 'connecting':
+        setStatus('connecting', 'connecting');
+        break;
+      case 'open':
+        if (info.reconnected || stored) {
+          recovery = { node: info.node, missed: 0, lost: false };
+          stored = false;
+          showRecovery();
+        }
+        break;                                 // 'connected' once the welcome came
+      case 'reconnecting':
+        lost(info.code, info.reason);
+        // 1001 going away: the node is stopping (a restart, an undeploy)
+        setStatus('reconnecting', (info.code === 1001 ? 'node left' : 'connection lost') + ', reconnecting to ' +
+            hostOf(info.url) + ' in ' + (info.delay / 1000).toFixed(1) + ' s (attempt ' + info.attempt + ')');
+        break;
+      case 'closed':
+        client = null;
+        lost(info.code, info.reason);
+        if (info.code === 1008) {              // invalid room or user name: retrying cannot help
+          setFormLocked(false);
+          setStatus('disconnected', 'refused: ' + (info.reason || 'policy violation'));
+        } else {
+          setStatus('disconnected');
+        }
+        break;
+    }
+  }
 
-    ws.onclose = function (event) {
-      if (ws !== socket) { return; }
-      socket = null;
-      stopPresence();
-      Object.keys(pending).forEach(function (id) {
-        settle(id, '\u2717 disconnected', 'failed', 'the connection closed before the receipt came');
-      });
-      setChatEnabled(false);
-      if (els.node.textContent !== 'no node' && wanted) {
-        system('disconnected from ' + els.node.textContent + (event.code === 1000 ? '' : ' (' + (event.reason ||
-            'code ' + event.code) + ')') + ', reconnecting');
-      }
-      els.where.textContent = 'not connected';
-      els.node.textContent = 'no node';
-      els.node.className = 'node none';
-      if (event.code === 1008) {              // invalid room or user name: retrying cannot help
-        wanted = false;
-        setFormLocked(false);
-        setStatus('disconnected', 'refused: ' + (event.reason || 'policy violation'));
-        return;
-      }
-      if (!wanted) {
-        setStatus('disconnected');
-        return;
-      }
-      // exponential backoff with jitter, so that a restarted node is not hit by every tab at once
-      var delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * Math.pow(2, attempt));
-      delay = Math.round(delay / 2 + Math.random() * delay / 2);
-      attempt++;
-      failures++;
-      chooseNode();
-      // 1001 going away: the node is stopping (a restart, an undeploy)
-      setStatus('reconnecting', (event.code === 1001 ? 'node left' : 'connection lost') + ', reconnecting to ' +
-          hostOf(base) + ' in ' + (delay / 1000).toFixed(1) + ' s');
-      retryTimer = setTimeout(connect, delay);
-    };
+  // The tab lost its connection: what depended on it stops.
+  function lost(code, reason) {
+    stopPresence();
+    Object.keys(pending).forEach(function (id) {
+      settle(id, '\u2717 disconnected', 'failed', 'the connection closed before the receipt came');
+    });
+    setChatEnabled(false);
+    if (els.node.textContent !== 'no node') {
+      system('disconnected from ' + els.node.textContent + (code === 1000 ? '' : ' (' + (reason ||
+          'code ' + code) + ')') + (client ? ', reconnecting' : ''));
+    }
+    els.where.textContent = 'not connected';
+    els.node.textContent = 'no node';
+    els.node.className = 'node none';
+  }
+
+  // A stream the node resumed after a reconnect: the room's, or the user's (direct messages).
+  function onRecovered(stream, ok, info) {
+    if (!recovery) { return; }
+    recovery.missed += info.count;
+    if (!ok && !recovery.lost) {
+      recovery.lost = true;
+      // nothing in this demo keeps older messages than the history: "reloading" is saying so
+      system('messages sent while this tab was away are missing: the history no longer covers the gap');
+      if (room) { startPresence(room); }
+    }
+    showRecovery();
+  }
+
+  function showRecovery() {
+    if (!recovery) {
+      els.recovery.textContent = '';
+      delete els.recovery.dataset.state;
+      delete els.recovery.dataset.missed;
+      return;
+    }
+    var where = 'reconnected to ' + nodeName(recovery.node || '?');
+    els.recovery.dataset.state = recovery.lost ? 'lost' : 'recovered';
+    els.recovery.dataset.missed = String(recovery.missed);
+    els.recovery.className = 'recovery ' + els.recovery.dataset.state;
+    els.recovery.textContent = recovery.lost ? where + ' \u2013 could not recover the missed messages, reloaded'
+        : where + ' \u2013 recovered ' + recovery.missed + ' missed message' + (recovery.missed === 1 ? '' : 's');
   }
 
   function onFrame(frame) {
     switch (frame.type) {
       case 'welcome':
-        attempt = 0;
-        failures = 0;
         if (frame.nodes && frame.nodes.length) { nodes = frame.nodes; }
         setStatus('connected', 'connected');
         setChatEnabled(true);
         els.node.textContent = nodeName(frame.node);
         els.node.className = 'node n' + colour(frame.node);
-        els.node.title = 'node id ' + frame.node + ' at ' + hostOf(base);
+        els.node.title = 'node id ' + frame.node + ' at ' + hostOf(client && client.url);
         els.where.textContent = '';
         els.where.append('connected to node ');
         var code = document.createElement('code');
         code.textContent = frame.node;
-        els.where.append(code, ' at ' + hostOf(base) + ' as ' + (frame.user || '(anonymous)') +
+        els.where.append(code, ' at ' + hostOf(client && client.url) + ' as ' + (frame.user || '(anonymous)') +
             ' in room ' + frame.room);
         system('joined ' + frame.room + ' on ' + frame.node + ' (session ' + frame.session + ')');
         startPresence(frame.room);
@@ -260,8 +294,7 @@
   }
 
   function send(op, quiet) {
-    if (socket && socket.readyState === WebSocket.OPEN) {
-      socket.send(JSON.stringify(op));
+    if (client && client.send(JSON.stringify(op))) {
       return true;
     }
     if (!quiet) { log('error', [['', 'not connected; message not sent']]); }
@@ -275,18 +308,13 @@
     if (!els.nick.value.trim() || !els.room.value.trim()) { return; }
     localStorage.setItem('wscluster.nick', els.nick.value.trim());
     localStorage.setItem('wscluster.room', els.room.value.trim());
-    wanted = true;
-    attempt = 0;
-    failures = 0;
     setFormLocked(true);
-    connect();
+    connect(els.room.value.trim(), els.nick.value.trim());
   });
 
   els.disconnect.addEventListener('click', function () {
-    wanted = false;
-    clearTimeout(retryTimer);
     setFormLocked(false);
-    if (socket) { socket.close(1000, 'bye'); } else { setStatus('disconnected'); }
+    if (client) { client.close(1000, 'bye'); } else { setStatus('disconnected'); }
   });
 
   els.say.addEventListener('submit', function (event) {

@@ -77,7 +77,8 @@ class ChainSender {
     for (int i = 0; i < bytes.length; i++) {
       bytes[i] = codec.frame(envelopes, f.links[i], true);
     }
-    return new Frame(f.batch, bytes, f.channels, f.links, Frame.Kind.REPLAY, nowNanos);
+    return copyIds(f, new Frame(f.batch, bytes, f.channels, f.links, Frame.Kind.REPLAY,
+        nowNanos));
   }
 
   /**
@@ -87,9 +88,17 @@ class ChainSender {
    * the other nodes, some of which were not subscribed then, never see it.
    */
   Frame resentTo(Frame f, int i, String requester, String chain, long nowNanos) {
-    return new Frame(f.batch,
+    return copyIds(f, new Frame(f.batch,
         new byte[][] {codec.frame(f.envelopes(), f.links[i], true, chain)},
-        List.of(requester), new long[] {f.links[i]}, Frame.Kind.RESENT, nowNanos, chain);
+        List.of(requester), new long[] {f.links[i]}, Frame.Kind.RESENT, nowNanos, chain));
+  }
+
+  /** A copy carries the history ids of its original: receivers that lacked it need them. */
+  private static Frame copyIds(Frame original, Frame copy) {
+    copy.ids = original.ids;
+    copy.historyToken = original.historyToken;
+    copy.ownDelivered = true;
+    return copy;
   }
 
   /** The channels that got frames other than syncs since the last call; forgets them. */

@@ -1,6 +1,7 @@
 package io.wscluster;
 
 import io.wscluster.spi.Directory;
+import io.wscluster.spi.History;
 import io.wscluster.spi.Transport;
 import jakarta.websocket.Session;
 import java.nio.charset.StandardCharsets;
@@ -13,6 +14,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -43,6 +45,8 @@ final class ClusterNode implements WsCluster {
   private final Probe probe;
   private final Dispatcher dispatcher;
   private final Sender sender;
+  private final Recovery recovery;
+  private final Supplier<History> histories;
   private final NodeThreads threads;
   private volatile State state = State.NEW;
 
@@ -63,7 +67,18 @@ final class ClusterNode implements WsCluster {
    */
   ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock,
       Function<Transport, Directory> directories, boolean countsReceivers) {
+    this(config, transport, parts, clock, directories, countsReceivers, () -> null);
+  }
+
+  /**
+   * @param histories the backend's message history, asked for once when the node joined (null:
+   *     none); not asked when {@code wscluster.history.enabled} is false
+   */
+  ClusterNode(WsClusterConfig config, Transport transport, NodeParts parts, LongSupplier clock,
+      Function<Transport, Directory> directories, boolean countsReceivers,
+      Supplier<History> histories) {
     this.config = config;
+    this.histories = histories;
     this.parts = parts;
     this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
     EnvelopeCodec codec = new EnvelopeCodec(config.messageMaxBytes(),
@@ -75,9 +90,10 @@ final class ClusterNode implements WsCluster {
     Scheduler scheduler = Scheduler.of(threads.timer);
     long originTtl = config.dedupOriginTtl().toNanos();
     registry = new SessionRegistry(nodeId, s -> new Outbox(s,
-        SessionWriter.of(s, parts.coreWrites), limits, stats, nodeId), this::onPresenceChange);
+        SessionWriter.of(s, parts.coreWrites), limits, stats, nodeId), this::onPresenceChange,
+        this::onSessionCreated);
     inbox = new Inbox(stats);
-    local = new LocalDelivery(nodeId, registry, inbox);
+    local = new LocalDelivery(nodeId, registry, inbox, stats);
     buffer = new OutageBuffer(nodeId, config, stats);
     membership = new Membership(config, nodeId, transport, directories, channels, registry,
         threads::callback, this::onJoined, parts.roomGate);
@@ -95,11 +111,34 @@ final class ClusterNode implements WsCluster {
         inbox, stats, clock, originTtl, probe, publisher, receipts, local);
     sender = new Sender(nodeId, config.messageMaxBytes(), channels, codec, publisher, buffer,
         local, receipts, membership, registry, stats);
+    recovery = new Recovery(nodeId, codec, stats, threads.replay, threads.timer, parts.seam);
+    publisher.recordWith(recovery::history, recovery::onEpoch, local::deliverOwn);
+  }
+
+  /** Session threads, before the session is visible: whether it asked for recovery. */
+  private void onSessionCreated(LocalSession ls) {
+    recovery.prepare(ls);
   }
 
   /** Session threads: the registry is built before the membership it tells. */
   private void onPresenceChange(Directory.Change change) {
     membership.onPresenceChange(change);
+    switch (change.kind) {
+      case OPEN, JOIN, USER -> {
+        LocalSession ls = registry.byId(change.session);
+        if (ls == null) {
+          return;
+        }
+        if (change.kind == Directory.Change.Kind.OPEN) {
+          recovery.onOpen(ls);
+        } else if (change.kind == Directory.Change.Kind.JOIN) {
+          recovery.onStream(ls, Streams.ROOM + change.other);
+        } else if (change.user != null) {
+          recovery.onStream(ls, Streams.USER + change.user);
+        }
+      }
+      default -> { }
+    }
   }
 
   /**
@@ -142,12 +181,16 @@ final class ClusterNode implements WsCluster {
     timer.scheduleWithFixedDelay(membership.rooms::sweep, every, every, TimeUnit.MILLISECONDS);
     timer.scheduleWithFixedDelay(() -> threads.onDispatcher(dispatcher::tick),
         CHAIN_TICK_MILLIS, CHAIN_TICK_MILLIS, TimeUnit.MILLISECONDS);
+    History history = config.historyEnabled() ? histories.get() : null;
+    recovery.start(history);
     publisher.open(System.nanoTime() + (late ? Membership.lateJoinGraceNanos(config) : 0));
   }
 
   /**
    * Stops what {@link #start} started, in reverse: waits (bounded) for queued publishes, then
-   * stops the transport and the threads. Sessions are left to their container. Idempotent.
+   * stops the transport and the threads, and closes this node's sessions with 1001 Going Away
+   * (they would receive nothing more; a client reconnects, to another node, and resumes).
+   * Idempotent.
    */
   synchronized void stop() {
     if (state == State.STOPPED) {
@@ -164,7 +207,7 @@ final class ClusterNode implements WsCluster {
     receipts.stop();
     membership.stop();
     threads.stop();
-    local.forgetAll();
+    local.closeAll();
     publisher.failUnpublished();
     LOG.info("[{}] wscluster node stopped", nodeId);
   }
@@ -234,6 +277,14 @@ final class ClusterNode implements WsCluster {
   @Override
   public String user(Session session) {
     return registry.userOf(session);
+  }
+
+  @Override
+  public CompletionStage<Map<String, Boolean>> resume(Session session, String epoch,
+      Map<String, String> offsets) {
+    Objects.requireNonNull(offsets, "offsets");
+    return threads.toApp(recovery.resume(running().registry.require(session), epoch, offsets)
+        .toCompletableFuture());
   }
 
   @Override

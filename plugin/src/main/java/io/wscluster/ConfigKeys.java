@@ -18,6 +18,9 @@ import static io.wscluster.WsClusterConfig.DEDUP_ORIGIN_TTL;
 import static io.wscluster.WsClusterConfig.DEDUP_WINDOW;
 import static io.wscluster.WsClusterConfig.ENABLED;
 import static io.wscluster.WsClusterConfig.HEALTH_PATH;
+import static io.wscluster.WsClusterConfig.HISTORY_ENABLED;
+import static io.wscluster.WsClusterConfig.HISTORY_MAX_AGE;
+import static io.wscluster.WsClusterConfig.HISTORY_MAX_LENGTH;
 import static io.wscluster.WsClusterConfig.MAX_MESSAGE_BYTES;
 import static io.wscluster.WsClusterConfig.MESSAGE_MAX_BYTES;
 import static io.wscluster.WsClusterConfig.MIN_SECRET_LENGTH;
@@ -145,6 +148,13 @@ final class ConfigKeys {
           + "(1 to 10000000)"),
       new Key(OUTAGE_BUFFER_BYTES, "67108864", integer(1 << 20, Integer.MAX_VALUE),
           "bytes of encoded messages kept likewise (1048576 to 2147483647)"),
+      new Key(HISTORY_ENABLED, "true", bool(),
+          "keep recent room, user and broadcast text messages in Redis streams, so a client that "
+          + "reconnects to any node can resume (see the README's Recovery); false: no history"),
+      new Key(HISTORY_MAX_LENGTH, "1000", integer(1, 10_000_000),
+          "messages kept per history stream, approximately (1 to 10000000)"),
+      new Key(HISTORY_MAX_AGE, "2m", duration("1s", "7d", "2m"),
+          "how long messages are kept in a history stream (1s to 7d)"),
       new Key(HEALTH_PATH, "", matching(HEALTH_PATH_PATTERN,
           "empty, or a path such as /wscluster/health: / then up to 200 of A-Z a-z 0-9 . _ ~ - /"),
           "servlet path (such as /wscluster/health) answering GET with the node's health as JSON, "

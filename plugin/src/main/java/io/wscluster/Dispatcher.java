@@ -86,7 +86,9 @@ final class Dispatcher implements Chains.Sink {
   void dispatch(String channel, byte[] frame) {
     EnvelopeCodec.Decoded decoded;
     try {
-      decoded = codec.decodeFrame(frame);
+      Streams.Unwrapped unwrapped = Streams.unwrap(frame);
+      decoded = codec.decodeFrame(unwrapped.frame());
+      Streams.assign(unwrapped.ids(), decoded.envelopes);
     } catch (EnvelopeCodec.Rejection r) {
       onRejected(r, frame.length);
       return;
@@ -141,7 +143,7 @@ final class Dispatcher implements Chains.Sink {
           if (e.receiptRequested) {
             receipts.deliverAndConfirm(e, out);
           } else {
-            local.deliver(e.target, out, batch);
+            local.deliver(e.target, e.historyId, Streams.of(e), out, batch);
           }
         }
       } catch (RuntimeException ex) {

@@ -33,6 +33,12 @@ final class Envelope {
   final java.util.Map<String, String> results;
   /** RESEND, not direct: the room whose channel's chain it asks for; "" the broadcast chain. */
   final String room;
+  /**
+   * A recorded MESSAGE ({@link Streams#of(Envelope)}): its id in the history, from the frame it
+   * came in; null when the frame carried none. Set once by the dispatcher thread before the
+   * envelope is handed on (the hand-off publishes it).
+   */
+  String historyId;
 
   Envelope(byte kind, String origin, long seq, Target target, boolean binary, byte[] payload) {
     this(kind, origin, seq, target, binary, payload, false);

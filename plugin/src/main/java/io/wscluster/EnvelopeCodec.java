@@ -103,7 +103,9 @@ final class EnvelopeCodec {
     /** The tag does not verify: another secret, a forgery, or a frame cut or altered. */
     AUTH_INVALID,
     /** A tagged frame reached a node that has no secret: the nodes' configurations differ. */
-    AUTH_UNEXPECTED
+    AUTH_UNEXPECTED,
+    /** The history ids around a frame are malformed or do not match its recorded messages. */
+    OFFSETS
   }
 
   /** A rejected frame: the reason and a short detail for the log (never payload bytes). */

@@ -27,6 +27,15 @@ final class Frame {
   long shortfallSinceNanos;
   /** When Redis took it. */
   long tookNanos;
+  /**
+   * The history ids of its recorded messages, once the history took them (set on the thread that
+   * completes the write; a copy carries its original's), else null.
+   */
+  volatile List<String> ids;
+  /** Names its history write, so a retry whose first outcome is unknown writes nothing again. */
+  long historyToken;
+  /** Its messages went to this node's tracked sessions (once, see {@link Publisher}). */
+  boolean ownDelivered;
 
   Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind,
       long nowNanos) {
@@ -67,6 +76,16 @@ final class Frame {
       n += b.length;
     }
     return n;
+  }
+
+  /** Whether it carries a message to record in the history. */
+  boolean recordsHistory() {
+    for (Pending p : batch) {
+      if (p.own != null) {
+        return true;
+      }
+    }
+    return false;
   }
 
   List<byte[]> envelopes() {

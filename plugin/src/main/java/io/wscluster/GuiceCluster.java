@@ -138,6 +138,12 @@ final class GuiceCluster implements WsCluster {
   }
 
   @Override
+  public CompletionStage<java.util.Map<String, Boolean>> resume(Session session, String epoch,
+      java.util.Map<String, String> offsets) {
+    return node().resume(session, epoch, offsets);
+  }
+
+  @Override
   public CompletionStage<Void> sendLocal(Session session, String text) {
     return node().sendLocal(session, text);
   }

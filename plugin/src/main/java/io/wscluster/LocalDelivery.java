@@ -21,11 +21,17 @@ final class LocalDelivery {
   private final String nodeId;
   private final SessionRegistry registry;
   private final Inbox inbox;
+  private final Stats stats;
 
   LocalDelivery(String nodeId, SessionRegistry registry, Inbox inbox) {
+    this(nodeId, registry, inbox, new Stats());
+  }
+
+  LocalDelivery(String nodeId, SessionRegistry registry, Inbox inbox, Stats stats) {
     this.nodeId = nodeId;
     this.registry = registry;
     this.inbox = inbox;
+    this.stats = stats;
   }
 
   /**
@@ -35,8 +41,23 @@ final class LocalDelivery {
    * thread (often one of Jetty's, which read the client's frame) does no socket writes.
    */
   void queue(Target target, Payload frame) {
+    queue(target, frame, false);
+  }
+
+  /**
+   * As {@link #queue(Target, Payload)}; a {@code recorded} message (see {@link Pending#own}) skips
+   * the tracked sessions: they get it from {@link #deliverOwn} once its history id is known.
+   */
+  void queue(Target target, Payload frame, boolean recorded) {
     boolean any = false;
     for (LocalSession ls : registry.resolve(target)) {
+      Tracked t = ls.tracked;
+      if (t != null) {
+        if (!recorded) {
+          t.write(ls, null, null, frame, null, null, stats);
+        }
+        continue;
+      }
       ls.outbox.offer(frame, null, true);
       inbox.hold(ls.outbox);
       any = true;
@@ -51,9 +72,36 @@ final class LocalDelivery {
    * outbox to {@code batch}, the inbox's open batch, which starts their writes at its end.
    */
   void deliver(Target target, Payload frame, Set<Outbox> batch) {
+    deliver(target, null, null, frame, batch);
+  }
+
+  /**
+   * As {@link #deliver(Target, Payload, Set)} for a message of history id {@code id} (null: none)
+   * in {@code streams} (null: not recorded): tracked sessions get it with its offsets.
+   */
+  void deliver(Target target, String id, java.util.List<String> streams, Payload frame,
+      Set<Outbox> batch) {
     for (LocalSession ls : registry.resolve(target)) {
+      Tracked t = ls.tracked;
+      if (t != null) {
+        t.write(ls, id, streams, frame, null, batch, stats);
+        continue;
+      }
       ls.outbox.offer(frame, null, true);
       batch.add(ls.outbox);
+    }
+  }
+
+  /**
+   * Publisher thread: one of this node's recorded messages, for its tracked sessions only (the
+   * others had it local-first), with its history id (null: it has none).
+   */
+  void deliverOwn(Pending.Own own, String id) {
+    for (LocalSession ls : registry.resolve(own.target())) {
+      Tracked t = ls.tracked;
+      if (t != null) {
+        t.write(ls, id, id == null ? null : own.streams(), own.payload(), null, null, stats);
+      }
     }
   }
 
@@ -68,7 +116,7 @@ final class LocalDelivery {
       CompletableFuture<Void> written = new CompletableFuture<>();
       writes.add(written.whenComplete((ok, error) -> results.put(ls.id, error == null ? ""
           : reason(error))));
-      ls.outbox.offer(frame, written);
+      offer(ls, frame, written);
     }
     return CompletableFuture.allOf(writes.toArray(new CompletableFuture<?>[0]))
         .handle((v, error) -> null);
@@ -77,8 +125,18 @@ final class LocalDelivery {
   /** App thread: one message to one local session, through its outbox. */
   CompletableFuture<Void> write(LocalSession ls, Payload frame) {
     CompletableFuture<Void> written = new CompletableFuture<>();
-    ls.outbox.offer(frame, written);
+    offer(ls, frame, written);
     return written;
+  }
+
+  /** A message outside any stream, to one session: a tracked one gets an empty header. */
+  private void offer(LocalSession ls, Payload frame, CompletableFuture<Void> written) {
+    Tracked t = ls.tracked;
+    if (t != null) {
+      t.write(ls, null, null, frame, written, null, stats);
+    } else {
+      ls.outbox.offer(frame, written);
+    }
   }
 
   /** Timer thread: closes the sessions whose writes stalled and that get nothing new. */
@@ -122,6 +180,26 @@ final class LocalDelivery {
       registry.unregister(ls.session);
     }
   }
+
+  /**
+   * The node stops: unregisters every session and closes it with 1001 Going Away, so its client
+   * learns now (not at its next send) that nothing more comes, and reconnects.
+   */
+  void closeAll() {
+    for (LocalSession ls : registry.all()) {
+      registry.unregister(ls.session);
+      try {
+        if (ls.session.isOpen()) {
+          ls.session.close(GOING_AWAY);
+        }
+      } catch (Exception | LinkageError e) {
+        LOG.debug("[{}] closing session {} at stop: {}", nodeId, ls.id, e.toString());
+      }
+    }
+  }
+
+  static final jakarta.websocket.CloseReason GOING_AWAY = new jakarta.websocket.CloseReason(
+      jakarta.websocket.CloseReason.CloseCodes.GOING_AWAY, "wscluster node stopping");
 
   private static String reason(Throwable error) {
     Throwable t = error instanceof java.util.concurrent.CompletionException

@@ -14,6 +14,8 @@ final class LocalSession {
   /** The user the app assigned, or null for the principal's name. Guarded by the registry. */
   volatile String assignedUser;
   volatile boolean closed;
+  /** Set once when the session asked for recovery ({@link Recovery}); null for plain sessions. */
+  volatile Tracked tracked;
 
   LocalSession(Session session, String id, Outbox outbox) {
     this.session = session;

@@ -8,7 +8,7 @@ package io.wscluster;
  * checks a switch. Immutable.
  */
 final class NodeParts {
-  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true, true, true);
+  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true, true, true, true);
 
   /** {@link Dedup#perOrigin}, else {@link Dedup#OFF}: clients see own echoes and repeats. */
   final boolean dedup;
@@ -34,9 +34,14 @@ final class NodeParts {
    * its node receives the room.
    */
   final boolean roomGate;
+  /**
+   * {@link Tracked} holds live messages behind a replay and drops the copies a session has, else
+   * (the control) it writes them as they come: a resumed client sees repeats and disorder.
+   */
+  final boolean seam;
 
   private NodeParts(boolean dedup, boolean coreWrites, boolean replay, boolean chains,
-      boolean flowControl, boolean roomChannels, boolean roomGate) {
+      boolean flowControl, boolean roomChannels, boolean roomGate, boolean seam) {
     this.dedup = dedup;
     this.coreWrites = coreWrites;
     this.replay = replay;
@@ -44,37 +49,44 @@ final class NodeParts {
     this.flowControl = flowControl;
     this.roomChannels = roomChannels;
     this.roomGate = roomGate;
+    this.seam = seam;
   }
 
   NodeParts dedup(boolean on) {
-    return new NodeParts(on, coreWrites, replay, chains, flowControl, roomChannels, roomGate);
+    return new NodeParts(on, coreWrites, replay, chains, flowControl, roomChannels, roomGate, seam);
   }
 
   NodeParts coreWrites(boolean on) {
-    return new NodeParts(dedup, on, replay, chains, flowControl, roomChannels, roomGate);
+    return new NodeParts(dedup, on, replay, chains, flowControl, roomChannels, roomGate, seam);
   }
 
   NodeParts replay(boolean on) {
-    return new NodeParts(dedup, coreWrites, on, chains, flowControl, roomChannels, roomGate);
+    return new NodeParts(dedup, coreWrites, on, chains, flowControl, roomChannels, roomGate, seam);
   }
 
   NodeParts chains(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, on, flowControl, roomChannels, roomGate);
+    return new NodeParts(dedup, coreWrites, replay, on, flowControl, roomChannels, roomGate, seam);
   }
 
   NodeParts flowControl(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, on, roomChannels, roomGate);
+    return new NodeParts(dedup, coreWrites, replay, chains, on, roomChannels, roomGate, seam);
   }
 
   NodeParts roomChannels(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, on, roomGate);
+    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, on, roomGate, seam);
   }
 
   NodeParts roomGate(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, roomChannels, on);
+    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, roomChannels, on, seam);
+  }
+
+  NodeParts seam(boolean on) {
+    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, roomChannels,
+        roomGate, on);
   }
 
   boolean isDefault() {
-    return dedup && coreWrites && replay && chains && flowControl && roomChannels && roomGate;
+    return dedup && coreWrites && replay && chains && flowControl && roomChannels && roomGate
+        && seam;
   }
 }

@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 final class NodeThreads {
   final ExecutorService dispatch = single("dispatch");
   final ExecutorService publish = single("publish");
+  /** Recovery's replays (see {@link Recovery}). */
+  final ExecutorService replay = single("replay");
   final ScheduledExecutorService timer =
       Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("timer"));
   private final ExecutorService callbacks = single("callback");
@@ -60,7 +62,7 @@ final class NodeThreads {
 
   /** Stops every thread, waiting up to 2 s for each to finish its work. */
   void stop() {
-    for (ExecutorService ex : new ExecutorService[] {publish, dispatch, timer, callbacks,
+    for (ExecutorService ex : new ExecutorService[] {publish, dispatch, replay, timer, callbacks,
         writer}) {
       if (ex == null) {
         continue;

@@ -24,17 +24,28 @@ final class Pending {
   /** Counted in the outage buffer (see {@link OutageBuffer}): everything but syncs. */
   final boolean counted;
 
-  Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
-      boolean counted) {
-    this(envelope, done, channels, null, counted);
+  /**
+   * A message of this node recorded in the history ({@link Streams#of(Target, boolean)}): what its
+   * tracked local sessions are written once its id is known; else null.
+   */
+  final Own own;
+
+  /** A recorded message's target, payload and streams. */
+  record Own(Target target, Payload payload, List<String> streams) {
   }
 
   Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
-      List<String> to, boolean counted) {
+      boolean counted) {
+    this(envelope, done, channels, null, counted, null);
+  }
+
+  Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,
+      List<String> to, boolean counted, Own own) {
     this.envelope = envelope;
     this.done = done;
     this.channels = channels;
     this.to = to;
     this.counted = counted;
+    this.own = own;
   }
 }

@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.History;
 import io.wscluster.spi.Transport;
 import java.util.ArrayList;
 import java.util.List;
@@ -7,6 +8,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Consumer;
 
 /** One publish of a frame to each of its channels, and whether it reached every node. */
 final class PublishAttempt {
@@ -28,15 +30,52 @@ final class PublishAttempt {
    * an attempt still reach Redis, receivers drop the repeat.
    */
   static CompletableFuture<List<Long>> of(Frame frame, Transport transport, Scheduler timer) {
-    long waitNanos = WAIT_NANOS;
     List<CompletableFuture<Long>> all = new ArrayList<>(frame.channels.size());
+    List<String> ids = frame.ids;
     for (int i = 0; i < frame.channels.size(); i++) {
       try {
-        all.add(transport.publish(frame.channels.get(i), frame.bytes[i]).toCompletableFuture());
+        all.add(transport.publish(frame.channels.get(i), ids == null || ids.isEmpty()
+            ? frame.bytes[i] : History.wrap(ids, frame.bytes[i])).toCompletableFuture());
       } catch (RuntimeException e) {
         all.add(CompletableFuture.failedFuture(e));
       }
     }
+    return within(all, timer);
+  }
+
+  /**
+   * Writes the recorded messages of a new {@code frame} to the history and publishes the frame
+   * with their ids, in one step ({@link History#publish}); on success the frame has its ids. The
+   * same bound as {@link #of(Frame, Transport, Scheduler)}; a retry of a write whose outcome is
+   * unknown names the same {@code writer} and {@link Frame#historyToken}, so nothing is written
+   * twice.
+   */
+  static CompletableFuture<List<Long>> ofHistory(Frame frame, History history,
+      List<History.Message> messages, String writer, Consumer<String> epochs, Scheduler timer) {
+    List<byte[]> frames = java.util.Arrays.asList(frame.bytes);
+    CompletableFuture<Long> one;
+    CompletableFuture<List<Long>> receivers = new CompletableFuture<>();
+    try {
+      history.publish(frame.channels, frames, messages, writer,
+          Long.toString(frame.historyToken)).whenComplete((p, e) -> {
+            if (e != null) {
+              receivers.completeExceptionally(e);
+              return;
+            }
+            frame.ids = p.ids();
+            epochs.accept(p.epoch());
+            receivers.complete(p.receivers());
+          });
+    } catch (RuntimeException e) {
+      receivers.completeExceptionally(e);
+    }
+    one = receivers.thenApply(r -> 0L);
+    return within(List.of(one), timer).thenCompose(v -> receivers);
+  }
+
+  private static CompletableFuture<List<Long>> within(List<CompletableFuture<Long>> all,
+      Scheduler timer) {
+    long waitNanos = WAIT_NANOS;
     CompletableFuture<Void> done = CompletableFuture.allOf(all.toArray(new CompletableFuture<?>[0]));
     try {
       java.util.concurrent.Future<?> wait = timer.schedule(() -> {

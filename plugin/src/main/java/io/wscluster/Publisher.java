@@ -1,5 +1,6 @@
 package io.wscluster;
 
+import io.wscluster.spi.History;
 import io.wscluster.spi.Transport;
 import java.util.ArrayList;
 import java.util.List;
@@ -65,6 +66,12 @@ final class Publisher {
   private final HeldFrames held = new HeldFrames();
   /** Publisher-thread state: the frame being published, if any (one at a time). */
   private Frame inFlight;
+  /** The history recorded messages are written to, once there is one (see {@link #recordWith}). */
+  private volatile java.util.function.Supplier<History> messageHistory = () -> null;
+  private volatile java.util.function.Consumer<String> epochs = e -> { };
+  private volatile java.util.function.BiConsumer<Pending.Own, String> own = (o, id) -> { };
+  /** Publisher-thread state: the last {@link Frame#historyToken} given. */
+  private long historyTokens;
 
   /**
    * @param shortfallHoldNanos how long a frame is held for subscriptions that do not come (a
@@ -95,6 +102,20 @@ final class Publisher {
   }
 
   // ---------------------------------------------------------------- any thread
+
+  /**
+   * At wiring: recorded messages go to {@code history}'s current value (none while it is null),
+   * the epochs it reports to {@code epochs}, and once a message's id is known (or it was
+   * published without one) it goes to this node's tracked sessions through {@code own}, on the
+   * publisher thread.
+   */
+  void recordWith(java.util.function.Supplier<History> history,
+      java.util.function.Consumer<String> epochs,
+      java.util.function.BiConsumer<Pending.Own, String> own) {
+    this.messageHistory = history;
+    this.epochs = epochs;
+    this.own = own;
+  }
 
   /** The next sequence number of this node; under {@link #sendLock} where order matters. */
   long nextSeq() {
@@ -275,18 +296,35 @@ final class Publisher {
     List<String> to = head.channels.isCompletedExceptionally() ? List.of(channels.broadcast)
         : head.channels.join();
     Frame frame = chains.frame(List.of(head), to, now);
-    if (to.isEmpty()) {
+    if (to.isEmpty() && (messageHistory.get() == null || !frame.recordsHistory())) {
       onPublished(frame, null, Map.of(), null); // every target is local, or nowhere
       return;
     }
-    publish(frame);
+    publish(frame); // with no channel: written to the history only
   }
 
   /** One publish of a frame to each of its channels; the outcome comes back to this thread. */
   private void publish(Frame frame) {
     inFlight = frame;
     frame.attempts++;
-    PublishAttempt.of(frame, transport, timer).whenComplete((receivers, error) -> {
+    History h = messageHistory.get();
+    CompletableFuture<List<Long>> attempt;
+    if (h != null && frame.kind == Frame.Kind.NEW && frame.ids == null
+        && frame.recordsHistory()) {
+      if (frame.historyToken == 0) {
+        frame.historyToken = ++historyTokens;
+      }
+      List<History.Message> messages = new ArrayList<>();
+      for (Pending p : frame.batch) {
+        if (p.own != null) {
+          messages.add(new History.Message(p.own.streams(), codec.frame(List.of(p.envelope))));
+        }
+      }
+      attempt = PublishAttempt.ofHistory(frame, h, messages, nodeId, epochs, timer);
+    } else {
+      attempt = PublishAttempt.of(frame, transport, timer);
+    }
+    attempt.whenComplete((receivers, error) -> {
       if (error == null && countsReceivers) {
         // a room channel's receivers are checked against the room's nodes: maybe a lookup
         rooms.expected(frame.channels, receivers).whenComplete((expected, e) ->
@@ -314,6 +352,9 @@ final class Publisher {
   private void onPublished(Frame frame, List<Long> receivers, Map<String, Long> expected,
       Throwable error) {
     inFlight = null;
+    if (error == null) {
+      deliverOwn(frame);
+    }
     String missing = error != null ? error.toString()
         : PublishAttempt.shortfall(frame, countsReceivers ? receivers : null, expected, channels,
             peers);
@@ -366,6 +407,7 @@ final class Publisher {
           frame.messages(), missing);
     }
     history.remember(frame, now); // given up or not, nodes that lack it may still ask for it
+    deliverOwn(frame);
     for (Pending p : frame.batch) {
       if (p.done.complete(null)) {
         buffer.release(p);
@@ -466,7 +508,26 @@ final class Publisher {
   private void queueSync(String channel) {
     synchronized (sendLock) {
       outgoing.add(new Pending(codec.encode(Envelope.sync(nodeId, nextSeq())),
-          new CompletableFuture<>(), null, List.of(channel), false));
+          new CompletableFuture<>(), null, List.of(channel), false, null));
+    }
+  }
+
+  /**
+   * Once per new frame, when Redis took it (its ids known if it was recorded) or it was given up:
+   * its recorded messages go to this node's tracked sessions, which the local-first write left
+   * out because their frames carry the ids.
+   */
+  private void deliverOwn(Frame frame) {
+    if (frame.ownDelivered || frame.kind != Frame.Kind.NEW) {
+      return;
+    }
+    frame.ownDelivered = true;
+    List<String> ids = frame.ids;
+    int k = 0;
+    for (Pending p : frame.batch) {
+      if (p.own != null) {
+        own.accept(p.own, ids != null && k < ids.size() ? ids.get(k++) : null);
+      }
     }
   }
 

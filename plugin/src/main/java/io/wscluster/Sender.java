@@ -62,11 +62,12 @@ final class Sender {
         done.completeExceptionally(buffer.full());
         return done;
       }
+      List<String> streams = Streams.of(target, binary);
       publisher.enqueue(new Pending(encoded, done, routes(target), channels.ofTarget(target),
-          true));
+          true, streams == null ? null : new Pending.Own(target, frame, streams)));
       // publish first: the other nodes write to their sessions while this node writes here
       publisher.schedulePublish();
-      local.queue(target, frame);
+      local.queue(target, frame, streams != null);
     }
     stats.increment(Stats.PUBLISHED);
     return done;

@@ -27,6 +27,8 @@ final class SessionRegistry {
   private final String nodeId;
   private final Function<Session, Outbox> outboxes;
   private final java.util.function.Consumer<Directory.Change> changes;
+  /** Told of each entry as it is made, before any other thread can see it. */
+  private final java.util.function.Consumer<LocalSession> created;
 
   /**
    * @param changes told of every change of a session's presence (open, close, rooms, user), in
@@ -34,9 +36,20 @@ final class SessionRegistry {
    */
   SessionRegistry(String nodeId, Function<Session, Outbox> outboxes,
       java.util.function.Consumer<Directory.Change> changes) {
+    this(nodeId, outboxes, changes, ls -> { });
+  }
+
+  /**
+   * @param created told of each entry as it is made, before it is registered (no target resolves
+   *     to it yet): it must be quick and must not call back into the registry
+   */
+  SessionRegistry(String nodeId, Function<Session, Outbox> outboxes,
+      java.util.function.Consumer<Directory.Change> changes,
+      java.util.function.Consumer<LocalSession> created) {
     this.nodeId = nodeId;
     this.outboxes = outboxes;
     this.changes = changes;
+    this.created = created;
   }
 
   SessionRegistry(String nodeId, Function<Session, Outbox> outboxes) {
@@ -57,8 +70,11 @@ final class SessionRegistry {
     if (!session.isOpen()) {
       return null;
     }
-    LocalSession created = bySession.computeIfAbsent(session,
-        s -> new LocalSession(s, clusterId(s), outboxes.apply(s)));
+    LocalSession created = bySession.computeIfAbsent(session, s -> {
+      LocalSession made = new LocalSession(s, clusterId(s), outboxes.apply(s));
+      this.created.accept(made);
+      return made;
+    });
     synchronized (created) {
       if (!created.closed && byId.putIfAbsent(created.id, created) == null) {
         String user = created.user();

@@ -78,6 +78,17 @@ final class Stats {
   static final String PROBES_MISSED = "probesMissed";
   /** Times this node subscribed its channel again because Redis reported no subscriber. */
   static final String RESUBSCRIBES = "resubscribes";
+  /** Sessions that asked for recovery (the wscluster query parameter, or resume()). */
+  static final String RECOVERY_SESSIONS = "recoverySessions";
+  /** Recovery tokens that could not be read: the session is tracked as fresh. */
+  static final String RECOVERY_BAD_TOKENS = "recoveryBadTokens";
+  /** Streams resumed with every missed message, and those history no longer covered. */
+  static final String RECOVERY_RECOVERED = "recoveryRecovered";
+  static final String RECOVERY_NOT_RECOVERED = "recoveryNotRecovered";
+  /** Messages written to sessions from history. */
+  static final String RECOVERY_REPLAYED = "recoveryReplayed";
+  /** Copies a tracked session already had (a live copy of a replayed message, or its twin). */
+  static final String RECOVERY_SKIPPED = "recoverySkipped";
   /** Gauges, not counters: computed by {@link ClusterNode#stats()} from the outboxes. */
   static final String OUTBOX_QUEUED_MAX = "outbox.queued.max";
   static final String OUTBOX_QUEUED_TOTAL = "outbox.queued.total";

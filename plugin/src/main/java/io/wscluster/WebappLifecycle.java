@@ -56,6 +56,8 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
    * room channels (the rooms benchmark's "before"; see {@link NodeParts#roomChannels}).
    */
   static final String TEST_ROOM_CHANNELS = "io.wscluster.test.room-channels";
+  /** "off": recovery writes replayed and live messages as they come ({@link NodeParts#seam}). */
+  static final String TEST_SEAM = "io.wscluster.test.seam";
   /** Test hook: an Integer n, lose every n-th frame arriving on the broadcast channel. */
   static final String TEST_LOSE_INCOMING = "io.wscluster.test.lose-incoming";
   /** The lifecycle of the context's current start, set by {@link WsClusterInitializer}. */
@@ -271,7 +273,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
     // the directory is the backend's whichever transport the node sees: a Redis directory
     // shares the real transport's client
     return new ClusterNode(config, transport, parts(attributes), System::nanoTime,
-        t -> backend.directory(), backend.publishCountsReceivers());
+        t -> backend.directory(), backend.publishCountsReceivers(), backend::history);
   }
 
   /** The running cluster whose webapp's WebSocket container is {@code container}, or null. */
@@ -340,6 +342,7 @@ final class WebappLifecycle implements ServletContextListener, ServletContextAtt
         .coreWrites(!"on".equals(attributes.apply(TEST_JAKARTA_WRITES)))
         .chains(!"off".equals(attributes.apply(TEST_CHAINS)))
         .flowControl(!"off".equals(attributes.apply(TEST_FLOW_CONTROL)))
-        .roomChannels(!"off".equals(attributes.apply(TEST_ROOM_CHANNELS)));
+        .roomChannels(!"off".equals(attributes.apply(TEST_ROOM_CHANNELS)))
+        .seam(!"off".equals(attributes.apply(TEST_SEAM)));
   }
 }

@@ -137,6 +137,25 @@ public interface WsCluster {
   CompletionStage<Void> sendLocal(Session session, byte[] data);
 
   /**
+   * Resumes a local session's history streams for an application that carries the client's
+   * recovery state itself (instead of the {@code wscluster} query parameter; see the README's
+   * "Recovery"): the session is tracked from now on (a hello frame, offsets on each message), and
+   * each stream of {@code offsets} it is in now ({@code all}; {@code room:<name>} of its rooms;
+   * {@code user:<id>} of its user) is replayed from the given offset, then continued live; the
+   * others when the session joins them.
+   *
+   * @param epoch the epoch the offsets belong to (from the client's last hello), or null
+   * @param offsets stream name to the id of the last message the client has from it
+   * @return completes, on a wscluster callback thread, once the streams it is in now were
+   *     resumed: per stream, true when every message after its offset was sent, false when the
+   *     history no longer covers the gap or the epoch differs (the client should reload state)
+   * @throws IllegalArgumentException an offset is not a stream id {@code <ms>-<seq>}
+   * @throws IllegalStateException the session already resumes with other offsets
+   */
+  CompletionStage<Map<String, Boolean>> resume(Session session, String epoch,
+      Map<String, String> offsets);
+
+  /**
    * Counters of this node since it started (name to value), for metrics and tests, and gauges
    * read at the call: {@code sessions}; {@code outbox.queued.max} and {@code outbox.queued.total}
    * (frames waiting in the local sessions' outboxes); {@code outbox.bytes.max} and

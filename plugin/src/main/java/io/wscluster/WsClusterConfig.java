@@ -29,7 +29,11 @@ public final class WsClusterConfig {
 
   /** What a session's outbox does when it is full. */
   public enum Overflow {
-    /** Close the session with 1013 "Try Again Later" (the client reconnects and catches up). */
+    /**
+     * Close the session with 1013 "Try Again Later": the client reconnects; what it missed
+     * reaches it only if it resumes (the wscluster query parameter, see the README's Recovery),
+     * else it is lost for that client.
+     */
     CLOSE,
     /** Drop the message that did not fit; the session stays open. */
     DROP_NEWEST,
@@ -76,6 +80,9 @@ public final class WsClusterConfig {
   public static final String OUTAGE_BUFFER = "wscluster.outage.buffer";
   public static final String OUTAGE_BUFFER_BYTES = "wscluster.outage.buffer-bytes";
   public static final String HEALTH_PATH = "wscluster.health.path";
+  public static final String HISTORY_ENABLED = "wscluster.history.enabled";
+  public static final String HISTORY_MAX_LENGTH = "wscluster.history.max-length";
+  public static final String HISTORY_MAX_AGE = "wscluster.history.max-age";
   public static final String CONFIG_FILE = "wscluster.config.file";
 
   /** What the byte bound of an outbox counts per queued message besides its payload. */
@@ -317,6 +324,21 @@ public final class WsClusterConfig {
 
   public int outageBuffer() {
     return get(OUTAGE_BUFFER);
+  }
+
+  /** Whether messages are kept in the backend's history, so reconnecting clients can resume. */
+  public boolean historyEnabled() {
+    return get(HISTORY_ENABLED);
+  }
+
+  /** Entries kept per history stream (approximately: Redis trims whole nodes). */
+  public int historyMaxLength() {
+    return get(HISTORY_MAX_LENGTH);
+  }
+
+  /** How long entries are kept in a history stream. */
+  public Duration historyMaxAge() {
+    return get(HISTORY_MAX_AGE);
   }
 
   public int outageBufferBytes() {

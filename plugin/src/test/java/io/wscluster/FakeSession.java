@@ -49,6 +49,7 @@ final class FakeSession {
   private volatile RuntimeException throwOnSend;
   private volatile CloseReason closeReason;
   private volatile int closeCalls;
+  private volatile java.util.Map<String, List<String>> parameters = java.util.Map.of();
 
   FakeSession() {
     this(UUID.randomUUID().toString(), null);
@@ -84,6 +85,12 @@ final class FakeSession {
   /** Every send call throws this (null: stop throwing). */
   FakeSession throwOnSend(RuntimeException e) {
     this.throwOnSend = e;
+    return this;
+  }
+
+  /** The handshake's query parameters ({@code Session.getRequestParameterMap()}). */
+  FakeSession parameter(String name, String value) {
+    this.parameters = java.util.Map.of(name, List.of(value));
     return this;
   }
 
@@ -242,6 +249,8 @@ final class FakeSession {
           return open;
         case "getUserPrincipal":
           return principal;
+        case "getRequestParameterMap":
+          return parameters;
         case "getAsyncRemote":
           return async;
         case "close":

@@ -81,7 +81,8 @@ class PublisherTest {
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n", publisher.nextSeq(),
           target, false, text.getBytes(StandardCharsets.UTF_8)));
       assertTrue(buffer.admit(encoded.length));
-      publisher.enqueue(new Pending(encoded, done, null, channels.ofTarget(target), true));
+      publisher.enqueue(new Pending(encoded, done, null, channels.ofTarget(target), true,
+          null));
     }
     publisher.schedulePublish();
     return done;

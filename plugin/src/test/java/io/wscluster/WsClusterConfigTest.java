@@ -70,7 +70,7 @@ class WsClusterConfigTest {
 
   @Test
   void keys_everyKey_hasADefaultAndADescription() {
-    assertEquals(28, WsClusterConfig.KEYS.size());
+    assertEquals(31, WsClusterConfig.KEYS.size());
     WsClusterConfig.KEYS.forEach((name, key) -> {
       assertTrue(name.startsWith("wscluster."), name);
       assertEquals(name, key.name());
@@ -522,6 +522,9 @@ class WsClusterConfigTest {
     bad(WsClusterConfig.HEALTH_PATH, "health",
         "empty, or a path such as /wscluster/health: / then up to 200 of A-Z a-z 0-9 . _ ~ - /");
     bad(WsClusterConfig.OUTAGE_BUFFER_BYTES, "1000", "an integer from 1048576 to 2147483647");
+    bad(WsClusterConfig.HISTORY_ENABLED, "maybe", "true or false");
+    bad(WsClusterConfig.HISTORY_MAX_LENGTH, "0", "an integer from 1 to 10000000");
+    bad(WsClusterConfig.HISTORY_MAX_AGE, "500ms", "a duration from 1s to 7d such as 2m");
     BAD_VALUES.put(WsClusterConfig.CONFIG_FILE, new BadValue("conf\u0001.properties",
         "conf\\u0001.properties", "at most 1024 characters without control characters"));
   }

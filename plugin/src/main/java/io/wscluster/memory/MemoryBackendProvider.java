@@ -9,7 +9,8 @@ import io.wscluster.spi.BackendProvider;
  * (see {@link InMemoryTransport}, {@link InMemoryDirectory}), shared through the context
  * attributes {@value InMemoryTransport#BUS_ATTRIBUTE} and
  * {@value InMemoryDirectory#STORE_ATTRIBUTE}, else by every node of this class loader. For tests
- * and demos; PUBLISH counts receivers as Redis's does; nothing is kept.
+ * and demos; PUBLISH counts receivers as Redis's does; the history ({@link InMemoryHistory}) is
+ * shared likewise through {@value InMemoryHistory#STORE_ATTRIBUTE}.
  */
 public final class MemoryBackendProvider implements BackendProvider {
   static final String NAME = "memory";
@@ -27,6 +28,10 @@ public final class MemoryBackendProvider implements BackendProvider {
     InMemoryDirectory directory = new InMemoryDirectory(
         InMemoryDirectory.storeFrom(context.attribute(InMemoryDirectory.STORE_ATTRIBUTE)),
         context.config().channelPrefix());
-    return Backend.of(transport, () -> directory, true, false);
+    InMemoryHistory history = new InMemoryHistory(
+        InMemoryHistory.storeFrom(context.attribute(InMemoryHistory.STORE_ATTRIBUTE)), transport,
+        context.config().channelPrefix(), context.config().historyMaxLength(),
+        context.config().historyMaxAge().toMillis(), System::currentTimeMillis);
+    return Backend.of(transport, () -> directory, true, () -> history);
   }
 }

@@ -56,12 +56,18 @@ final class MeterNames {
       "probesReceived", "Liveness probes that came back",
       "probesMissed", "Liveness probes that did not come back in time",
       "resubscribes", "Times this node subscribed its channel again",
-      "dispatchFailed", "Arrived frames whose handling failed");
+      "dispatchFailed", "Arrived frames whose handling failed",
+      "recoverySessions", "Sessions that asked for recovery",
+      "recoveryBadTokens", "Recovery tokens that could not be read",
+      "recoveryRecovered", "Streams resumed with every missed message",
+      "recoveryNotRecovered", "Streams whose gap the history no longer covered",
+      "recoveryReplayed", "Messages written to sessions from the history",
+      "recoverySkipped", "Copies a resuming session already had, dropped");
 
   /** The reasons of {@code rejected.<reason>}, as the stats name them. */
   static final List<String> REJECTION_REASONS = List.of("empty", "version", "truncated", "kind",
       "flags", "length", "oversized", "utf8", "sequence", "trailing", "name", "auth_missing",
-      "auth_invalid", "auth_unexpected");
+      "auth_invalid", "auth_unexpected", "offsets");
 
   static final String REJECTED_DESCRIPTION =
       "Frames refused as malformed or not authentic, by reason";

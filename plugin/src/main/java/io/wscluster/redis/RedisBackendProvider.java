@@ -7,8 +7,8 @@ import io.wscluster.spi.BackendProvider;
 /**
  * {@code wscluster.transport=redis}, the default: Redis pub/sub through Redisson
  * ({@link RedisTransport}), and the directory in the same Redis through the transport's client
- * ({@link RedisDirectory}). PUBLISH reports how many subscriptions received a frame; pub/sub
- * keeps nothing.
+ * ({@link RedisDirectory}), and the message history in streams of the same Redis
+ * ({@link RedisHistory}). PUBLISH reports how many subscriptions received a frame.
  */
 public final class RedisBackendProvider implements BackendProvider {
   static final String NAME = "redis";
@@ -23,6 +23,9 @@ public final class RedisBackendProvider implements BackendProvider {
     RedisTransport transport = new RedisTransport(context.config(), context::explicitValue,
         context.extraSubscriptions());
     String prefix = context.config().channelPrefix();
-    return Backend.of(transport, () -> transport.directory(prefix), true, false);
+    int maxLength = context.config().historyMaxLength();
+    long maxAge = context.config().historyMaxAge().toMillis();
+    return Backend.of(transport, () -> transport.directory(prefix), true,
+        () -> transport.history(prefix, maxLength, maxAge));
   }
 }

@@ -448,6 +448,25 @@ final class RedisTransport implements Transport {
     return new RedisDirectory(client, prefix);
   }
 
+  /**
+   * The message history in this transport's Redis; valid while the transport runs. None on Redis
+   * Cluster: one history write spans the slots of several streams, which a cluster refuses
+   * (CROSSSLOT), and a refused write would hold every frame.
+   */
+  io.wscluster.spi.History history(String prefix, int maxLength, long maxAgeMillis) {
+    RedissonClient client = redisson;
+    if (client == null) {
+      throw new IllegalStateException("not started");
+    }
+    if (client.getConfig().isClusterConfig()) {
+      LOG.warn("the message history is not available on Redis Cluster yet: clients that resume "
+          + "are told nothing was recovered (set {}=false to silence this)",
+          WsClusterConfig.HISTORY_ENABLED);
+      return null;
+    }
+    return new RedisHistory(client, prefix, maxLength, maxAgeMillis);
+  }
+
   private RTopic topic(String channel) {
     return topic(redisson, channel);
   }

@@ -36,18 +36,42 @@ public interface Backend {
   boolean publishCountsReceivers();
 
   /**
-   * Whether the backend keeps published frames for a while, so a node that was cut off could read
-   * what it missed (a Redis Streams backend would; pub/sub does not). The core does not use it
-   * yet: it replays what it published itself after an outage either way.
+   * Whether the backend keeps a {@link History} of messages ({@link #history()} is not null), so a
+   * client that reconnects can be sent what it missed.
    */
   boolean keepsHistory();
 
   /**
+   * The message history, asked for once, after {@link #transport()} started, when
+   * {@link #keepsHistory()} and {@code wscluster.history.enabled}; null (the default) for none.
+   * Its streams are bounded by {@code wscluster.history.max-length} and
+   * {@code wscluster.history.max-age}, under the config's channel prefix.
+   */
+  default History history() {
+    return null;
+  }
+
+  /**
    * A backend of a transport and the directory {@code directory} makes when asked (once, after
-   * the transport started).
+   * the transport started), without a {@link History}.
    */
   static Backend of(Transport transport, Supplier<Directory> directory,
       boolean publishCountsReceivers, boolean keepsHistory) {
+    return of(transport, directory, publishCountsReceivers, keepsHistory, null);
+  }
+
+  /**
+   * A backend of a transport, the directory {@code directory} makes and the history
+   * {@code history} makes when asked (each once, after the transport started); {@code history}
+   * null: none.
+   */
+  static Backend of(Transport transport, Supplier<Directory> directory,
+      boolean publishCountsReceivers, Supplier<History> history) {
+    return of(transport, directory, publishCountsReceivers, history != null, history);
+  }
+
+  private static Backend of(Transport transport, Supplier<Directory> directory,
+      boolean publishCountsReceivers, boolean keepsHistory, Supplier<History> history) {
     Objects.requireNonNull(transport, "transport");
     Objects.requireNonNull(directory, "directory");
     return new Backend() {
@@ -69,6 +93,11 @@ public interface Backend {
       @Override
       public boolean keepsHistory() {
         return keepsHistory;
+      }
+
+      @Override
+      public History history() {
+        return history == null ? null : history.get();
       }
 
       @Override

@@ -30,6 +30,21 @@ public final class TestMemory {
     return new InMemoryTransport(bus, extraSubscriptions, DELIVERY);
   }
 
+  /**
+   * A history on {@code store} (null: this class loader's default store) that publishes through
+   * {@code transport}, one of {@link #transport}'s.
+   */
+  public static io.wscluster.spi.History history(ConcurrentMap<String, Object> store,
+      Transport transport, String prefix, int maxLength, long maxAgeMillis) {
+    return new InMemoryHistory(store, transport, prefix, maxLength, maxAgeMillis,
+        System::currentTimeMillis);
+  }
+
+  /** Forgets every stream and the epoch of {@code store}, as a flushed Redis would. */
+  public static void flushHistory(ConcurrentMap<String, Object> store) {
+    InMemoryHistory.flush(store);
+  }
+
   /** A directory on {@code store} (null: this class loader's default store). */
   public static Directory directory(ConcurrentMap<String, ConcurrentMap<String, String>> store,
       String prefix) {
