@@ -340,14 +340,19 @@ class RecoveryTest {
         after.byStream.get("room:r"));
   }
 
-  @Test
-  void resume_historyLost_epochDiffers_resumedFalse() throws Exception {
-    ClusterNode a = node("a");
+  /** A fresh tracked client of {@code a} that got one broadcast, m0: its state afterwards. */
+  private static Client broadcastOne(ClusterNode a) throws Exception {
     FakeSession s1 = new FakeSession().parameter("wscluster", freshToken());
     a.onSessionOpened(s1.session);
     a.send(Target.all(), "m0").toCompletableFuture().get(5, TimeUnit.SECONDS);
     await("m0", () -> new Client(s1.received()).offsets.containsKey("all"));
-    Client before = new Client(s1.received());
+    return new Client(s1.received());
+  }
+
+  @Test
+  void resume_historyLost_epochDiffers_resumedFalse() throws Exception {
+    ClusterNode a = node("a");
+    Client before = broadcastOne(a);
     TestMemory.flushHistory(store);
     a.send(Target.all(), "m1").toCompletableFuture().get(5, TimeUnit.SECONDS);
     FakeSession s2 = new FakeSession().parameter("wscluster", before.token());
@@ -395,11 +400,7 @@ class RecoveryTest {
   @Test
   void resumeApi_resumesTheStreamsTheSessionIsIn() throws Exception {
     ClusterNode a = node("a");
-    FakeSession s1 = new FakeSession().parameter("wscluster", freshToken());
-    a.onSessionOpened(s1.session);
-    a.send(Target.all(), "m0").toCompletableFuture().get(5, TimeUnit.SECONDS);
-    await("m0", () -> new Client(s1.received()).offsets.containsKey("all"));
-    Client before = new Client(s1.received());
+    Client before = broadcastOne(a);
     a.send(Target.all(), "m1").toCompletableFuture().get(5, TimeUnit.SECONDS);
     FakeSession s2 = new FakeSession();
     a.onSessionOpened(s2.session);

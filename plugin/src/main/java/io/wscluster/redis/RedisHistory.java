@@ -30,14 +30,25 @@ final class RedisHistory implements History {
   /** How long a publish's outcome is kept for a retry of the same publish. */
   static final long MARK_MILLIS = 60_000;
 
-  static final String PUBLISH = """
-      local tok, maxlen, maxage = ARGV[1], ARGV[2], tonumber(ARGV[3])
-      local epoch = redis.call('HGET', KEYS[1], 'epoch')
-      if not epoch then
-        local t = redis.call('TIME')
-        epoch = ARGV[4] .. '-' .. t[1] .. t[2]
-        redis.call('HSET', KEYS[1], 'epoch', epoch)
+  /**
+   * Lua: the epoch in the hash {@code KEYS[1]}, made from {@code candidate} and Redis's time when
+   * missing.
+   */
+  private static final String EPOCH_OF = """
+      local function epochOf(candidate)
+        local epoch = redis.call('HGET', KEYS[1], 'epoch')
+        if not epoch then
+          local t = redis.call('TIME')
+          epoch = candidate .. '-' .. t[1] .. t[2]
+          redis.call('HSET', KEYS[1], 'epoch', epoch)
+        end
+        return epoch
       end
+      """;
+
+  static final String PUBLISH = EPOCH_OF + """
+      local tok, maxlen, maxage = ARGV[1], ARGV[2], tonumber(ARGV[3])
+      local epoch = epochOf(ARGV[4])
       local nch = tonumber(ARGV[5])
       local ids
       local mark = redis.call('GET', KEYS[2])
@@ -112,14 +123,8 @@ final class RedisHistory implements History {
       return res
       """;
 
-  static final String EPOCH = """
-      local epoch = redis.call('HGET', KEYS[1], 'epoch')
-      if not epoch then
-        local t = redis.call('TIME')
-        epoch = ARGV[1] .. '-' .. t[1] .. t[2]
-        redis.call('HSET', KEYS[1], 'epoch', epoch)
-      end
-      return {epoch}
+  static final String EPOCH = EPOCH_OF + """
+      return {epochOf(ARGV[1])}
       """;
 
   private final String publishSha = sha1(PUBLISH);

@@ -26,13 +26,7 @@ class RedisDirectoryTest extends DirectoryContractTest {
   @BeforeAll
   static void startRedisAndTransport() throws Exception {
     redis = TestRedis.start("the Redis directory contract");
-    transport = TestRedis.transport(WsClusterConfig.builder()
-        .redisAddress(redis.address())
-        .nodeName("directory-contract")
-        .set(WsClusterConfig.REDIS_CONNECTIONS, "2")
-        .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "0s")
-        .build(), 0);
-    transport.start((channel, frame) -> { });
+    transport = TestRedis.startedTransport(redis, "directory-contract", (channel, frame) -> { });
   }
 
   @AfterAll

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.wscluster.WsClusterConfig;
 import io.wscluster.spi.History;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -34,13 +33,7 @@ class RedisHistoryTest {
   @BeforeAll
   static void startRedisAndTransport() throws Exception {
     redis = TestRedis.start("the Redis history");
-    transport = TestRedis.transport(WsClusterConfig.builder()
-        .redisAddress(redis.address())
-        .nodeName("history")
-        .set(WsClusterConfig.REDIS_CONNECTIONS, "2")
-        .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "0s")
-        .build(), 0);
-    transport.start((channel, frame) -> RECEIVED.add(frame));
+    transport = TestRedis.startedTransport(redis, "history", (channel, frame) -> RECEIVED.add(frame));
   }
 
   @AfterAll

@@ -36,6 +36,22 @@ public final class TestRedis implements AutoCloseable {
     return new RedisTransport(config, TestBackends.explicit(config), extraSubscriptions);
   }
 
+  /**
+   * A started transport on {@code redis} (2 connections, no shutdown wait) named {@code node},
+   * handing what arrives to {@code receiver}: the client a Redis suite checks its parts through.
+   */
+  static RedisTransport startedTransport(TestRedis redis, String node,
+      io.wscluster.spi.Transport.Receiver receiver) throws Exception {
+    RedisTransport transport = transport(WsClusterConfig.builder()
+        .redisAddress(redis.address())
+        .nodeName(node)
+        .set(WsClusterConfig.REDIS_CONNECTIONS, "2")
+        .set(WsClusterConfig.SHUTDOWN_TIMEOUT, "0s")
+        .build(), 0);
+    transport.start(receiver);
+    return transport;
+  }
+
   /** The Redisson config of {@code config}, as {@link RedisTransport} makes it. */
   static org.redisson.config.Config redissonConfig(WsClusterConfig config) throws IOException {
     return RedisTransport.redissonConfig(config, TestBackends.explicit(config));
