@@ -107,8 +107,8 @@ final class RedisTransport implements Transport {
 
   /**
    * Whether {@code mode} means sharded pub/sub for the Redisson configuration {@code c}: AUTO is
-   * sharded for a cluster configuration. SHARDED on any other configuration, or sharded with
-   * subscriptions on replicas, is refused before connecting.
+   * sharded for a cluster configuration. SHARDED on any other configuration is refused before
+   * connecting (subscriptions on replicas are refused for either mode when the file is read).
    */
   static boolean sharded(WsClusterConfig.PubSub mode, Config c, WsClusterConfig config) {
     boolean cluster = c.isClusterConfig();
@@ -122,15 +122,6 @@ final class RedisTransport implements Transport {
     }
     boolean shard = mode == WsClusterConfig.PubSub.SHARDED
         || mode == WsClusterConfig.PubSub.AUTO && cluster;
-    if (shard && c.useClusterServers().getSubscriptionMode()
-        == org.redisson.config.SubscriptionMode.SLAVE) {
-      // SPUBLISH counts the subscribers on the master only: every frame would look unreceived
-      throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " is sharded ("
-          + mode.name().toLowerCase(java.util.Locale.ROOT) + "), which needs subscriptionMode: MASTER in "
-          + config.redisConfig() + " (" + WsClusterConfig.REDIS_CONFIG + "), not SLAVE: the "
-          + "publisher checks SPUBLISH's count of subscribers, which counts the master's only; "
-          + "or set " + WsClusterConfig.REDIS_PUBSUB + "=classic");
-    }
     return shard;
   }
 
@@ -143,13 +134,7 @@ final class RedisTransport implements Transport {
         : client.getRedisNodes(org.redisson.api.redisnode.RedisNodes.CLUSTER).getMasters()) {
       String version = master.info(org.redisson.api.redisnode.RedisNode.InfoSection.SERVER)
           .getOrDefault("redis_version", "0");
-      int major;
-      try {
-        major = Integer.parseInt(version.split("\\.")[0]);
-      } catch (NumberFormatException e) {
-        major = 0;
-      }
-      if (major < 7) {
+      if (!atLeast(version, 7, 0)) {
         throw new ConfigException(WsClusterConfig.REDIS_PUBSUB + " is sharded (set, or auto with "
             + "a cluster configuration), which needs Redis 7 or later, but "
             + master.getAddr() + " runs Redis " + version + ": upgrade Redis, or set "
@@ -464,7 +449,43 @@ final class RedisTransport implements Transport {
           WsClusterConfig.HISTORY_ENABLED);
       return null;
     }
+    String version = serverVersion(client);
+    if (!atLeast(version, 6, 2)) {
+      LOG.warn("the message history needs Redis 6.2 or later (XTRIM MINID, exclusive XRANGE), but "
+          + "the server runs Redis {}: clients that resume are told nothing was recovered (set {}=false "
+          + "to silence this)", version, WsClusterConfig.HISTORY_ENABLED);
+      return null;
+    }
     return new RedisHistory(client, prefix, maxLength, maxAgeMillis);
+  }
+
+  /** The master's {@code redis_version}, "0" when it cannot be read. Blocks: startup only. */
+  private static String serverVersion(RedissonClient client) {
+    try {
+      String info = client.getScript(org.redisson.client.codec.StringCodec.INSTANCE).eval(
+          org.redisson.api.RScript.Mode.READ_WRITE, "return redis.call('INFO', 'server')",
+          org.redisson.api.RScript.ReturnType.VALUE);
+      for (String line : info.split("\r?\n")) {
+        if (line.startsWith("redis_version:")) {
+          return line.substring("redis_version:".length()).trim();
+        }
+      }
+    } catch (RuntimeException e) {
+      LOG.debug("could not read the Redis version", e);
+    }
+    return "0";
+  }
+
+  /** Whether {@code version} ("7.0.15") is at least major.minor; unreadable ones are not. */
+  static boolean atLeast(String version, int major, int minor) {
+    String[] parts = version.split("\\.");
+    try {
+      int ma = Integer.parseInt(parts[0]);
+      int mi = parts.length > 1 ? Integer.parseInt(parts[1]) : 0;
+      return ma > major || ma == major && mi >= minor;
+    } catch (NumberFormatException e) {
+      return false;
+    }
   }
 
   private RTopic topic(String channel) {

@@ -86,14 +86,15 @@ class RedisShardedPubSubTest {
   }
 
   @Test
-  void sharded_withSubscriptionsOnReplicas_isRefused() throws Exception {
+  void subscriptionsOnReplicas_areRefused_shardedOrClassic() throws Exception {
     Path yaml = dir.resolve("replicas.yaml");
     Files.writeString(yaml, "clusterServersConfig:\n  nodeAddresses:\n    - \"redis://127.0.0.1:"
         + masters.get(0).port + "\"\n  subscriptionMode: \"SLAVE\"\n");
-    ConfigException e = assertThrows(ConfigException.class, () -> sharded("auto", yaml));
-    assertTrue(e.getMessage().startsWith("wscluster.redis.pubsub is sharded (auto), which needs "
-        + "subscriptionMode: MASTER in " + yaml), e.getMessage());
-    assertFalse(sharded("classic", yaml), "classic pub/sub does not care");
+    for (String mode : List.of("auto", "classic")) {
+      ConfigException e = assertThrows(ConfigException.class, () -> sharded(mode, yaml));
+      assertTrue(e.getMessage().startsWith("subscriptionMode value was set to 'SLAVE' in " + yaml
+          + " (wscluster.redis.config), must be MASTER"), e.getMessage());
+    }
   }
 
   @Test

@@ -52,6 +52,18 @@ class RedisTransportTest extends TransportContractTest {
 
   // ================================================================ Redis specifics
 
+  /** The version gates: history needs 6.2 (XTRIM MINID), sharded pub/sub 7.0. */
+  @Test
+  void atLeast_comparesMajorThenMinor_andRefusesWhatItCannotRead() {
+    assertTrue(RedisTransport.atLeast("7.0.15", 6, 2));
+    assertTrue(RedisTransport.atLeast("6.2.0", 6, 2));
+    assertTrue(!RedisTransport.atLeast("6.0.20", 6, 2));
+    assertTrue(!RedisTransport.atLeast("5.0.14", 6, 2));
+    assertTrue(RedisTransport.atLeast("10.0", 7, 0));
+    assertTrue(!RedisTransport.atLeast("0", 7, 0));
+    assertTrue(!RedisTransport.atLeast("x.y", 6, 2));
+  }
+
   @Test
   void start_redisUnreachable_failsNamingTheAddressAndTheKeys() throws Exception {
     int closed = TestRedis.freePort();
