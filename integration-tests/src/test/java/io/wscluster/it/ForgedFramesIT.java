@@ -144,9 +144,13 @@ class ForgedFramesIT {
       Map<String, Long> handReasons = new TreeMap<>();
       for (RedisCapture.Captured real : captured.subList(0, 3)) {
         byte[] f = real.payload();
+        // a frame of recorded messages comes wrapped: 0x1F, its history ids, '\n', the frame
+        int newline = f[0] == 0x1F ? indexOf(f, (byte) '\n') : -1;
         for (int length = 0; length < f.length; length++) {
           handMade.add(Arrays.copyOf(f, length));
-          handReasons.merge(length == 0 ? "rejected.empty" : "rejected.truncated", 1L, Long::sum);
+          String reason = length == 0 || length == newline + 1 ? "rejected.empty"
+              : length <= newline ? "rejected.offsets" : "rejected.truncated";
+          handReasons.merge(reason, 1L, Long::sum);
         }
       }
       for (int version : new int[] {0, 4, 255}) { // 1 to 3 are read
@@ -290,6 +294,15 @@ class ForgedFramesIT {
       }
     });
     return out;
+  }
+
+  private static int indexOf(byte[] bytes, byte b) {
+    for (int i = 0; i < bytes.length; i++) {
+      if (bytes[i] == b) {
+        return i;
+      }
+    }
+    return -1;
   }
 
   private static Map<String, Long> reasons(Map<String, Long> delta) {

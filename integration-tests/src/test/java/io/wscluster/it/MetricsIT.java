@@ -43,9 +43,12 @@ class MetricsIT {
       assertEquals(200, first.statusCode(), first.body());
       assertTrue(first.headers().firstValue("Content-Type").orElse("").startsWith("text/plain"),
           first.headers().toString());
-      Settle.until("both nodes count the message", Duration.ofSeconds(10), Duration.ofMillis(200),
+      // n0 lists n1 live once its heartbeat read n1's lease (up to a heartbeat after n1 started)
+      Settle.until("both nodes count the message and n0 sees n1", Duration.ofSeconds(10),
+          Duration.ofMillis(200),
           () -> sample(scrape(cluster.node(0)).body(), "wscluster_published_total") >= 1
-              && sample(scrape(cluster.node(1)).body(), "wscluster_envelopes_received_total") >= 1);
+              && sample(scrape(cluster.node(1)).body(), "wscluster_envelopes_received_total") >= 1
+              && sample(scrape(cluster.node(0)).body(), "wscluster_nodes_live") == 2);
 
       String n0 = scrape(cluster.node(0)).body();
       assertTrue(n0.contains("# HELP wscluster_published_total "), n0);
