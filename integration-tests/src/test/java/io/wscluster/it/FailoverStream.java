@@ -58,8 +58,23 @@ final class FailoverStream {
 
   /** The init-parameters of every node: the pub/sub mode of {@code -Dit.redis.pubsub}, when set. */
   static Map<Integer, Map<String, String>> nodeParameters(int nodes) {
+    return nodeParameters(nodes, Map.of());
+  }
+
+  /** The same, plus {@code extra} (which wins). */
+  static Map<Integer, Map<String, String>> nodeParameters(int nodes, Map<String, String> extra) {
     String mode = System.getProperty("it.redis.pubsub", "");
-    return Cluster.everyNode(nodes, mode.isEmpty() ? Map.of() : Map.of("wscluster.redis.pubsub", mode));
+    Map<String, String> params = new HashMap<>();
+    if (!mode.isEmpty()) {
+      params.put("wscluster.redis.pubsub", mode);
+    }
+    params.putAll(extra);
+    return Cluster.everyNode(nodes, params);
+  }
+
+  /** Whether the nodes run classic pub/sub on a Redis Cluster (auto, or set so), rather than sharded. */
+  static boolean classicOnCluster() {
+    return !"sharded".equals(System.getProperty("it.redis.pubsub"));
   }
 
   /** The same test hooks on every node. */

@@ -23,8 +23,13 @@ class RedisSentinelFailoverIT {
   private static final Duration AFTER = Duration.ofSeconds(Long.getLong("it.failover.after-seconds", 3));
 
   private static Cluster start(String name, Map<String, Object> hooks) throws Exception {
+    return start(name, hooks, Map.of());
+  }
+
+  private static Cluster start(String name, Map<String, Object> hooks, Map<String, String> parameters)
+      throws Exception {
     return Cluster.start(name, RedisSentinelProcess.start(), 3, FailoverStream.everyNode(3, hooks),
-        FailoverStream.nodeParameters(3));
+        FailoverStream.nodeParameters(3, parameters));
   }
 
   /** Kills the master; returns when the sentinels report the promoted replica. */
@@ -48,7 +53,10 @@ class RedisSentinelFailoverIT {
   /** The control: outage hold and chains off, what was published while there was no master is lost. */
   @Test
   void negativeControl_masterKilled_holdAndChainsOff_checkerSeesLoss() throws Exception {
-    try (Cluster cluster = start("sentinel-kill-unheld", FailoverStream.UNPROTECTED)) {
+    // history off: its publish (stream write and PUBLISH in one script) does not go through the transport
+    // that the outage-hold hook wraps, so with history on the hold would still protect what it publishes
+    try (Cluster cluster = start("sentinel-kill-unheld", FailoverStream.UNPROTECTED,
+        Map.of("wscluster.history.enabled", "false"))) {
       FailoverStream.Result r = FailoverStream.run(cluster, "sentinel-kill-unheld", RedisClusterFailoverIT.RATE,
           BEFORE, AFTER, killMaster(cluster), false);
       assertFalse(r.report().missing().isEmpty(), "the checker must see lost messages: " + r.report());

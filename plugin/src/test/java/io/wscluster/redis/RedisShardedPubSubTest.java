@@ -66,8 +66,8 @@ class RedisShardedPubSubTest {
   // ================================================================ which pub/sub
 
   @Test
-  void auto_isShardedForAClusterConfig_classicOtherwise() throws Exception {
-    assertTrue(sharded("auto", clusterYaml));
+  void auto_isClassic_shardedOnlyWhenSet() throws Exception {
+    assertFalse(sharded("auto", clusterYaml));
     assertFalse(sharded("auto", null));
     assertFalse(sharded("classic", clusterYaml));
     assertTrue(sharded("sharded", clusterYaml));
@@ -109,8 +109,8 @@ class RedisShardedPubSubTest {
   @Test
   void cluster_channelsOnEveryShard_deliverAndCountTheirShardsSubscriptions_untilUnsubscribed()
       throws Exception {
-    RedisTransport a = TestRedis.transport(config("auto", clusterYaml), 0);
-    RedisTransport b = TestRedis.transport(config("auto", clusterYaml), 0);
+    RedisTransport a = TestRedis.transport(config("sharded", clusterYaml), 0);
+    RedisTransport b = TestRedis.transport(config("sharded", clusterYaml), 0);
     Inbox inA = new Inbox();
     Inbox inB = new Inbox();
     try {
