@@ -72,11 +72,6 @@ final class FailoverStream {
     return Cluster.everyNode(nodes, params);
   }
 
-  /** Whether the nodes run classic pub/sub on a Redis Cluster (auto, or set so), rather than sharded. */
-  static boolean classicOnCluster() {
-    return !"sharded".equals(System.getProperty("it.redis.pubsub"));
-  }
-
   /** The same test hooks on every node. */
   static Map<Integer, Map<String, Object>> everyNode(int nodes, Map<String, Object> hooks) {
     Map<Integer, Map<String, Object>> out = new HashMap<>();

@@ -52,12 +52,9 @@ class RedisClusterFailoverIT {
       r.report().assertExactlyOnce(r.messages() + " messages across a Redis Cluster master kill");
       assertEquals(List.of(), r.orderProblems());
       assertEquals(0, r.sum("outageDropped"), r.stats().toString());
-      if (FailoverStream.classicOnCluster()) {
-        // classic PUBLISH to the dead master fails until the replica takes over: held. Sharded pub/sub
-        // (opt-in) may ride the failover on Redisson's own retries, holding nothing;
-        // the control below shows that the kill loses messages when nothing protects them.
-        assertTrue(r.sum("outageHeld") > 0, "the kill must have held messages back: " + r.stats());
-      }
+      // Not asserted: that the kill held anything back. Redisson's own retries ride over the failover in some
+      // runs (nothing held) and not in others; the control below shows the kill loses messages when the hold
+      // and the chains are off, and FailoverStream logs outageHeld per run.
     }
   }
 
