@@ -95,8 +95,13 @@ class BrowserRecoveryIT {
   void nodeStopped_pageReconnectsToAnotherNode_everyMessageOnceInOrder_roomRecovered() throws Exception {
     Outcome o = stopNodeWhileChatting(0, 1, "r", SLOW_RECONNECT);
     assertEquals(o.said(), o.texts(), "every message said, once, in the order said");
-    assertEquals(List.of(Map.of("stream", "room:r", "ok", true, "count", (long) GAP)), o.page().recovered(),
-        "room:r recovered, with exactly the messages of the gap replayed");
+    // the gap, plus those sent before the stop that had not reached the page yet (the stop closes the session
+    // with whatever its outbox still held): each of them once, as the assertion above checks
+    List<Map<String, Object>> recovered = o.page().recovered();
+    assertEquals(1, recovered.size(), "one stream resumed: " + recovered);
+    assertEquals("room:r", recovered.get(0).get("stream"), recovered.toString());
+    assertEquals(true, recovered.get(0).get("ok"), recovered.toString());
+    assertTrue((Long) recovered.get(0).get("count") >= GAP, "at least the gap replayed: " + recovered);
     assertTrue(o.node().startsWith("n1-"), "reconnected to n1: " + o.node());
   }
 
