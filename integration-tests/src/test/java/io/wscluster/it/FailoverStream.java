@@ -72,6 +72,12 @@ final class FailoverStream {
     return Cluster.everyNode(nodes, params);
   }
 
+  /** Three nodes on {@code topology}, each with {@code hooks} and {@code parameters} (see {@link #nodeParameters}). */
+  static Cluster start(String name, RedisTopology topology, Map<String, Object> hooks,
+      Map<String, String> parameters) throws Exception {
+    return Cluster.start(name, topology, 3, everyNode(3, hooks), nodeParameters(3, parameters));
+  }
+
   /** The same test hooks on every node. */
   static Map<Integer, Map<String, Object>> everyNode(int nodes, Map<String, Object> hooks) {
     Map<Integer, Map<String, Object>> out = new HashMap<>();

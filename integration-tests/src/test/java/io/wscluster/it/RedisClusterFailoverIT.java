@@ -30,8 +30,7 @@ class RedisClusterFailoverIT {
 
   private static Cluster start(String name, Map<String, Object> hooks, Map<String, String> parameters)
       throws Exception {
-    return Cluster.start(name, RedisClusterProcess.start(3, 1), 3, FailoverStream.everyNode(3, hooks),
-        FailoverStream.nodeParameters(3, parameters));
+    return FailoverStream.start(name, RedisClusterProcess.start(3, 1), hooks, parameters);
   }
 
   /** Kills the master owning the broadcast channel's slot; returns when its replica serves the slot. */

@@ -28,8 +28,7 @@ class RedisSentinelFailoverIT {
 
   private static Cluster start(String name, Map<String, Object> hooks, Map<String, String> parameters)
       throws Exception {
-    return Cluster.start(name, RedisSentinelProcess.start(), 3, FailoverStream.everyNode(3, hooks),
-        FailoverStream.nodeParameters(3, parameters));
+    return FailoverStream.start(name, RedisSentinelProcess.start(), hooks, parameters);
   }
 
   /** Kills the master; returns when the sentinels report the promoted replica. */
