@@ -45,6 +45,8 @@ final class JettyNode implements WsNode, AutoCloseable {
   static final String TEST_CHAINS = "io.wscluster.test.chains";
   /** Context attribute: "off" makes every publish count as received by all (nothing is held for an outage). */
   static final String TEST_OUTAGE_HOLD = "io.wscluster.test.outage-hold";
+  /** "redisson": sharded channels subscribed through Redisson's own sharded topics (see RedisBackendProvider). */
+  static final String TEST_SHARDED_SUBSCRIBER = "io.wscluster.test.sharded-subscriber";
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 

@@ -19,7 +19,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>{@code cluster-node-timeout} is {@value #NODE_TIMEOUT_MILLIS} ms (Redis's default is 15 s): a killed master's
  * replica takes over about that long after the kill. The operations model what happens to a production cluster:
- * {@link #killMaster} (SIGKILL), {@link #moveSlot} (a resharding step). {@link #close} stops exactly the processes
+ * {@link #killMaster} (SIGKILL), {@link #hangMaster} (SIGSTOP),
+ * {@link #dropSubscribers}, {@link #moveSlot} (a resharding step). {@link #close} stops exactly the processes
  * this started and deletes their directories. Not thread-safe, except {@link #command} and {@link #numsub}.
  */
 final class RedisClusterProcess implements RedisTopology {
@@ -161,6 +162,31 @@ final class RedisClusterProcess implements RedisTopology {
   }
 
   /** SIGKILL of a master, as a crash; returns it. Its replica takes over after the node timeout. */
+  /**
+   * Pauses {@code master} (SIGSTOP: it keeps its connections and answers nothing, as a hung host), so that its
+   * replica takes over after {@link #NODE_TIMEOUT_MILLIS}; {@link RedisServer#resume} brings it back, as a replica.
+   */
+  RedisServer hangMaster(RedisServer master) throws Exception {
+    master.pause();
+    LOG.info("Redis Cluster master {} paused (SIGSTOP)", master.hostPort());
+    return master;
+  }
+
+  /**
+   * Closes every pub/sub connection on every live master ({@code CLIENT KILL TYPE pubsub}), as Redis does to a
+   * subscriber over its {@code client-output-buffer-limit pubsub}; Redis serves on throughout. Returns how many
+   * connections were closed.
+   */
+  long dropSubscribers() throws IOException {
+    long closed = 0;
+    for (RedisServer s : live()) {
+      Object reply = s.command("CLIENT", "KILL", "TYPE", "pubsub");
+      closed += reply instanceof Long n ? n : 0;
+    }
+    LOG.info("{} pub/sub connections closed on the live nodes", closed);
+    return closed;
+  }
+
   RedisServer killMaster(RedisServer master) throws Exception {
     master.kill();
     LOG.info("Redis Cluster master {} killed (SIGKILL)", master.hostPort());

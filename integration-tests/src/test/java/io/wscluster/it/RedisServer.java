@@ -33,6 +33,8 @@ final class RedisServer implements RedisTopology {
 
   private static final Logger LOG = LoggerFactory.getLogger(RedisServer.class);
   private static final long STOP_GRACE_MILLIS = 5_000;
+  /** Stopped by {@link #pause}: alive as a process, answering nothing. */
+  private volatile boolean paused;
 
   private final Path dir;
   private final Path binary;
@@ -87,7 +89,29 @@ final class RedisServer implements RedisTopology {
 
   boolean isAlive() {
     Process p = process;
-    return p != null && p.isAlive();
+    return p != null && p.isAlive() && !paused;
+  }
+
+  /**
+   * SIGSTOP, as a hung host or a long pause: the process keeps its sockets open and answers nothing, so clients
+   * notice only by their timeouts. Not {@link #isAlive} until {@link #resume}.
+   */
+  void pause() throws IOException, InterruptedException {
+    signal("STOP");
+    paused = true;
+  }
+
+  /** SIGCONT after {@link #pause}: the server goes on where it stopped. */
+  void resume() throws IOException, InterruptedException {
+    signal("CONT");
+    paused = false;
+  }
+
+  private void signal(String name) throws IOException, InterruptedException {
+    Process p = new ProcessBuilder("kill", "-" + name, Long.toString(process.pid())).inheritIO().start();
+    if (p.waitFor() != 0) {
+      throw new IOException("kill -" + name + " " + process.pid() + " failed");
+    }
   }
 
   /** The directory this server runs in (its config file, cluster node file and log). */
@@ -393,6 +417,14 @@ final class RedisServer implements RedisTopology {
     Process p = process;
     if (p == null) {
       return;
+    }
+    if (paused) {
+      // a stopped process acts on SIGTERM only once continued
+      try {
+        resume();
+      } catch (IOException | InterruptedException e) {
+        LOG.warn("could not continue paused redis-server pid {}", p.pid(), e);
+      }
     }
     p.destroy();
     try {

@@ -12,6 +12,12 @@ import io.wscluster.spi.BackendProvider;
  */
 public final class RedisBackendProvider implements BackendProvider {
   static final String NAME = "redis";
+  /**
+   * Test hook, a ServletContext attribute: "redisson" subscribes sharded channels through
+   * Redisson's own sharded topics instead of {@link ShardedSubscriber} (the control that shows a
+   * subscription which does not follow a slot move). Not reachable from configuration.
+   */
+  static final String TEST_SHARDED_SUBSCRIBER = "io.wscluster.test.sharded-subscriber";
 
   @Override
   public String name() {
@@ -20,8 +26,9 @@ public final class RedisBackendProvider implements BackendProvider {
 
   @Override
   public Backend create(BackendContext context) {
+    boolean redissonSharded = "redisson".equals(context.attribute(TEST_SHARDED_SUBSCRIBER));
     RedisTransport transport = new RedisTransport(context.config(), context::explicitValue,
-        context.extraSubscriptions());
+        context.extraSubscriptions(), redissonSharded ? null : context.threadFactory("shards"));
     String prefix = context.config().channelPrefix();
     int maxLength = context.config().historyMaxLength();
     long maxAge = context.config().historyMaxAge().toMillis();

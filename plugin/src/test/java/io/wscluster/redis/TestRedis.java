@@ -33,7 +33,8 @@ public final class TestRedis implements AutoCloseable {
 
   /** A transport of {@code config}, as {@link RedisBackendProvider} makes it. */
   static RedisTransport transport(WsClusterConfig config, int extraSubscriptions) {
-    return new RedisTransport(config, TestBackends.explicit(config), extraSubscriptions);
+    return new RedisTransport(config, TestBackends.explicit(config), extraSubscriptions,
+        java.util.concurrent.Executors.defaultThreadFactory());
   }
 
   /**
@@ -54,7 +55,7 @@ public final class TestRedis implements AutoCloseable {
 
   /** The Redisson config of {@code config}, as {@link RedisTransport} makes it. */
   static org.redisson.config.Config redissonConfig(WsClusterConfig config) throws IOException {
-    return RedisTransport.redissonConfig(config, TestBackends.explicit(config));
+    return RedisConfigs.redissonConfig(config, TestBackends.explicit(config));
   }
 
   private TestRedis(int port, boolean tls, Process process, Path log) {
@@ -164,7 +165,7 @@ public final class TestRedis implements AutoCloseable {
       }
       c.yaml = dir.resolve("cluster.yaml");
       Files.writeString(c.yaml, "clusterServersConfig:\n  nodeAddresses:\n    - \""
-          + c.masters.get(0).address() + "\"\n  subscriptionMode: \"MASTER\"\n");
+          + c.masters.get(0).address() + "\"\n  subscriptionMode: \"MASTER\"\n  scanInterval: 1000\n");
       return c;
     } catch (Exception | Error e) {
       c.close();
