@@ -179,6 +179,35 @@ class RedisShardedPubSubTest {
   }
 
   /**
+   * Redis closes every subscriber connection (CLIENT KILL TYPE pubsub, as for a subscriber over its
+   * output buffer limit): the connections come back and subscribe their channels again.
+   */
+  @Test
+  void cluster_subscriberConnectionsClosed_subscriptionsComeBack() throws Exception {
+    RedisTransport a = TestRedis.transport(config("sharded", clusterYaml), 0);
+    RedisTransport b = TestRedis.transport(config("sharded", clusterYaml), 0);
+    Inbox inA = new Inbox();
+    Inbox inB = new Inbox();
+    try {
+      a.start(inA);
+      b.start(inB);
+      String ch = "sharded:node:dropped";
+      await(a.subscribe(ch));
+      await(b.subscribe(ch));
+      assertEquals(2L, await(a.publish(ch, new byte[] {1})));
+      inA.next();
+      inB.next();
+      for (TestRedis m : masters) {
+        m.command("CLIENT", "KILL", "TYPE", "pubsub");
+      }
+      assertEquals(2L, publishUntilCounted(a, ch, 2, 10), "both subscriptions come back");
+    } finally {
+      a.stop();
+      b.stop();
+    }
+  }
+
+  /**
    * The control: Redisson 4.3.1's own sharded topic, subscribed the same way, stays unsubscribed
    * after the same move (its re-subscription waits forever for the old master), so the test above
    * sees a subscription that does not follow.
