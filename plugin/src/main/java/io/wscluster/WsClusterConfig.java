@@ -1,11 +1,9 @@
 package io.wscluster;
 
-
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collections;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
@@ -99,73 +97,16 @@ public final class WsClusterConfig {
    */
   public static final Map<String, Key> KEYS = ConfigKeys.ALL;
 
-  /** The keys that were set, with their raw values (secrets included: do not log). */
-  private final Map<String, String> explicit;
-  /** Defaults that depend on the webapp (the channel prefix), for keys not set; by key. */
-  private final Map<String, String> webappDefaults;
-  /** Every key's value, parsed; null for an unset optional file. */
-  private final Map<String, Object> values = new HashMap<>();
-  /** Every key's value as startup logs it, secrets masked, in the order of {@link #KEYS}. */
-  private final Map<String, String> shown = new LinkedHashMap<>();
+  private final ConfigValues values;
 
   private WsClusterConfig(Map<String, String> raw, Function<String, String> sourceOf,
       Map<String, String> webappDefaults) {
-    this.explicit = Collections.unmodifiableMap(new LinkedHashMap<>(raw));
-    this.webappDefaults = webappDefaults;
-    for (Key key : KEYS.values()) {
-      read(key, key.type, sourceOf);
-    }
-    shown.remove(CONFIG_FILE);
-    if (redisConfig() != null) {
-      shown.put(REDIS_ADDRESS, "(from " + REDIS_CONFIG + ")");
-    }
-    if (secret().isEmpty() && !secretPrevious().isEmpty()) {
-      throw new ConfigException(SECRET_PREVIOUS + " is set (" + sourceOf.apply(SECRET_PREVIOUS)
-          + ") but " + SECRET + " is not: a node signs with " + SECRET + " and only verifies with "
-          + SECRET_PREVIOUS + " while the secret changes; set both");
-    }
-    if (nodeTtl().compareTo(nodeHeartbeat().multipliedBy(2)) < 0) {
-      throw error(NODE_TTL, "at least twice " + NODE_HEARTBEAT + " ("
-          + nodeHeartbeat().toMillis() + "ms), or a node would expire between two renewals",
-          sourceOf);
-    }
-    if (raw.containsKey(REDIS_CONFIG) && raw.containsKey(REDIS_ADDRESS)) {
-      throw new ConfigException(REDIS_ADDRESS + " and " + REDIS_CONFIG + " are both set ("
-          + sourceOf.apply(REDIS_ADDRESS) + ", " + sourceOf.apply(REDIS_CONFIG)
-          + "): set the address inside the Redisson YAML file, or remove " + REDIS_CONFIG);
-    }
-  }
-
-  /** Parses {@code key}'s value (set, or its default) into {@link #values} and {@link #shown}. */
-  private <T> void read(Key key, KeyType<T> type, Function<String, String> sourceOf) {
-    String set = explicit.get(key.name());
-    String unset = webappDefaults.get(key.name());
-    String text = type.normalize(set != null ? set
-        : unset != null ? unset : type.unsetText(key.defaultValue()));
-    T value;
-    try {
-      value = type.parse(text);
-    } catch (KeyType.Refused e) {
-      throw error(key.name(), e.getMessage(), sourceOf);
-    }
-    values.put(key.name(), value);
-    shown.put(key.name(), type.show(value, text));
-  }
-
-  /** The one form of a refused value: key, value as set (masked), source, expectation. */
-  private ConfigException error(String key, String expected, Function<String, String> sourceOf) {
-    if (!explicit.containsKey(key)) {
-      // refused through another key (node.ttl against node.heartbeat): nobody set this one
-      return new ConfigException(key + " has its default value '" + KEYS.get(key).defaultValue()
-          + "', must be " + expected);
-    }
-    return ConfigText.refused(key, explicit.get(key), sourceOf.apply(key), expected);
+    this.values = new ConfigValues(raw, sourceOf, webappDefaults);
   }
 
   /** The parsed value of {@code key}; its type is the one of its row in {@link #KEYS}. */
-  @SuppressWarnings("unchecked")
   private <T> T get(String key) {
-    return (T) values.get(key);
+    return values.get(key);
   }
 
   /** A builder whose values rank above every other source. */
@@ -352,13 +293,13 @@ public final class WsClusterConfig {
 
   /** The keys that were set explicitly, with their raw values (secrets included: do not log). */
   Map<String, String> explicitValues() {
-    return explicit;
+    return values.explicit;
   }
 
   /** Every key with its effective value, secrets masked: what startup logs. */
   @Override
   public String toString() {
-    return shown.toString();
+    return values.toString();
   }
 
   /**
