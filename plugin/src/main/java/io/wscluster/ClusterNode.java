@@ -8,9 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
-import java.util.UUID;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
@@ -19,35 +17,19 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One node of the cluster: wires the actors that do the work ({@link Sender}, {@link Publisher},
- * {@link Dispatcher}, {@link LocalDelivery}, {@link Receipts}, {@link Probe}, {@link Membership};
- * each says which thread runs it), starts and stops them, and serves the application's
+ * One node of the cluster: starts and stops the actors that do the work (built and wired in
+ * {@link NodeActors}; each says which thread runs it) and serves the application's
  * {@link WsCluster} calls by handing each to the actor it is for.
  */
 final class ClusterNode implements WsCluster {
   private static final Logger LOG = LoggerFactory.getLogger(ClusterNode.class);
-  private static final long CHAIN_TICK_MILLIS = 100;
 
   private enum State { NEW, RUNNING, STOPPED }
 
   private final WsClusterConfig config;
-  private final String nodeId;
   private final NodeParts parts;
-  private final Channels channels;
-  private final Stats stats = new Stats();
-  private final SessionRegistry registry;
-  private final Inbox inbox;
-  private final LocalDelivery local;
-  private final OutageBuffer buffer;
-  private final Membership membership;
-  private final Publisher publisher;
-  private final Receipts receipts;
-  private final Probe probe;
-  private final Dispatcher dispatcher;
-  private final Sender sender;
-  private final Recovery recovery;
+  private final NodeActors actors;
   private final Supplier<History> histories;
-  private final NodeThreads threads;
   private volatile State state = State.NEW;
 
   /** A node on a transport whose publish counts the subscriptions it reached (as Redis's does). */
@@ -80,65 +62,8 @@ final class ClusterNode implements WsCluster {
     this.config = config;
     this.histories = histories;
     this.parts = parts;
-    this.nodeId = config.nodeName() + "-" + UUID.randomUUID().toString().substring(0, 8);
-    EnvelopeCodec codec = new EnvelopeCodec(config.messageMaxBytes(),
-        FrameAuthenticator.of(config.secret(), config.secretPrevious()));
-    channels = new Channels(config.channelPrefix(), parts.roomChannels);
-    threads = new NodeThreads(!config.writeDelay().isZero() && parts.flowControl);
-    OutboxLimits limits = parts.flowControl ? OutboxLimits.of(config, threads.writer)
-        : OutboxLimits.unjudged(config.outboxOverflow());
-    Scheduler scheduler = Scheduler.of(threads.timer);
-    long originTtl = config.dedupOriginTtl().toNanos();
-    registry = new SessionRegistry(nodeId, s -> new Outbox(s,
-        SessionWriter.of(s, parts.coreWrites), limits, stats, nodeId), this::onPresenceChange,
-        this::onSessionCreated);
-    inbox = new Inbox(stats);
-    local = new LocalDelivery(nodeId, registry, inbox, stats);
-    buffer = new OutageBuffer(nodeId, config, stats);
-    membership = new Membership(config, nodeId, transport, directories, channels, registry,
-        threads::callback, this::onJoined, parts.roomGate);
-    publisher = new Publisher(nodeId, channels, transport, codec,
-        parts.chains ? ChainSender.chained(codec) : ChainSender.unchained(codec),
-        new FrameHistory(parts.replay || parts.chains, parts.replay), buffer, stats, membership,
-        threads.publish, scheduler, System::nanoTime,
-        config.nodeTtl().plus(config.nodeHeartbeat()).toNanos(), countsReceivers);
-    receipts = new Receipts(nodeId, channels, codec, publisher, buffer, local, stats, scheduler,
-        config.receiptTimeout().toNanos(), membership::owners);
-    probe = new Probe(nodeId, channels.ofNode(nodeId), transport, codec, stats,
-        publisher::nextSeq, System::nanoTime, config.nodeHeartbeat().toNanos(), countsReceivers);
-    dispatcher = new Dispatcher(nodeId, channels, codec,
-        parts.dedup ? Dedup.perOrigin(nodeId, config.dedupWindow(), originTtl, clock) : Dedup.OFF,
-        inbox, stats, clock, originTtl, probe, publisher, receipts, local);
-    sender = new Sender(nodeId, config.messageMaxBytes(), channels, codec, publisher, buffer,
-        local, receipts, membership, registry, stats);
-    recovery = new Recovery(nodeId, codec, stats, threads.replay, threads.timer, parts.seam);
-    publisher.recordWith(recovery::history, recovery::onEpoch, local::deliverOwn);
-  }
-
-  /** Session threads, before the session is visible: whether it asked for recovery. */
-  private void onSessionCreated(LocalSession ls) {
-    recovery.prepare(ls);
-  }
-
-  /** Session threads: the registry is built before the membership it tells. */
-  private void onPresenceChange(Directory.Change change) {
-    membership.onPresenceChange(change);
-    switch (change.kind) {
-      case OPEN, JOIN, USER -> {
-        LocalSession ls = registry.byId(change.session);
-        if (ls == null) {
-          return;
-        }
-        if (change.kind == Directory.Change.Kind.OPEN) {
-          recovery.onOpen(ls);
-        } else if (change.kind == Directory.Change.Kind.JOIN) {
-          recovery.onStream(ls, Streams.ROOM + change.other);
-        } else if (change.user != null) {
-          recovery.onStream(ls, Streams.USER + change.user);
-        }
-      }
-      default -> { }
-    }
+    this.actors = new NodeActors(config, transport, parts, clock, directories, countsReceivers,
+        this::onJoined);
   }
 
   /**
@@ -148,42 +73,38 @@ final class ClusterNode implements WsCluster {
    */
   synchronized void start() throws Exception {
     if (state != State.NEW) {
-      throw new IllegalStateException("node " + nodeId + " was already started");
+      throw new IllegalStateException("node " + actors.nodeId + " was already started");
     }
-    inbox.start(threads.dispatch, dispatcher::dispatch);
+    actors.inbox.start(actors.threads.dispatch, actors.dispatcher::dispatch);
     if (parts.flowControl) {
       // slow clients are judged whether or not this node reaches Redis
       long judgeEvery = Math.max(50, Math.min(1000, config.outboxStallTimeout().toMillis() / 4));
-      threads.timer.scheduleWithFixedDelay(local::judge, judgeEvery, judgeEvery,
+      actors.threads.timer.scheduleWithFixedDelay(actors.local::judge, judgeEvery, judgeEvery,
           TimeUnit.MILLISECONDS);
     }
     try {
-      membership.start(dispatcher::onFrame, receipts::onNodeGone, receipts::onLeases);
+      actors.membership.start(actors.dispatcher::onFrame, actors.receipts::onNodeGone,
+          actors.receipts::onLeases);
     } catch (Exception e) {
       state = State.STOPPED;
-      threads.stop();
+      actors.threads.stop();
       throw e;
     }
     state = State.RUNNING;
     if (!parts.dedup) {
-      LOG.warn("[{}] TEST HOOK: dedup is off, clients will see duplicates", nodeId);
+      LOG.warn("[{}] TEST HOOK: dedup is off, clients will see duplicates", actors.nodeId);
     }
-    LOG.info("[{}] wscluster node started on channel {} with config {}", nodeId,
-        channels.broadcast, config);
+    LOG.info("[{}] wscluster node started on channel {} with config {}", actors.nodeId,
+        actors.channels.broadcast, config);
   }
 
-  /** Under {@link Membership}'s lock: the node joined; the periodic work starts, then publishing. */
+  /** Under {@link Membership}'s lock, once joined: the periodic work starts, then publishing. */
   private void onJoined(boolean late) {
-    long every = config.nodeHeartbeat().toMillis();
-    ScheduledExecutorService timer = threads.timer;
-    timer.scheduleWithFixedDelay(probe::run, every, every, TimeUnit.MILLISECONDS);
-    timer.scheduleWithFixedDelay(publisher::onHeartbeat, every, every, TimeUnit.MILLISECONDS);
-    timer.scheduleWithFixedDelay(membership.rooms::sweep, every, every, TimeUnit.MILLISECONDS);
-    timer.scheduleWithFixedDelay(() -> threads.onDispatcher(dispatcher::tick),
-        CHAIN_TICK_MILLIS, CHAIN_TICK_MILLIS, TimeUnit.MILLISECONDS);
+    actors.startPeriodic(config.nodeHeartbeat().toMillis());
     History history = config.historyEnabled() ? histories.get() : null;
-    recovery.start(history);
-    publisher.open(System.nanoTime() + (late ? Membership.lateJoinGraceNanos(config) : 0));
+    actors.recovery.start(history);
+    actors.publisher.open(System.nanoTime()
+        + (late ? Membership.lateJoinGraceNanos(config) : 0));
   }
 
   /**
@@ -198,28 +119,28 @@ final class ClusterNode implements WsCluster {
     }
     boolean wasRunning = state == State.RUNNING;
     state = State.STOPPED;
-    publisher.stopping(); // what Redis refuses from now on fails instead of being held
-    probe.stop();
-    dispatcher.stop();
-    if (wasRunning && membership.joined()) {
-      publisher.awaitIdle(config.shutdownTimeout().toNanos());
+    actors.publisher.stopping(); // what Redis refuses from now on fails instead of being held
+    actors.probe.stop();
+    actors.dispatcher.stop();
+    if (wasRunning && actors.membership.joined()) {
+      actors.publisher.awaitIdle(config.shutdownTimeout().toNanos());
     }
-    receipts.stop();
-    membership.stop();
-    threads.stop();
-    local.closeAll();
-    publisher.failUnpublished();
-    LOG.info("[{}] wscluster node stopped", nodeId);
+    actors.receipts.stop();
+    actors.membership.stop();
+    actors.threads.stop();
+    actors.local.closeAll();
+    actors.publisher.failUnpublished();
+    LOG.info("[{}] wscluster node stopped", actors.nodeId);
   }
 
   /** The rooms whose channels this node subscribes (for tests). */
   java.util.List<String> subscribedRooms() {
-    return membership.rooms.subscribed();
+    return actors.membership.rooms.subscribed();
   }
 
   /** The channel of {@code node} in this node's cluster. */
   String nodeChannel(String node) {
-    return channels.ofNode(node);
+    return actors.channels.ofNode(node);
   }
 
   // ---------------------------------------------------------------- sessions (any thread)
@@ -227,43 +148,43 @@ final class ClusterNode implements WsCluster {
   /** Called by the container hook when a session opened; idempotent. */
   void onSessionOpened(Session session) {
     if (state != State.STOPPED) {
-      registry.register(session);
+      actors.registry.register(session);
     }
   }
 
   /** Called by the container hook when a session closed; idempotent. */
   void onSessionClosed(Session session) {
-    registry.unregister(session);
+    actors.registry.unregister(session);
   }
 
   @Override
   public String nodeId() {
-    return nodeId;
+    return actors.nodeId;
   }
 
   @Override
   public String sessionId(Session session) {
-    return registry.require(session).id;
+    return actors.registry.require(session).id;
   }
 
   @Override
   public void join(Session session, String room) {
     Target.checkName("room", room);
-    registry.join(registry.require(session), room);
+    actors.registry.join(actors.registry.require(session), room);
   }
 
   @Override
   public void leave(Session session, String room) {
     Target.checkName("room", room);
-    LocalSession ls = registry.get(session);
+    LocalSession ls = actors.registry.get(session);
     if (ls != null) {
-      registry.leave(ls, room);
+      actors.registry.leave(ls, room);
     }
   }
 
   @Override
   public Set<String> rooms(Session session) {
-    return registry.roomsOf(session);
+    return actors.registry.roomsOf(session);
   }
 
   @Override
@@ -271,35 +192,38 @@ final class ClusterNode implements WsCluster {
     if (userId != null) {
       Target.checkName("user", userId);
     }
-    registry.setUser(registry.require(session), userId);
+    actors.registry.setUser(actors.registry.require(session), userId);
   }
 
   @Override
   public String user(Session session) {
-    return registry.userOf(session);
+    return actors.registry.userOf(session);
   }
 
   @Override
   public CompletionStage<Map<String, Boolean>> resume(Session session, String epoch,
       Map<String, String> offsets) {
     Objects.requireNonNull(offsets, "offsets");
-    return threads.toApp(recovery.resume(running().registry.require(session), epoch, offsets)
-        .toCompletableFuture());
+    NodeActors running = running();
+    return actors.threads.toApp(running.recovery.resume(running.registry.require(session), epoch,
+        offsets).toCompletableFuture());
   }
 
   @Override
   public Map<String, Long> stats() {
-    Map<String, Long> snapshot = stats.snapshot();
-    local.gauges(snapshot);
+    Map<String, Long> snapshot = actors.stats.snapshot();
+    actors.local.gauges(snapshot);
     return snapshot;
   }
 
   @Override
   public Health health() {
-    long heldSince = publisher.heldSinceNanos();
-    boolean in = membership.joined();
-    return new Health(state == State.RUNNING, in, in && probe.ok(), probe.roundTripMicros(),
-        membership.presence() == null ? 0 : membership.liveCount(), buffer.messages(),
+    long heldSince = actors.publisher.heldSinceNanos();
+    boolean in = actors.membership.joined();
+    return new Health(state == State.RUNNING, in, in && actors.probe.ok(),
+        actors.probe.roundTripMicros(),
+        actors.membership.presence() == null ? 0 : actors.membership.liveCount(),
+        actors.buffer.messages(),
         heldSince == 0 ? 0 : (System.nanoTime() - heldSince) / 1_000_000);
   }
 
@@ -313,45 +237,45 @@ final class ClusterNode implements WsCluster {
   @Override
   public CompletionStage<Void> send(Target target, String text) {
     byte[] utf8 = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
-    return threads.toApp(running().sender.send(target, utf8, false, text));
+    return actors.threads.toApp(running().sender.send(target, utf8, false, text));
   }
 
   @Override
   public CompletionStage<Void> send(Target target, byte[] data) {
     Objects.requireNonNull(data, "data");
-    return threads.toApp(running().sender.send(target, data, true, null));
+    return actors.threads.toApp(running().sender.send(target, data, true, null));
   }
 
   @Override
   public CompletionStage<Delivery> deliver(Target target, String text) {
     byte[] utf8 = Objects.requireNonNull(text, "text").getBytes(StandardCharsets.UTF_8);
-    return threads.toApp(running().sender.deliver(target, utf8, false, text));
+    return actors.threads.toApp(running().sender.deliver(target, utf8, false, text));
   }
 
   @Override
   public CompletionStage<Delivery> deliver(Target target, byte[] data) {
     Objects.requireNonNull(data, "data");
-    return threads.toApp(running().sender.deliver(target, data, true, null));
+    return actors.threads.toApp(running().sender.deliver(target, data, true, null));
   }
 
   @Override
   public CompletionStage<Void> sendLocal(Session session, String text) {
-    sender.checkSize(text);
-    return local.write(running().registry.require(session), Payload.text(text));
+    actors.sender.checkSize(text);
+    return actors.local.write(running().registry.require(session), Payload.text(text));
   }
 
   @Override
   public CompletionStage<Void> sendLocal(Session session, byte[] data) {
-    sender.checkSize(Objects.requireNonNull(data, "data").length);
-    return local.write(running().registry.require(session), Payload.binary(data));
+    actors.sender.checkSize(Objects.requireNonNull(data, "data").length);
+    return actors.local.write(running().registry.require(session), Payload.binary(data));
   }
 
-  /** This node, if it runs; else nothing is sent. */
-  private ClusterNode running() {
+  /** This node's actors, if it runs; else nothing is sent. */
+  private NodeActors running() {
     if (state != State.RUNNING) {
-      throw new IllegalStateException("wscluster node " + nodeId + " is " + state
+      throw new IllegalStateException("wscluster node " + actors.nodeId + " is " + state
           .name().toLowerCase() + ": nothing was sent");
     }
-    return this;
+    return actors;
   }
 }

@@ -1,18 +1,13 @@
 package io.wscluster;
 
-import io.wscluster.spi.History;
 import io.wscluster.spi.Transport;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.LongFunction;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -22,9 +17,9 @@ import org.slf4j.LoggerFactory;
  * Publishes this node's envelopes, in sequence order, and holds them while Redis does not take
  * them (the outage hold).
  *
- * <p>Threads: any thread queues (under {@link #sendLock}, which also orders the sequence numbers);
- * everything else runs on the one publisher thread ({@code wscluster-publish-n}) given as
- * {@code thread}: one frame at a time, so frames leave in sequence order. Transport callbacks only
+ * <p>Threads: any thread queues on {@link #outgoing} and calls {@link #schedulePublish}; everything
+ * else runs on the one publisher thread ({@code wscluster-publish-n}) given as {@code thread}: one
+ * frame at a time, so frames leave in sequence order. Transport callbacks only
  * hand results back to that thread. Time comes from {@code clock} and delays from {@code timer},
  * so tests run it on virtual time.
  *
@@ -39,8 +34,10 @@ final class Publisher {
   /** Pause between two publishes of a held frame: Redis reconnects every 200 ms. */
   static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 
-  /** Orders sends: sequence order = local delivery order = publish order. */
-  final Object sendLock = new Object();
+  /** What waits to be published, in sequence order; any thread queues there. */
+  final Outgoing outgoing;
+  /** Writes recorded frames to the message history; see {@link HistoryPublish#recordWith}. */
+  final HistoryPublish recording;
   private final String nodeId;
   private final Channels channels;
   private final Transport transport;
@@ -56,8 +53,7 @@ final class Publisher {
   private final long shortfallHoldNanos;
   private final boolean countsReceivers;
   private final RoomCounts rooms;
-  private final AtomicLong sequence = new AtomicLong();
-  private final ConcurrentLinkedQueue<Pending> outgoing = new ConcurrentLinkedQueue<>();
+  private final Resends resends;
   private final AtomicBoolean publishScheduled = new AtomicBoolean();
   private volatile boolean running = true;
   /** Frames go to the transport only once open, and not before {@link #publishAfterNanos}. */
@@ -66,12 +62,6 @@ final class Publisher {
   private final HeldFrames held = new HeldFrames();
   /** Publisher-thread state: the frame being published, if any (one at a time). */
   private Frame inFlight;
-  /** The history recorded messages are written to, once there is one (see {@link #recordWith}). */
-  private volatile java.util.function.Supplier<History> messageHistory = () -> null;
-  private volatile java.util.function.Consumer<String> epochs = e -> { };
-  private volatile java.util.function.BiConsumer<Pending.Own, String> own = (o, id) -> { };
-  /** Publisher-thread state: the last {@link Frame#historyToken} given. */
-  private long historyTokens;
 
   /**
    * @param shortfallHoldNanos how long a frame is held for subscriptions that do not come (a
@@ -86,8 +76,6 @@ final class Publisher {
       boolean countsReceivers) {
     this.nodeId = nodeId;
     this.channels = channels;
-    this.transport = transport;
-    this.codec = codec;
     this.chains = chains;
     this.history = history;
     this.buffer = buffer;
@@ -99,54 +87,14 @@ final class Publisher {
     this.shortfallHoldNanos = shortfallHoldNanos;
     this.countsReceivers = countsReceivers;
     this.rooms = new RoomCounts(channels, peers, clock, RoomCounts.FRESH_NANOS);
+    this.outgoing = new Outgoing(nodeId, codec, buffer);
+    this.recording = new HistoryPublish(nodeId, transport, codec, timer);
+    this.resends = new Resends(nodeId, channels, chains, history, held, stats);
+    this.transport = transport;
+    this.codec = codec;
   }
 
   // ---------------------------------------------------------------- any thread
-
-  /**
-   * At wiring: recorded messages go to {@code history}'s current value (none while it is null),
-   * the epochs it reports to {@code epochs}, and once a message's id is known (or it was
-   * published without one) it goes to this node's tracked sessions through {@code own}, on the
-   * publisher thread.
-   */
-  void recordWith(java.util.function.Supplier<History> history,
-      java.util.function.Consumer<String> epochs,
-      java.util.function.BiConsumer<Pending.Own, String> own) {
-    this.messageHistory = history;
-    this.epochs = epochs;
-    this.own = own;
-  }
-
-  /** The next sequence number of this node; under {@link #sendLock} where order matters. */
-  long nextSeq() {
-    return sequence.incrementAndGet();
-  }
-
-  /** Under {@link #sendLock}: queues an envelope; {@link #schedulePublish} sends it. */
-  void enqueue(Pending p) {
-    outgoing.add(p);
-  }
-
-  /** What is queued and not yet taken into a frame, oldest first: a snapshot, for tests. */
-  List<Pending> queued() {
-    return List.copyOf(outgoing);
-  }
-
-  /**
-   * Queues an envelope of this node's own (a receipt or a sync; no application message) for
-   * {@code to} (null: the broadcast channel) with the next sequence number. {@code counted}: in
-   * the outage buffer, whatever it holds (receipts); syncs are not, as they are no messages.
-   */
-  void queue(LongFunction<Envelope> envelope, CompletableFuture<List<String>> to,
-      boolean counted) {
-    synchronized (sendLock) {
-      byte[] encoded = codec.encode(envelope.apply(nextSeq()));
-      if (counted) {
-        buffer.admitted(encoded.length);
-      }
-      outgoing.add(new Pending(encoded, new CompletableFuture<>(), to, counted));
-    }
-  }
 
   /** Lets frames go to the transport, not before {@code afterNanos} (see {@link Membership}). */
   void open(long afterNanos) {
@@ -202,8 +150,7 @@ final class Publisher {
   void failUnpublished() {
     List<Pending> unpublished = held.clear(); // completed replays among them: skipped
     history.clear();
-    unpublished.addAll(outgoing);
-    outgoing.clear();
+    unpublished.addAll(outgoing.drain());
     failStopped(unpublished);
   }
 
@@ -219,7 +166,7 @@ final class Publisher {
 
   /** Publisher thread: an envelope alone, unchained, to {@code node}, ahead of all; never held. */
   void publishNow(String node, LongFunction<Envelope> envelope) {
-    byte[] frame = codec.frame(List.of(codec.encode(envelope.apply(nextSeq()))));
+    byte[] frame = codec.frame(List.of(codec.encode(envelope.apply(outgoing.nextSeq()))));
     try {
       transport.publish(channels.ofNode(node), frame);
     } catch (RuntimeException e) {
@@ -269,21 +216,9 @@ final class Publisher {
       publishRouted(first, now);
       return;
     }
-    // envelopes for the same channels share a frame (a burst to one room, or to all)
     List<String> to = first.to;
-    List<Pending> batch = new ArrayList<>();
-    int bytes = EnvelopeCodec.HEADER_BYTES;
-    Pending p;
-    while (batch.size() < EnvelopeCodec.MAX_ENVELOPES_PER_FRAME && (p = outgoing.peek()) != null) {
-      if (p.channels != null || !java.util.Objects.equals(p.to, to)
-          || !batch.isEmpty() && bytes + p.envelope.length > MAX_FRAME_BYTES) {
-        break;
-      }
-      outgoing.poll();
-      batch.add(p);
-      bytes += p.envelope.length;
-    }
-    publish(chains.frame(batch, to == null ? List.of(channels.broadcast) : to, now));
+    publish(chains.frame(outgoing.batch(MAX_FRAME_BYTES),
+        to == null ? List.of(channels.broadcast) : to, now));
   }
 
   /** Publishes a routed envelope alone, to each owning node's channel, once its lookup is done. */
@@ -296,7 +231,7 @@ final class Publisher {
     List<String> to = head.channels.isCompletedExceptionally() ? List.of(channels.broadcast)
         : head.channels.join();
     Frame frame = chains.frame(List.of(head), to, now);
-    if (to.isEmpty() && (messageHistory.get() == null || !frame.recordsHistory())) {
+    if (to.isEmpty() && !recording.records(frame)) {
       onPublished(frame, null, Map.of(), null); // every target is local, or nowhere
       return;
     }
@@ -307,24 +242,7 @@ final class Publisher {
   private void publish(Frame frame) {
     inFlight = frame;
     frame.attempts++;
-    History h = messageHistory.get();
-    CompletableFuture<List<Long>> attempt;
-    if (h != null && frame.kind == Frame.Kind.NEW && frame.ids == null
-        && frame.recordsHistory()) {
-      if (frame.historyToken == 0) {
-        frame.historyToken = ++historyTokens;
-      }
-      List<History.Message> messages = new ArrayList<>();
-      for (Pending p : frame.batch) {
-        if (p.own != null) {
-          messages.add(new History.Message(p.own.streams(), codec.frame(List.of(p.envelope))));
-        }
-      }
-      attempt = PublishAttempt.ofHistory(frame, h, messages, nodeId, epochs, timer);
-    } else {
-      attempt = PublishAttempt.of(frame, transport, timer);
-    }
-    attempt.whenComplete((receivers, error) -> {
+    recording.attempt(frame).whenComplete((receivers, error) -> {
       if (error == null && countsReceivers) {
         // a room channel's receivers are checked against the room's nodes: maybe a lookup
         rooms.expected(frame.channels, receivers).whenComplete((expected, e) ->
@@ -347,13 +265,14 @@ final class Publisher {
   /**
    * The outcome of one publish of {@code frame}: done when Redis took it and as many subscriptions
    * received it as there are nodes to receive it (every live node on the broadcast channel, the
-   * owner on a node channel, the room's nodes on a room channel), else held (see {@link #hold}); then the next frame.
+   * owner on a node channel, the room's nodes on a room channel), else held (see {@link #hold});
+   * then the next frame.
    */
   private void onPublished(Frame frame, List<Long> receivers, Map<String, Long> expected,
       Throwable error) {
     inFlight = null;
     if (error == null) {
-      deliverOwn(frame);
+      recording.deliverOwn(frame);
     }
     String missing = error != null ? error.toString()
         : PublishAttempt.shortfall(frame, countsReceivers ? receivers : null, expected, channels,
@@ -407,7 +326,7 @@ final class Publisher {
           frame.messages(), missing);
     }
     history.remember(frame, now); // given up or not, nodes that lack it may still ask for it
-    deliverOwn(frame);
+    recording.deliverOwn(frame);
     for (Pending p : frame.batch) {
       if (p.done.complete(null)) {
         buffer.release(p);
@@ -442,43 +361,14 @@ final class Publisher {
     later(this::schedulePublish, RETRY_PAUSE_NANOS);
   }
 
-  /**
-   * Node {@code requester} misses the links {@code from}..{@code to} of this node's chain on the
-   * broadcast channel, on {@code room}'s channel (a room named), or, {@code direct}, on its own
-   * channel. The ones still kept go out before
-   * anything queued, behind a frame in flight; receivers that have them drop the repeats. Those
-   * no longer kept are counted; the requester counts them lost.
-   */
+  /** A node asks for frames again: the copies still kept go out before anything queued. */
   private void resend(String requester, boolean direct, String room, long from, long to) {
-    String requesterChannel = channels.ofNode(requester);
-    String channel = direct ? requesterChannel
-        : room.isEmpty() ? channels.broadcast : channels.ofRoom(room);
-    // the chain a copy names in its head: null for the requester's own, "" for the broadcast
-    String chain = direct ? null : room;
-    // asked for again before those went out: once is enough
-    Set<Long> waiting = held.resendsWaiting(requesterChannel, chain);
     long now = clock.getAsLong();
-    List<Frame> found = new ArrayList<>();
-    long[] already = {0};
-    history.forEachOn(channel, from, to, (f, i) -> {
-      if (waiting.contains(f.links[i])) {
-        already[0]++;
-      } else {
-        found.add(chains.resentTo(f, i, requesterChannel, chain, now));
-      }
-    });
-    long missed = to - from + 1 - found.size() - already[0];
-    LOG.info("[{}] node {} asked for frames {} to {} of the {} chain again: {} of them{}", nodeId,
-        requester, from, to, direct ? "direct" : channel, found.size(),
-        missed == 0 ? "" : "; " + missed + " are no longer kept");
-    if (missed > 0) {
-      stats.add(Stats.RESEND_MISSED, missed);
+    List<Frame> copies = resends.copies(requester, direct, room, from, to, now);
+    if (!copies.isEmpty()) {
+      held.resendFirst(copies, inFlight, now); // behind a frame in flight
+      publishNext();
     }
-    if (found.isEmpty()) {
-      return;
-    }
-    held.resendFirst(found, inFlight, now);
-    publishNext();
   }
 
   /**
@@ -493,42 +383,15 @@ final class Publisher {
     rooms.expire();
     for (String channel : chains.takeUnsynced()) {
       if (channel.equals(channels.broadcast)) {
-        queue(seq -> Envelope.sync(nodeId, seq), null, false);
+        outgoing.add(seq -> Envelope.sync(nodeId, seq), null, false);
       } else if (channels.roomOf(channel) != null) {
-        queueSync(channel);
+        outgoing.addSync(channel);
       } else if (peers.isLive(channels.nodeOf(channel))) {
-        queue(seq -> Envelope.sync(nodeId, seq), CompletableFuture.completedFuture(
+        outgoing.add(seq -> Envelope.sync(nodeId, seq), CompletableFuture.completedFuture(
             List.of(channel)), false);
       }
     }
     schedulePublish();
-  }
-
-  /** A sync for a room channel: queued like a room message, with the channel known at once. */
-  private void queueSync(String channel) {
-    synchronized (sendLock) {
-      outgoing.add(new Pending(codec.encode(Envelope.sync(nodeId, nextSeq())),
-          new CompletableFuture<>(), null, List.of(channel), false, null));
-    }
-  }
-
-  /**
-   * Once per new frame, when Redis took it (its ids known if it was recorded) or it was given up:
-   * its recorded messages go to this node's tracked sessions, which the local-first write left
-   * out because their frames carry the ids.
-   */
-  private void deliverOwn(Frame frame) {
-    if (frame.ownDelivered || frame.kind != Frame.Kind.NEW) {
-      return;
-    }
-    frame.ownDelivered = true;
-    List<String> ids = frame.ids;
-    int k = 0;
-    for (Pending p : frame.batch) {
-      if (p.own != null) {
-        own.accept(p.own, ids != null && k < ids.size() ? ids.get(k++) : null);
-      }
-    }
   }
 
   /** Fails messages the node stopped before publishing; each one once, whoever comes first. */

@@ -59,8 +59,8 @@ final class Receipts {
   CompletableFuture<Delivery> deliver(Target target, byte[] payload, boolean binary,
       Payload frame) {
     PendingDelivery pd;
-    synchronized (publisher.sendLock) {
-      long seq = publisher.nextSeq();
+    synchronized (publisher.outgoing.lock) {
+      long seq = publisher.outgoing.nextSeq();
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
           binary, payload, true));
       pd = new PendingDelivery(nodeId, seq, target);
@@ -79,7 +79,7 @@ final class Receipts {
         return channels.ofNodes(found.keySet(), nodeId);
       });
       buffer.admitted(encoded.length);
-      publisher.enqueue(new Pending(encoded, new CompletableFuture<>(), to, true));
+      publisher.outgoing.add(new Pending(encoded, new CompletableFuture<>(), to, true));
     }
     stats.increment(Stats.PUBLISHED);
     publisher.schedulePublish();
@@ -137,11 +137,12 @@ final class Receipts {
     chunks.add(chunk);
     CompletableFuture<List<String>> to =
         CompletableFuture.completedFuture(List.of(channels.ofNode(origin)));
-    synchronized (publisher.sendLock) { // the chunks one after another
+    synchronized (publisher.outgoing.lock) { // the chunks one after another
       for (int i = 0; i < chunks.size(); i++) {
         Map<String, String> part = chunks.get(i);
         boolean more = i < chunks.size() - 1;
-        publisher.queue(seq -> Envelope.receipt(nodeId, seq, ref, part, more), to, true);
+        publisher.outgoing.add(seq -> Envelope.receipt(nodeId, seq, ref, part, more), to,
+            true);
       }
     }
     stats.add(Stats.RECEIPTS_SENT, chunks.size());

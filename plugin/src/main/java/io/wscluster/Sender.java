@@ -10,8 +10,8 @@ import java.util.concurrent.CompletableFuture;
 /**
  * The application's side of sending, on its threads: gives a message the next sequence number,
  * admits it to the outage buffer, queues it for the {@link Publisher} and, local-first, for this
- * node's sessions ({@link LocalDelivery}), all under the publisher's send lock so that sequence
- * order = local delivery order = publish order for concurrent senders. A targeted message goes to
+ * node's sessions ({@link LocalDelivery}), all under {@link Outgoing#lock} so that sequence order
+ * = local delivery order = publish order for concurrent senders. A targeted message goes to
  * the owning nodes' channels only.
  */
 final class Sender {
@@ -53,9 +53,9 @@ final class Sender {
     checkSize(payload.length);
     Payload frame = binary ? Payload.binary(payload) : Payload.text(text, payload);
     CompletableFuture<Void> done = new CompletableFuture<>();
-    synchronized (publisher.sendLock) {
+    synchronized (publisher.outgoing.lock) {
       byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId,
-          publisher.nextSeq(), target, binary, payload));
+          publisher.outgoing.nextSeq(), target, binary, payload));
       if (!buffer.admit(encoded.length)) {
         local.queue(target, frame);
         stats.increment(Stats.PUBLISH_FAILED);
@@ -63,8 +63,9 @@ final class Sender {
         return done;
       }
       List<String> streams = Streams.of(target, binary);
-      publisher.enqueue(new Pending(encoded, done, routes(target), channels.ofTarget(target),
-          true, streams == null ? null : new Pending.Own(target, frame, streams)));
+      publisher.outgoing.add(new Pending(encoded, done, routes(target),
+          channels.ofTarget(target), true,
+          streams == null ? null : new Pending.Own(target, frame, streams)));
       // publish first: the other nodes write to their sessions while this node writes here
       publisher.schedulePublish();
       local.queue(target, frame, streams != null);

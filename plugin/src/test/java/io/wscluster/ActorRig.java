@@ -64,8 +64,8 @@ final class ActorRig {
         TimeUnit.SECONDS.toNanos(2), true);
     receipts = new Receipts(NODE, channels, codec, publisher, buffer, local, stats, time,
         config.receiptTimeout().toNanos(), target -> owners.apply(target));
-    probe = new Probe(NODE, channels.ofNode(NODE), transport, codec, stats, publisher::nextSeq,
-        time, config.nodeHeartbeat().toNanos(), true);
+    probe = new Probe(NODE, channels.ofNode(NODE), transport, codec, stats,
+        publisher.outgoing::nextSeq, time, config.nodeHeartbeat().toNanos(), true);
     long originTtl = config.dedupOriginTtl().toNanos();
     dispatcher = new Dispatcher(NODE, channels, codec,
         dedup ? Dedup.perOrigin(NODE, config.dedupWindow(), originTtl, time) : Dedup.OFF,

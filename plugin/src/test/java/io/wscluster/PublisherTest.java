@@ -63,11 +63,11 @@ class PublisherTest {
   /** Queues a message to all, as a send does; the publisher runs at the next turn of time. */
   private CompletableFuture<Void> send(String text) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    synchronized (publisher.sendLock) {
-      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n", publisher.nextSeq(),
-          Target.all(), false, text.getBytes(StandardCharsets.UTF_8)));
+    synchronized (publisher.outgoing.lock) {
+      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n",
+          publisher.outgoing.nextSeq(), Target.all(), false, text.getBytes(StandardCharsets.UTF_8)));
       assertTrue(buffer.admit(encoded.length));
-      publisher.enqueue(new Pending(encoded, done, null, true));
+      publisher.outgoing.add(new Pending(encoded, done, null, true));
     }
     publisher.schedulePublish();
     return done;
@@ -76,12 +76,12 @@ class PublisherTest {
   /** Queues a message to {@code room}, on its channel, as a send does. */
   private CompletableFuture<Void> sendToRoom(String room, String text) {
     CompletableFuture<Void> done = new CompletableFuture<>();
-    synchronized (publisher.sendLock) {
+    synchronized (publisher.outgoing.lock) {
       Target target = Target.room(room);
-      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n", publisher.nextSeq(),
-          target, false, text.getBytes(StandardCharsets.UTF_8)));
+      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, "n",
+          publisher.outgoing.nextSeq(), target, false, text.getBytes(StandardCharsets.UTF_8)));
       assertTrue(buffer.admit(encoded.length));
-      publisher.enqueue(new Pending(encoded, done, null, channels.ofTarget(target), true,
+      publisher.outgoing.add(new Pending(encoded, done, null, channels.ofTarget(target), true,
           null));
     }
     publisher.schedulePublish();

@@ -24,7 +24,7 @@ class SenderTest {
 
   /** Where the one queued message goes: null for the broadcast channel, else its channels. */
   private List<String> route() {
-    List<Pending> queued = rig.publisher.queued();
+    List<Pending> queued = rig.publisher.outgoing.queued();
     assertEquals(1, queued.size());
     CompletableFuture<List<String>> channels = queued.get(0).channels;
     return channels == null ? null : channels.join();
@@ -37,7 +37,7 @@ class SenderTest {
     send(Target.all(), "a");
     assertNull(route());
     CompletableFuture<Void> done = send(Target.all(), "b");
-    assertNull(rig.publisher.queued().get(1).channels);
+    assertNull(rig.publisher.outgoing.queued().get(1).channels);
     rig.time.runReady();
     assertEquals(List.of("t:all [a, b]"), rig.publishes());
     assertTrue(done.isDone() && !done.isCompletedExceptionally(), "Redis took it");
@@ -109,7 +109,7 @@ class SenderTest {
     assertTrue(e.getMessage().contains(WsClusterConfig.OUTAGE_BUFFER + "=1"), e.getMessage());
     assertTrue(e.getMessage().endsWith("this node's sessions got it"), e.getMessage());
     assertEquals(List.of("a", "b"), here.received());
-    assertEquals(1, rig.publisher.queued().size(), "b is not published");
+    assertEquals(1, rig.publisher.outgoing.queued().size(), "b is not published");
     assertEquals(1, rig.stats.get(Stats.OUTAGE_DROPPED));
   }
 
@@ -124,7 +124,7 @@ class SenderTest {
     assertEquals("message of 5 bytes exceeds " + WsClusterConfig.MESSAGE_MAX_BYTES + "=4",
         e.getMessage());
     assertEquals(List.of("four"), here.received());
-    assertEquals(1, rig.publisher.queued().size());
+    assertEquals(1, rig.publisher.outgoing.queued().size());
   }
 
   @Test
