@@ -130,6 +130,12 @@ final class Dispatcher implements Chains.Sink {
       stats.increment(Stats.ENVELOPES_RECEIVED);
       try {
         Dedup.Verdict verdict = dedup.check(e.origin, e.seq, direct);
+        if (verdict == Dedup.Verdict.OWN_ECHO && e.historyId != null) {
+          Pending.Own own = publisher.recording.echoed(e.seq);
+          if (own != null) {
+            local.deliverOwn(own, e.historyId, batch);
+          }
+        }
         if (verdict != Dedup.Verdict.NEW) {
           stats.increment(verdict == Dedup.Verdict.OWN_ECHO ? Stats.OWN_ECHOES
               : verdict == Dedup.Verdict.DUPLICATE ? (isRoomCopy(e, direct) ? Stats.ROOM_COPIES

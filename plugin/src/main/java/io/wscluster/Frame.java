@@ -36,6 +36,8 @@ final class Frame {
   long historyToken;
   /** Its messages went to this node's tracked sessions (once, see {@link Publisher}). */
   boolean ownDelivered;
+  /** Its recorded messages go to this node's tracked sessions with their echo. */
+  boolean echoAwaited;
 
   Frame(List<Pending> batch, byte[][] bytes, List<String> channels, long[] links, Kind kind,
       long nowNanos) {

@@ -93,14 +93,23 @@ final class LocalDelivery {
   }
 
   /**
-   * Publisher thread: one of this node's recorded messages, for its tracked sessions only (the
-   * others had it local-first), with its history id (null: it has none).
+   * Publisher or timer thread: one of this node's recorded messages, for its tracked sessions only
+   * (the others had it local-first), with its history id (null: it has none). See
+   * {@link HistoryPublish#deliverOwn}.
    */
   void deliverOwn(Pending.Own own, String id) {
+    deliverOwn(own, id, null);
+  }
+
+  /**
+   * As {@link #deliverOwn(Pending.Own, String)}; from the dispatcher thread (its echo) with the
+   * inbox's open {@code batch}, else null.
+   */
+  void deliverOwn(Pending.Own own, String id, Set<Outbox> batch) {
     for (LocalSession ls : registry.resolve(own.target())) {
       Tracked t = ls.tracked;
       if (t != null) {
-        t.write(ls, id, id == null ? null : own.streams(), own.payload(), null, null, stats);
+        t.write(ls, id, id == null ? null : own.streams(), own.payload(), null, batch, stats);
       }
     }
   }

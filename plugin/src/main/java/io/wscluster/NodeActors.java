@@ -77,7 +77,8 @@ final class NodeActors {
     sender = new Sender(nodeId, config.messageMaxBytes(), channels, codec, publisher, buffer,
         local, receipts, membership, registry, stats);
     recovery = new Recovery(nodeId, codec, stats, threads.replay, threads.timer, parts.seam);
-    publisher.recording.recordWith(recovery::history, recovery::onEpoch, local::deliverOwn);
+    publisher.recording.recordWith(recovery::history, recovery::onEpoch, local::deliverOwn,
+        recovery::tracking, parts.echoOrder);
   }
 
   /**

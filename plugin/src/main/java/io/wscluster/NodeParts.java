@@ -4,11 +4,24 @@ package io.wscluster;
  * Which components a node is built with. Production always runs {@link #DEFAULT}; every other
  * choice is a test's control that breaks a guarantee on purpose, to show a test sees the failure
  * it guards against. Chosen by ServletContext attributes named {@code io.wscluster.test.*} (set by
- * code, never by configuration) and applied once, when the node is wired: no protocol class
- * checks a switch. Immutable.
+ * code, never by configuration) or by a unit test, and applied once, when the node is wired: no
+ * protocol class checks a switch. Immutable.
  */
 final class NodeParts {
-  static final NodeParts DEFAULT = new NodeParts(true, true, true, true, true, true, true, true);
+  private static final int DEDUP = 1;
+  private static final int CORE_WRITES = 1 << 1;
+  private static final int REPLAY = 1 << 2;
+  private static final int CHAINS = 1 << 3;
+  private static final int FLOW_CONTROL = 1 << 4;
+  private static final int ROOM_CHANNELS = 1 << 5;
+  private static final int ROOM_GATE = 1 << 6;
+  private static final int SEAM = 1 << 7;
+  private static final int ECHO_ORDER = 1 << 8;
+
+  static final NodeParts DEFAULT = new NodeParts(0);
+
+  /** The switches turned off. */
+  private final int off;
 
   /** {@link Dedup#perOrigin}, else {@link Dedup#OFF}: clients see own echoes and repeats. */
   final boolean dedup;
@@ -39,54 +52,71 @@ final class NodeParts {
    * (the control) it writes them as they come: a resumed client sees repeats and disorder.
    */
   final boolean seam;
+  /**
+   * This node's recorded messages reach its tracked sessions with their echo, in the channel's
+   * order ({@link HistoryPublish#echoed}), else (the control) as soon as the history answered:
+   * they overtake other nodes' earlier messages and the offsets a client keeps go backwards.
+   */
+  final boolean echoOrder;
 
-  private NodeParts(boolean dedup, boolean coreWrites, boolean replay, boolean chains,
-      boolean flowControl, boolean roomChannels, boolean roomGate, boolean seam) {
-    this.dedup = dedup;
-    this.coreWrites = coreWrites;
-    this.replay = replay;
-    this.chains = chains;
-    this.flowControl = flowControl;
-    this.roomChannels = roomChannels;
-    this.roomGate = roomGate;
-    this.seam = seam;
+  private NodeParts(int off) {
+    this.off = off;
+    this.dedup = on(DEDUP);
+    this.coreWrites = on(CORE_WRITES);
+    this.replay = on(REPLAY);
+    this.chains = on(CHAINS);
+    this.flowControl = on(FLOW_CONTROL);
+    this.roomChannels = on(ROOM_CHANNELS);
+    this.roomGate = on(ROOM_GATE);
+    this.seam = on(SEAM);
+    this.echoOrder = on(ECHO_ORDER);
+  }
+
+  private boolean on(int part) {
+    return (off & part) == 0;
+  }
+
+  private NodeParts with(int part, boolean on) {
+    return new NodeParts(on ? off & ~part : off | part);
   }
 
   NodeParts dedup(boolean on) {
-    return new NodeParts(on, coreWrites, replay, chains, flowControl, roomChannels, roomGate, seam);
+    return with(DEDUP, on);
   }
 
   NodeParts coreWrites(boolean on) {
-    return new NodeParts(dedup, on, replay, chains, flowControl, roomChannels, roomGate, seam);
+    return with(CORE_WRITES, on);
   }
 
   NodeParts replay(boolean on) {
-    return new NodeParts(dedup, coreWrites, on, chains, flowControl, roomChannels, roomGate, seam);
+    return with(REPLAY, on);
   }
 
   NodeParts chains(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, on, flowControl, roomChannels, roomGate, seam);
+    return with(CHAINS, on);
   }
 
   NodeParts flowControl(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, on, roomChannels, roomGate, seam);
+    return with(FLOW_CONTROL, on);
   }
 
   NodeParts roomChannels(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, on, roomGate, seam);
+    return with(ROOM_CHANNELS, on);
   }
 
   NodeParts roomGate(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, roomChannels, on, seam);
+    return with(ROOM_GATE, on);
   }
 
   NodeParts seam(boolean on) {
-    return new NodeParts(dedup, coreWrites, replay, chains, flowControl, roomChannels,
-        roomGate, on);
+    return with(SEAM, on);
+  }
+
+  NodeParts echoOrder(boolean on) {
+    return with(ECHO_ORDER, on);
   }
 
   boolean isDefault() {
-    return dedup && coreWrites && replay && chains && flowControl && roomChannels && roomGate
-        && seam;
+    return off == 0;
   }
 }

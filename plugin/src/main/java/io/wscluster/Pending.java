@@ -30,8 +30,8 @@ final class Pending {
    */
   final Own own;
 
-  /** A recorded message's target, payload and streams. */
-  record Own(Target target, Payload payload, List<String> streams) {
+  /** A recorded message's envelope seq, target, payload and streams. */
+  record Own(long seq, Target target, Payload payload, List<String> streams) {
   }
 
   Pending(byte[] envelope, CompletableFuture<Void> done, CompletableFuture<List<String>> channels,

@@ -99,6 +99,14 @@ final class Recovery {
 
   // ---------------------------------------------------------------- session events (any thread)
 
+  /** Set once this node tracks a session: from then on its own messages wait for their echo. */
+  private volatile boolean tracking;
+
+  /** Whether this node has tracked a session (see {@link HistoryPublish#deliverOwn}). */
+  boolean tracking() {
+    return tracking;
+  }
+
   /**
    * A session's entry is being made, before any message can resolve to it: tracked if its URL has
    * the parameter, so no message reaches it without its header.
@@ -124,6 +132,7 @@ final class Recovery {
       token = ResumeToken.FRESH;
     }
     ls.tracked = new Tracked(token, seam);
+    tracking = true;
     stats.increment(Stats.RECOVERY_SESSIONS);
   }
 
@@ -174,6 +183,7 @@ final class Recovery {
       t = new Tracked(token, seam);
       ls.tracked = t;
     }
+    tracking = true;
     stats.increment(Stats.RECOVERY_SESSIONS);
     begin(ls, t);
     return t;

@@ -1,6 +1,7 @@
 package io.wscluster;
 
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Objects;
@@ -54,8 +55,9 @@ final class Sender {
     Payload frame = binary ? Payload.binary(payload) : Payload.text(text, payload);
     CompletableFuture<Void> done = new CompletableFuture<>();
     synchronized (publisher.outgoing.lock) {
-      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId,
-          publisher.outgoing.nextSeq(), target, binary, payload));
+      long seq = publisher.outgoing.nextSeq();
+      byte[] encoded = codec.encode(new Envelope(Envelope.KIND_MESSAGE, nodeId, seq, target,
+          binary, payload));
       if (!buffer.admit(encoded.length)) {
         local.queue(target, frame);
         stats.increment(Stats.PUBLISH_FAILED);
@@ -63,9 +65,10 @@ final class Sender {
         return done;
       }
       List<String> streams = Streams.of(target, binary);
-      publisher.outgoing.add(new Pending(encoded, done, routes(target),
+      publisher.outgoing.add(new Pending(encoded, done,
+          routes(target, streams != null && publisher.recording.waitsForEcho()),
           channels.ofTarget(target), true,
-          streams == null ? null : new Pending.Own(target, frame, streams)));
+          streams == null ? null : new Pending.Own(seq, target, frame, streams)));
       // publish first: the other nodes write to their sessions while this node writes here
       publisher.schedulePublish();
       local.queue(target, frame, streams != null);
@@ -107,17 +110,24 @@ final class Sender {
    * and users the owners' channels only. If the directory knows no owner (a
    * session that opened a moment ago may not be written there yet), cannot answer or is not
    * there yet (the node runs local-only): to every node, unless every session it names is here.
+   * With {@code echo} (a recorded message, see {@link HistoryPublish#deliverOwn}) and sessions of
+   * its users here: on this node's channel too, where another node's message to them comes.
    */
-  private CompletableFuture<List<String>> routes(Target target) {
+  private CompletableFuture<List<String>> routes(Target target, boolean echo) {
     if (!isRoutable(target)) {
       return null;
     }
     ClusterPresence p = membership.presence();
     return (p == null ? CompletableFuture.completedFuture(new HashMap<String, Set<String>>())
         : p.queries().owners(target).toCompletableFuture()).thenApply(owners -> {
-          owners.remove(nodeId);
-          return owners.isEmpty() && !localOnly(target) ? List.of(channels.broadcast)
+          boolean here = owners.remove(nodeId) != null;
+          List<String> to = owners.isEmpty() && !localOnly(target) ? List.of(channels.broadcast)
               : channels.ofNodes(owners.keySet(), nodeId);
+          if (echo && here && !target.users().isEmpty()) {
+            to = new ArrayList<>(to);
+            to.add(channels.ofNode(nodeId));
+          }
+          return to;
         });
   }
 

@@ -238,6 +238,7 @@ class RecoveryTest {
     Client after = (Client) r[1];
     Senders senders = (Senders) r[2];
     assertEquals(Map.of("all", true, "room:r", true), after.resumed);
+    assertEquals(List.of(), before.orderErrors, "live, before the disconnect");
     assertEquals(List.of(), after.orderErrors);
     assertTrue(after.frames.get(0).contains("\"t\":\"hello\""), after.frames.get(0));
     for (String stream : List.of("all", "room:r")) {
@@ -265,6 +266,30 @@ class RecoveryTest {
     assertTrue(!after.orderErrors.isEmpty() || got != sent,
         "without the seam the checks must fail: " + after.orderErrors.size() + " order errors, "
         + got + " received of " + sent);
+  }
+
+  /**
+   * The control of the live order: a node that writes its own recorded messages to its tracked
+   * session as soon as the history answered, not with their echo, lets them overtake the other
+   * node's earlier ones, and the offsets the client keeps go backwards.
+   */
+  @Test
+  void negativeControl_ownMessagesNotOnTheirEcho_overtakeTheOtherNodes() throws Exception {
+    ClusterNode a = node("a", NodeParts.DEFAULT.echoOrder(false), 1000, h -> h);
+    ClusterNode b = node("b");
+    int errors = 0;
+    for (int round = 0; round < 5 && errors == 0; round++) {
+      FakeSession s = new FakeSession().parameter("wscluster", freshToken());
+      a.onSessionOpened(s.session);
+      a.join(s.session, "r");
+      Senders senders = new Senders(a, b);
+      senders.awaitAtLeast(600);
+      senders.stop();
+      await("the messages", () -> s.receivedCount() >= senders.count.get() + 1);
+      errors = new Client(s.received()).orderErrors.size();
+      a.onSessionClosed(s.session);
+    }
+    assertTrue(errors > 0, "own messages written on the history's answer must overtake others");
   }
 
   /** Per sender, increasing numbers: "node-i". */
