@@ -132,9 +132,7 @@ final class HistoryPublish {
     }
     frame.ownDelivered = true;
     List<String> ids = frame.ids;
-    boolean written = frame.echoAwaited;
-    List<Pending.Own> waiting = null;
-    List<String> waitingIds = null;
+    List<Late> waiting = null;
     int k = 0;
     for (Pending p : frame.batch) {
       Pending.Own o = p.own;
@@ -142,32 +140,39 @@ final class HistoryPublish {
         continue;
       }
       String id = ids != null && k < ids.size() ? ids.get(k++) : null;
-      if (!written || id == null && unechoed.remove(o.seq(), o)) {
+      if (!frame.echoAwaited) {
         own.accept(o, id);
-      } else if (id != null && unechoed.containsKey(o.seq())) {
+      } else if (id == null) {
+        // no answer: no id to wait with; unless its echo came after all
+        if (unechoed.remove(o.seq(), o)) {
+          own.accept(o, null);
+        }
+      } else if (unechoed.containsKey(o.seq())) {
         if (waiting == null) {
           waiting = new ArrayList<>();
-          waitingIds = new ArrayList<>();
         }
-        waiting.add(o);
-        waitingIds.add(id);
+        waiting.add(new Late(o, id));
       }
     }
-    if (waiting != null) {
-      List<Pending.Own> late = waiting;
-      List<String> lateIds = waitingIds;
-      try {
-        timer.schedule(() -> {
-          for (int i = 0; i < late.size(); i++) {
-            if (unechoed.remove(late.get(i).seq(), late.get(i))) {
-              own.accept(late.get(i), lateIds.get(i));
-            }
+    if (waiting == null) {
+      return;
+    }
+    List<Late> late = waiting;
+    try {
+      timer.schedule(() -> {
+        for (Late l : late) {
+          if (unechoed.remove(l.own.seq(), l.own)) {
+            own.accept(l.own, l.id);
           }
-        }, ECHO_WAIT_NANOS);
-      } catch (RejectedExecutionException stopped) {
-        // the node stops: its sessions close
-      }
+        }
+      }, ECHO_WAIT_NANOS);
+    } catch (RejectedExecutionException stopped) {
+      // the node stops: its sessions close
     }
+  }
+
+  /** An own message still waiting for its echo, with the id the history gave it. */
+  private record Late(Pending.Own own, String id) {
   }
 
   /**

@@ -132,6 +132,11 @@ final class Recovery {
       token = ResumeToken.FRESH;
     }
     ls.tracked = new Tracked(token, seam);
+    tracked();
+  }
+
+  /** A session got its {@link Tracked}. */
+  private void tracked() {
     tracking = true;
     stats.increment(Stats.RECOVERY_SESSIONS);
   }
@@ -183,8 +188,7 @@ final class Recovery {
       t = new Tracked(token, seam);
       ls.tracked = t;
     }
-    tracking = true;
-    stats.increment(Stats.RECOVERY_SESSIONS);
+    tracked();
     begin(ls, t);
     return t;
   }

@@ -66,7 +66,7 @@ final class Sender {
       }
       List<String> streams = Streams.of(target, binary);
       publisher.outgoing.add(new Pending(encoded, done,
-          routes(target, streams != null && publisher.recording.waitsForEcho()),
+          routes(target, streams != null),
           channels.ofTarget(target), true,
           streams == null ? null : new Pending.Own(seq, target, frame, streams)));
       // publish first: the other nodes write to their sessions while this node writes here
@@ -110,20 +110,22 @@ final class Sender {
    * and users the owners' channels only. If the directory knows no owner (a
    * session that opened a moment ago may not be written there yet), cannot answer or is not
    * there yet (the node runs local-only): to every node, unless every session it names is here.
-   * With {@code echo} (a recorded message, see {@link HistoryPublish#deliverOwn}) and sessions of
-   * its users here: on this node's channel too, where another node's message to them comes.
+   * A {@code recorded} message (see {@link HistoryPublish#deliverOwn}) to users with sessions
+   * here, while own messages wait for their echo: on this node's channel too, where another
+   * node's message to them comes.
    */
-  private CompletableFuture<List<String>> routes(Target target, boolean echo) {
+  private CompletableFuture<List<String>> routes(Target target, boolean recorded) {
     if (!isRoutable(target)) {
       return null;
     }
+    boolean echo = recorded && !target.users().isEmpty() && publisher.recording.waitsForEcho();
     ClusterPresence p = membership.presence();
     return (p == null ? CompletableFuture.completedFuture(new HashMap<String, Set<String>>())
         : p.queries().owners(target).toCompletableFuture()).thenApply(owners -> {
           boolean here = owners.remove(nodeId) != null;
           List<String> to = owners.isEmpty() && !localOnly(target) ? List.of(channels.broadcast)
               : channels.ofNodes(owners.keySet(), nodeId);
-          if (echo && here && !target.users().isEmpty()) {
+          if (echo && here) {
             to = new ArrayList<>(to);
             to.add(channels.ofNode(nodeId));
           }

@@ -49,6 +49,15 @@ class HistoryPublishTest {
     }
   }
 
+  /** A history whose writes never answer (lost replies, a Redis that stopped answering). */
+  private static final class Silent extends Answering {
+    @Override
+    public CompletionStage<Published> publish(List<String> channels, List<byte[]> frames,
+        List<Message> messages, String writer, String token) {
+      return new CompletableFuture<>();
+    }
+  }
+
   private void wire(boolean echoOrder) {
     publish.recordWith(() -> history, e -> { }, (own, id) -> written.add(
         own.payload().text() + "@" + id), () -> tracking, echoOrder);
@@ -115,13 +124,7 @@ class HistoryPublishTest {
   @Test
   void givenUpWithoutAnAnswer_writtenAtOnceWithoutAnId() {
     wire(true);
-    history = new Answering() {
-      @Override
-      public CompletionStage<Published> publish(List<String> channels, List<byte[]> frames,
-          List<Message> messages, String writer, String token) {
-        return new CompletableFuture<>(); // never answers
-      }
-    };
+    history = new Silent();
     Frame f = written(recorded(5, "a"));
     publish.deliverOwn(f);
 
@@ -143,13 +146,7 @@ class HistoryPublishTest {
   void retryOfAnEchoedFrame_isNotWaitedForAgain() {
     wire(true);
     History answering = history;
-    history = new Answering() {
-      @Override
-      public CompletionStage<Published> publish(List<String> channels, List<byte[]> frames,
-          List<Message> messages, String writer, String token) {
-        return new CompletableFuture<>(); // the write ran, its answer is lost
-      }
-    };
+    history = new Silent(); // the write runs, its answer is lost
     Pending p = recorded(5, "a");
     Frame f = written(p);
     assertSame(p.own, publish.echoed(5));
