@@ -6,6 +6,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -19,8 +20,12 @@ final class NodeThreads {
   final ExecutorService publish = single("publish");
   /** Recovery's replays (see {@link Recovery}). */
   final ExecutorService replay = single("replay");
-  final ScheduledExecutorService timer =
-      Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("timer"));
+  /**
+   * Only delays and periodic ticks run here. What is still queued when the node stops is dropped,
+   * not awaited: timeouts and retries of work that {@link ClusterNode#stop} fails or closes
+   * itself; waiting for them held a stop (an undeploy) for up to 2 s.
+   */
+  final ScheduledExecutorService timer = timer();
   private final ExecutorService callbacks = single("callback");
   /** Null without a write delay. */
   final ScheduledExecutorService writer;
@@ -28,6 +33,14 @@ final class NodeThreads {
   NodeThreads(boolean delayedWrites) {
     writer = delayedWrites
         ? Executors.newSingleThreadScheduledExecutor(new NamedThreadFactory("write")) : null;
+  }
+
+  private static ScheduledExecutorService timer() {
+    ScheduledThreadPoolExecutor t =
+        new ScheduledThreadPoolExecutor(1, new NamedThreadFactory("timer"));
+    t.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+    t.setRemoveOnCancelPolicy(true);
+    return t;
   }
 
   private static ExecutorService single(String role) {
