@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -77,7 +76,6 @@ class RedisClusterFailoverIT {
    */
   @Test
   void broadcastSlotMasterHung_everyMessageExactlyOnceInOrder() throws Exception {
-    Assumptions.assumeTrue(Boolean.getBoolean("it.cluster.all"), "set -Dit.cluster.all=true to run");
     try (Cluster cluster = start("cluster-hang", Map.of())) {
       FailoverStream.Result r = FailoverStream.run(cluster, "cluster-hang", RATE, BEFORE, AFTER,
           hangBroadcastMaster(cluster), true);
@@ -104,7 +102,6 @@ class RedisClusterFailoverIT {
    */
   @Test
   void subscriberConnectionsDropped_everyMessageExactlyOnceInOrder() throws Exception {
-    Assumptions.assumeTrue(Boolean.getBoolean("it.cluster.all"), "set -Dit.cluster.all=true to run");
     try (Cluster cluster = start("cluster-drop", Map.of())) {
       FailoverStream.Result r = FailoverStream.run(cluster, "cluster-drop", RATE, BEFORE, AFTER,
           dropSubscribers(cluster), true);
@@ -123,7 +120,6 @@ class RedisClusterFailoverIT {
    */
   @Test
   void negativeControl_subscriberConnectionsDropped_holdAndChainsOff_checkerSeesLoss() throws Exception {
-    Assumptions.assumeTrue(Boolean.getBoolean("it.cluster.all"), "set -Dit.cluster.all=true to run");
     try (Cluster cluster = start("cluster-drop-unheld", FailoverStream.UNPROTECTED)) {
       FailoverStream.Result r = FailoverStream.run(cluster, "cluster-drop-unheld", RATE, BEFORE, AFTER,
           dropSubscribers(cluster), false);
