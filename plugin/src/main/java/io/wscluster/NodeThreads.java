@@ -23,7 +23,9 @@ final class NodeThreads {
   /**
    * Only delays and periodic ticks run here. What is still queued when the node stops is dropped,
    * not awaited: timeouts and retries of work that {@link ClusterNode#stop} fails or closes
-   * itself; waiting for them held a stop (an undeploy) for up to 2 s.
+   * itself; waiting for them held a stop (an undeploy) for up to 2 s. A cancelled timeout (most
+   * publish attempts and receipts end before theirs) leaves the queue at once instead of at its
+   * deadline.
    */
   final ScheduledExecutorService timer = timer();
   private final ExecutorService callbacks = single("callback");

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 import java.util.function.Function;
 import org.eclipse.jetty.websocket.client.WebSocketClient;
 import org.slf4j.Logger;
@@ -312,7 +313,7 @@ final class Cluster implements PlainClients, AutoCloseable {
 
   @Override
   public void close() {
-    close(clients, ws, () -> stopAll(nodes), redis);
+    close(clients, ws, () -> stopAll(nodes, JettyNode::stop), redis);
     RedisServer.deleteRecursively(configDir);
   }
 
@@ -321,10 +322,10 @@ final class Cluster implements PlainClients, AutoCloseable {
    * node's stop can wait seconds on Redis (its client's shutdown), and the others need not queue
    * behind it.
    */
-  static void stopAll(List<JettyNode> nodes) {
+  static <N extends WsNode> void stopAll(List<N> nodes, Consumer<? super N> stop) {
     List<Thread> stopping = new ArrayList<>();
-    for (JettyNode node : List.copyOf(nodes)) {
-      Thread t = new Thread(node::stop, "it-stop-" + node.name());
+    for (N node : List.copyOf(nodes)) {
+      Thread t = new Thread(() -> stop.accept(node), "it-stop-" + node.name());
       t.start();
       stopping.add(t);
     }

@@ -76,10 +76,6 @@ final class EnvironmentCluster implements PlainClients, AutoCloseable {
 
   @Override
   public void close() {
-    Cluster.close(clients, ws, () -> {
-      for (int i = nodes.size() - 1; i >= 0; i--) {
-        nodes.get(i).stop();
-      }
-    }, redis);
+    Cluster.close(clients, ws, () -> Cluster.stopAll(nodes, EnvironmentNode::stop), redis);
   }
 }

@@ -154,9 +154,7 @@ class LocalModeIT {
       assertTrue(report.duplicates().isEmpty(), report.duplicates().toString());
     } finally {
       ws.stop();
-      for (int i = nodes.size() - 1; i >= 0; i--) {
-        nodes.get(i).stop();
-      }
+      Cluster.stopAll(nodes, JettyNode::stop);
       redis.close();
       never.close();
     }
