@@ -29,8 +29,13 @@ import org.slf4j.LoggerFactory;
  */
 final class Publisher {
   private static final Logger LOG = LoggerFactory.getLogger(Publisher.class);
-  /** A soft limit on one published frame; a single larger envelope still goes alone. */
-  static final int MAX_FRAME_BYTES = 512 * 1024;
+  /**
+   * A soft limit on one published frame; a single larger envelope still goes alone. Small enough
+   * that a backlog (what waited out an outage) goes as several frames: receivers then interleave
+   * the backlogs of all nodes instead of writing one node's whole backlog to their sessions before
+   * the first message of the next.
+   */
+  static final int MAX_FRAME_BYTES = 64 * 1024;
   /** Pause between two publishes of a held frame: Redis reconnects every 200 ms. */
   static final long RETRY_PAUSE_NANOS = TimeUnit.MILLISECONDS.toNanos(200);
 

@@ -1,6 +1,7 @@
 package io.wscluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.wscluster.spi.Transport;
 import java.util.concurrent.CompletableFuture;
@@ -56,5 +57,16 @@ class UnheldTransportTest {
   void publish_noSubscriber_reportsEveryoneReached() {
     assertEquals(UnheldTransport.EVERYONE,
         publish(publishing(() -> CompletableFuture.completedFuture(0L))));
+  }
+
+  /** Unanswered (a dead master's connection): reported reached before the publisher would hold it. */
+  @Test
+  void publish_unanswered_reportsEveryoneReachedBeforeThePublishersWait_andCancelsIt() {
+    CompletableFuture<Long> never = new CompletableFuture<>();
+    long start = System.nanoTime();
+    assertEquals(UnheldTransport.EVERYONE, publish(publishing(() -> never)));
+    long took = System.nanoTime() - start;
+    assertTrue(took < PublishAttempt.WAIT_NANOS, "took " + took / 1_000_000 + " ms");
+    assertTrue(never.isCancelled());
   }
 }

@@ -21,6 +21,7 @@ import org.redisson.config.BaseMasterSlaveServersConfig;
 import org.redisson.config.Config;
 import org.redisson.config.ConfigSupport;
 import org.redisson.config.ConstantDelay;
+import org.redisson.config.SentinelServersConfig;
 import org.redisson.config.SingleServerConfig;
 import org.redisson.config.SubscriptionMode;
 import org.slf4j.Logger;
@@ -39,6 +40,8 @@ final class RedisConfigs {
    * after Redis returns.
    */
   static final Duration RECONNECT_DELAY = Duration.ofMillis(200);
+  /** How often a node asks a sentinel for the master, unless the YAML file sets it. */
+  static final Duration SENTINEL_SCAN = Duration.ofMillis(250);
 
   private RedisConfigs() {
   }
@@ -162,7 +165,8 @@ final class RedisConfigs {
   /**
    * A Redisson YAML file's servers get what our own single-server config has unless the file sets
    * it: the constant {@link #RECONNECT_DELAY} between reconnections and between a command's
-   * retries (a file that sets one keeps it, with a warning), and, when {@link
+   * retries, on Sentinel a {@link #SENTINEL_SCAN} {@code scanInterval} (a file that sets one
+   * keeps it, with a warning), and, when {@link
    * WsClusterConfig#REDIS_CONNECTIONS} is set explicitly, that many connections in the (master)
    * pool, which the file must then leave out. Works for every topology through Redisson's
    * public {@link ConfigSupport#getConfig}.
@@ -188,14 +192,24 @@ final class RedisConfigs {
     }
     checkSubscriptionMode(servers, yaml);
     if (set.contains("reconnectionDelay")) {
-      warnKept(yaml, "reconnectionDelay");
+      warnKept(yaml, "reconnectionDelay", RECONNECT_DELAY);
     } else {
       servers.setReconnectionDelay(new ConstantDelay(RECONNECT_DELAY));
     }
     if (set.contains("retryDelay")) {
-      warnKept(yaml, "retryDelay");
+      warnKept(yaml, "retryDelay", RECONNECT_DELAY);
     } else {
       servers.setRetryDelay(new ConstantDelay(RECONNECT_DELAY));
+    }
+    if (servers instanceof SentinelServersConfig sentinel) {
+      if (set.contains("scanInterval")) {
+        warnKept(yaml, "scanInterval", SENTINEL_SCAN);
+      } else {
+        // Redisson learns of a new master only when it next asks a sentinel (default: every
+        // second); until every node has followed, what the others publish reaches fewer nodes
+        // than are live and is held
+        sentinel.setScanInterval((int) SENTINEL_SCAN.toMillis());
+      }
     }
     if (connections == null) {
       return;
@@ -234,10 +248,10 @@ final class RedisConfigs {
     }
   }
 
-  private static void warnKept(Path yaml, String setting) {
+  private static void warnKept(Path yaml, String setting, Duration ours) {
     LOG.warn("{} ({}) sets {}: keeping it instead of wscluster's constant {} ms; resume after a "
         + "Redis outage may then take longer", yaml, WsClusterConfig.REDIS_CONFIG, setting,
-        RECONNECT_DELAY.toMillis());
+        ours.toMillis());
   }
 
   /**

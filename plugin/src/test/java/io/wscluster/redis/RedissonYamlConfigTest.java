@@ -19,6 +19,7 @@ import org.redisson.config.BaseMasterSlaveServersConfig;
 import org.redisson.config.Config;
 import org.redisson.config.ConfigSupport;
 import org.redisson.config.ConstantDelay;
+import org.redisson.config.SentinelServersConfig;
 import org.redisson.config.SingleServerConfig;
 
 /**
@@ -149,6 +150,29 @@ class RedissonYamlConfigTest {
     }
     assertFalse(servers.getRetryDelay() instanceof ConstantDelay);
     assertEquals(Duration.ofMillis(200), servers.getReconnectionDelay().calcDelay(1));
+  }
+
+  @Test
+  void redissonConfig_yamlSentinel_asksTheSentinelsEveryQuarterSecond() throws Exception {
+    assertEquals(250, ((SentinelServersConfig) servers(SENTINEL)).getScanInterval());
+  }
+
+  @Test
+  void redissonConfig_yamlSentinelSetsScanInterval_keptWithAWarning() throws Exception {
+    BaseConfig<?> servers;
+    try (CapturedStderr err = new CapturedStderr()) {
+      servers = servers(SENTINEL + "  scanInterval: 2000\n");
+      String log = err.text();
+      assertTrue(log.contains("WARN") && log.contains("sets scanInterval: keeping it instead of "
+          + "wscluster's constant 250 ms"), log);
+    }
+    assertEquals(2000, ((SentinelServersConfig) servers).getScanInterval());
+  }
+
+  @Test
+  void redissonConfig_yamlCluster_scanIntervalIsTheFiles() throws Exception {
+    assertEquals(1000, ((org.redisson.config.ClusterServersConfig) servers(CLUSTER
+        + "  scanInterval: 1000\n")).getScanInterval());
   }
 
   // ================================================================ wscluster.redis.connections
