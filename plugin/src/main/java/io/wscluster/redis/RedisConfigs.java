@@ -183,33 +183,18 @@ final class RedisConfigs {
           + connections.trim() + "', and " + yaml + " (" + WsClusterConfig.REDIS_CONFIG
           + ") sets " + pool + " too: set the pool size in one of them only");
     }
-    BaseConfig<?> servers;
-    try {
-      servers = ConfigSupport.getConfig(c);
-    } catch (IllegalArgumentException e) {
-      throw new ConfigException(yaml + " (" + WsClusterConfig.REDIS_CONFIG + ") is not a "
-          + "usable Redisson config: " + e.getMessage());
-    }
+    BaseConfig<?> servers = serversOf(c, yaml);
     checkSubscriptionMode(servers, yaml);
-    if (set.contains("reconnectionDelay")) {
-      warnKept(yaml, "reconnectionDelay", RECONNECT_DELAY);
-    } else {
-      servers.setReconnectionDelay(new ConstantDelay(RECONNECT_DELAY));
-    }
-    if (set.contains("retryDelay")) {
-      warnKept(yaml, "retryDelay", RECONNECT_DELAY);
-    } else {
-      servers.setRetryDelay(new ConstantDelay(RECONNECT_DELAY));
-    }
+    oursUnlessSet(set, yaml, "reconnectionDelay", RECONNECT_DELAY,
+        () -> servers.setReconnectionDelay(new ConstantDelay(RECONNECT_DELAY)));
+    oursUnlessSet(set, yaml, "retryDelay", RECONNECT_DELAY,
+        () -> servers.setRetryDelay(new ConstantDelay(RECONNECT_DELAY)));
     if (servers instanceof SentinelServersConfig sentinel) {
-      if (set.contains("scanInterval")) {
-        warnKept(yaml, "scanInterval", SENTINEL_SCAN);
-      } else {
-        // Redisson learns of a new master only when it next asks a sentinel (default: every
-        // second); until every node has followed, what the others publish reaches fewer nodes
-        // than are live and is held
-        sentinel.setScanInterval((int) SENTINEL_SCAN.toMillis());
-      }
+      // Redisson learns of a new master only when it next asks a sentinel (default: every
+      // second); until every node has followed, what the others publish reaches fewer nodes
+      // than are live and is held
+      oursUnlessSet(set, yaml, "scanInterval", SENTINEL_SCAN,
+          () -> sentinel.setScanInterval((int) SENTINEL_SCAN.toMillis()));
     }
     if (connections == null) {
       return;
@@ -245,6 +230,25 @@ final class RedisConfigs {
           + "' in " + yaml + " (" + WsClusterConfig.REDIS_CONFIG + "), must be MASTER: a PUBLISH "
           + "counts only the subscribers of the master it runs on, and wscluster counts a "
           + "message as sent when that number reaches every node");
+    }
+  }
+
+  private static BaseConfig<?> serversOf(Config c, Path yaml) {
+    try {
+      return ConfigSupport.getConfig(c);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException(yaml + " (" + WsClusterConfig.REDIS_CONFIG + ") is not a "
+          + "usable Redisson config: " + e.getMessage());
+    }
+  }
+
+  /** Applies wscluster's value of {@code setting} unless the file sets it: then warns it is kept. */
+  private static void oursUnlessSet(Set<String> set, Path yaml, String setting, Duration ours,
+      Runnable apply) {
+    if (set.contains(setting)) {
+      warnKept(yaml, setting, ours);
+    } else {
+      apply.run();
     }
   }
 
