@@ -47,6 +47,13 @@ final class JettyNode implements WsNode, AutoCloseable {
   static final String TEST_OUTAGE_HOLD = "io.wscluster.test.outage-hold";
   /** "redisson": sharded channels subscribed through Redisson's own sharded topics (see RedisBackendProvider). */
   static final String TEST_SHARDED_SUBSCRIBER = "io.wscluster.test.sharded-subscriber";
+  /**
+   * An {@code AtomicReference<Consumer<String>>} the node fills with an action that makes a channel's sharded
+   * subscription deliver nothing while Redis still counts it (see RedisBackendProvider).
+   */
+  static final String TEST_DEAFEN = "io.wscluster.test.deafen";
+  /** "off": no sharded channel is probed (see RedisBackendProvider). */
+  static final String TEST_SHARD_PROBES = "io.wscluster.test.shard-probes";
 
   private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
 

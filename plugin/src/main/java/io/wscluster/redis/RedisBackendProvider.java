@@ -3,6 +3,8 @@ package io.wscluster.redis;
 import io.wscluster.spi.Backend;
 import io.wscluster.spi.BackendContext;
 import io.wscluster.spi.BackendProvider;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
 
 /**
  * {@code wscluster.transport=redis}, the default: Redis pub/sub through Redisson
@@ -18,6 +20,14 @@ public final class RedisBackendProvider implements BackendProvider {
    * subscription which does not follow a slot move). Not reachable from configuration.
    */
   static final String TEST_SHARDED_SUBSCRIBER = "io.wscluster.test.sharded-subscriber";
+  /**
+   * Test hook, a ServletContext attribute holding an {@code AtomicReference<Consumer<String>>}:
+   * set to an action that makes the named channel's sharded subscription deliver nothing while
+   * Redis still counts it (see {@link ShardedSubscriber#deafen}).
+   */
+  static final String TEST_DEAFEN = "io.wscluster.test.deafen";
+  /** Test hook, a ServletContext attribute: "off" probes no sharded channel (a control). */
+  static final String TEST_SHARD_PROBES = "io.wscluster.test.shard-probes";
 
   @Override
   public String name() {
@@ -29,6 +39,19 @@ public final class RedisBackendProvider implements BackendProvider {
     boolean redissonSharded = "redisson".equals(context.attribute(TEST_SHARDED_SUBSCRIBER));
     RedisTransport transport = new RedisTransport(context.config(), context::explicitValue,
         context.extraSubscriptions(), redissonSharded ? null : context.threadFactory("shards"));
+    if ("off".equals(context.attribute(TEST_SHARD_PROBES))) {
+      transport.withoutShardProbes();
+    }
+    if (context.attribute(TEST_DEAFEN) instanceof AtomicReference<?> hook) {
+      @SuppressWarnings("unchecked")
+      AtomicReference<Consumer<String>> deafen = (AtomicReference<Consumer<String>>) hook;
+      deafen.set(channel -> {
+        ShardedSubscriber shards = transport.shards();
+        if (shards != null) {
+          shards.deafen(channel);
+        }
+      });
+    }
     String prefix = context.config().channelPrefix();
     int maxLength = context.config().historyMaxLength();
     long maxAge = context.config().historyMaxAge().toMillis();

@@ -18,6 +18,7 @@ import org.redisson.client.RedisWrongPasswordException;
 import org.redisson.client.codec.ByteArrayCodec;
 import org.redisson.config.BaseConfig;
 import org.redisson.config.BaseMasterSlaveServersConfig;
+import org.redisson.config.ClusterServersConfig;
 import org.redisson.config.Config;
 import org.redisson.config.ConfigSupport;
 import org.redisson.config.ConstantDelay;
@@ -40,8 +41,11 @@ final class RedisConfigs {
    * after Redis returns.
    */
   static final Duration RECONNECT_DELAY = Duration.ofMillis(200);
-  /** How often a node asks a sentinel for the master, unless the YAML file sets it. */
-  static final Duration SENTINEL_SCAN = Duration.ofMillis(250);
+  /**
+   * How often a node asks a sentinel for the master, or reads a Redis Cluster's topology, unless
+   * the YAML file sets {@code scanInterval}: a failover or a slot move is followed only then.
+   */
+  static final Duration TOPOLOGY_SCAN = Duration.ofMillis(250);
 
   private RedisConfigs() {
   }
@@ -165,8 +169,8 @@ final class RedisConfigs {
   /**
    * A Redisson YAML file's servers get what our own single-server config has unless the file sets
    * it: the constant {@link #RECONNECT_DELAY} between reconnections and between a command's
-   * retries, on Sentinel a {@link #SENTINEL_SCAN} {@code scanInterval} (a file that sets one
-   * keeps it, with a warning), and, when {@link
+   * retries, on Sentinel and Cluster a {@link #TOPOLOGY_SCAN} {@code scanInterval} (a file that
+   * sets one keeps it, with a warning), and, when {@link
    * WsClusterConfig#REDIS_CONNECTIONS} is set explicitly, that many connections in the (master)
    * pool, which the file must then leave out. Works for every topology through Redisson's
    * public {@link ConfigSupport#getConfig}.
@@ -189,12 +193,16 @@ final class RedisConfigs {
         () -> servers.setReconnectionDelay(new ConstantDelay(RECONNECT_DELAY)));
     oursUnlessSet(set, yaml, "retryDelay", RECONNECT_DELAY,
         () -> servers.setRetryDelay(new ConstantDelay(RECONNECT_DELAY)));
+    // Redisson learns of a new master only when it next asks a sentinel (default: every second)
+    // or reads the cluster's topology (every 5 s); until every node has followed, what the
+    // others publish reaches fewer nodes than are live, or fails, and is held
+    int scan = (int) TOPOLOGY_SCAN.toMillis();
     if (servers instanceof SentinelServersConfig sentinel) {
-      // Redisson learns of a new master only when it next asks a sentinel (default: every
-      // second); until every node has followed, what the others publish reaches fewer nodes
-      // than are live and is held
-      oursUnlessSet(set, yaml, "scanInterval", SENTINEL_SCAN,
-          () -> sentinel.setScanInterval((int) SENTINEL_SCAN.toMillis()));
+      oursUnlessSet(set, yaml, "scanInterval", TOPOLOGY_SCAN,
+          () -> sentinel.setScanInterval(scan));
+    } else if (servers instanceof ClusterServersConfig cluster) {
+      oursUnlessSet(set, yaml, "scanInterval", TOPOLOGY_SCAN,
+          () -> cluster.setScanInterval(scan));
     }
     if (connections == null) {
       return;

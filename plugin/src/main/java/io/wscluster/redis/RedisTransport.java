@@ -46,6 +46,8 @@ final class RedisTransport implements Transport {
   private Receiver receiver;
   /** With sharded pub/sub: the subscriptions; else null. */
   private volatile ShardedSubscriber shards;
+  /** Whether quiet sharded channels are probed (see {@link ShardedSubscriber}). */
+  private volatile boolean shardProbes = true;
 
   /**
    * @param explicit the raw text of a key set explicitly, else null
@@ -88,7 +90,7 @@ final class RedisTransport implements Transport {
     sharded = shard;
     if (shard && threads != null) {
       shards = new ShardedSubscriber(((Redisson) client).getCommandExecutor()
-          .getConnectionManager(), receiver, extraSubscriptions, threads);
+          .getConnectionManager(), receiver, extraSubscriptions, shardProbes, threads);
     }
     redisson = client;
     LOG.info("wscluster uses {} pub/sub on {}", shard ? "sharded (SPUBLISH/SSUBSCRIBE)"
@@ -193,6 +195,17 @@ final class RedisTransport implements Transport {
     // removing our last listener makes Redisson (S)UNSUBSCRIBE the channel; the topic object is
     // kept for publishing and subscribing again
     return topic(channel).removeListenerAsync(ids.toArray(new Integer[0]));
+  }
+
+  /** Test hook, before {@link #start}: quiet sharded channels are not probed (a control). */
+  RedisTransport withoutShardProbes() {
+    shardProbes = false;
+    return this;
+  }
+
+  /** The sharded subscriptions; null unless started with sharded pub/sub. For tests. */
+  ShardedSubscriber shards() {
+    return shards;
   }
 
   /** Whether this transport uses sharded pub/sub; meaningful once started. */

@@ -11,12 +11,14 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.redisson.client.ChannelName;
 import org.redisson.client.RedisClient;
 import org.redisson.client.RedisPubSubConnection;
 import org.redisson.client.RedisPubSubListener;
 import org.redisson.client.codec.ByteArrayCodec;
+import org.redisson.client.protocol.RedisCommands;
 import org.redisson.client.protocol.pubsub.PubSubType;
 import org.redisson.connection.ConnectionManager;
 import org.redisson.connection.MasterSlaveEntry;
@@ -37,6 +39,10 @@ import org.slf4j.LoggerFactory;
  * now. Placing subscribes on the new master before leaving the old one, so a channel is never
  * unsubscribed on purpose while its slot is served.
  *
+ * <p>Each subscription is {@link ChannelProbe probed} when its channel is quiet; one found dead
+ * has its connection closed (which ends every subscription on it, so the senders see fewer
+ * receivers and hold their frames) and its channels subscribed again on a new connection.
+ *
  * <p>Threads: all state lives on one thread ({@code wscluster-shards-n}); Redisson's threads
  * only hand status events over to it. Frames go from Redisson's thread straight to the receiver,
  * as with classic topics (the receiver only queues them).
@@ -47,26 +53,33 @@ final class ShardedSubscriber {
   static final long CHECK_MILLIS = 200;
   /** A subscription not confirmed by Redis within this time is placed again. */
   static final long CONFIRM_MILLIS = 1_000;
-
   private final ConnectionManager connections;
   private final Transport.Receiver receiver;
   private final int extraListeners;
+  private final boolean probes;
   private final ScheduledExecutorService thread;
   /** Thread-confined: the subscribed channels. */
   private final Map<String, Sub> subs = new HashMap<>();
   /** Thread-confined: our pub/sub connection to each master client in use. */
-  private final Map<RedisClient, Link> links = new HashMap<>();
+  private final Map<RedisClient, ShardLink> links = new HashMap<>();
   private boolean stopped;
+  /** Connections closed because a probe did not come back. */
+  private final java.util.concurrent.atomic.AtomicLong replaced =
+      new java.util.concurrent.atomic.AtomicLong();
+  private final java.util.concurrent.atomic.AtomicLong probesSent =
+      new java.util.concurrent.atomic.AtomicLong();
 
   /**
    * @param extraListeners test hook: deliver each frame this many more times (a doubled
    *     subscription)
+   * @param probes whether quiet channels are probed; false only as a test's control
    */
   ShardedSubscriber(ConnectionManager connections, Transport.Receiver receiver,
-      int extraListeners, ThreadFactory threads) {
+      int extraListeners, boolean probes, ThreadFactory threads) {
     this.connections = connections;
     this.receiver = receiver;
     this.extraListeners = extraListeners;
+    this.probes = probes;
     this.thread = Executors.newSingleThreadScheduledExecutor(threads);
     thread.scheduleWithFixedDelay(this::check, CHECK_MILLIS, CHECK_MILLIS, TimeUnit.MILLISECONDS);
   }
@@ -119,9 +132,7 @@ final class ShardedSubscriber {
         sub.waiting.forEach(w -> w.completeExceptionally(new IllegalStateException("stopped")));
       }
       subs.clear();
-      for (Link link : links.values()) {
-        link.connection.thenAccept(RedisPubSubConnection::closeAsync);
-      }
+      links.values().forEach(ShardLink::close);
       links.clear();
       done.complete(null);
     }, done);
@@ -154,7 +165,7 @@ final class ShardedSubscriber {
    */
   private void place(Sub sub) {
     RedisClient master = masterOf(sub.channel);
-    Link link = master == null ? null : links.computeIfAbsent(master, Link::new);
+    ShardLink link = master == null ? null : links.computeIfAbsent(master, ShardLink::new);
     if (!sub.listeners.isEmpty() && sub.listeners.get(0).link != link) {
       leave(sub);
     }
@@ -195,17 +206,25 @@ final class ShardedSubscriber {
     sub.listeners.clear();
     sub.confirmed = false;
     CompletableFuture<Void> left = new CompletableFuture<>();
-    Link link = listeners.isEmpty() ? null : listeners.get(0).link;
+    ShardLink link = listeners.isEmpty() ? null : listeners.get(0).link;
     if (link == null) {
       left.complete(null);
       return left;
     }
     link.connection.whenComplete((connection, error) -> run(() -> {
-      if (error != null || connection.isClosed() || !connection.isActive()) {
+      if (error != null || connection.isClosed()) {
         left.complete(null);
         return;
       }
       ChannelName name = new ChannelName(sub.channel);
+      if (!connection.isActive()) {
+        // reconnecting: the client forgets the channel, so it does not subscribe it again once
+        // connected, and our listeners go now (the write fails, no status will come)
+        connection.unsubscribe(PubSubType.SUNSUBSCRIBE, name);
+        listeners.forEach(l -> connection.removeListener(name, l));
+        left.complete(null);
+        return;
+      }
       sub.leaving = left;
       connection.unsubscribe(PubSubType.SUNSUBSCRIBE, name).addListener(f -> {
         if (!f.isSuccess()) {
@@ -236,6 +255,8 @@ final class ShardedSubscriber {
             LOG.info("sharded channel {} follows its slot to {}", sub.channel, master.getAddr());
           }
           place(sub);
+        } else if (probes && sub.confirmed && sub.link != null) {
+          probe(sub, now);
         }
       }
       List<RedisClient> unused = new ArrayList<>();
@@ -245,18 +266,92 @@ final class ShardedSubscriber {
         }
       });
       for (RedisClient client : unused) {
-        Link link = links.remove(client);
-        link.connection.thenAccept(RedisPubSubConnection::closeAsync);
+        links.remove(client).close();
       }
     } catch (RuntimeException e) {
       LOG.warn("checking sharded subscriptions failed", e);
     }
   }
 
+  /** Our thread: the next step of {@code sub}'s probe: nothing, a probe, or a new connection. */
+  private void probe(Sub sub, long now) {
+    ChannelProbe.Step step = sub.probe.next(now,
+        ThreadLocalRandom.current().nextLong(ChannelProbe.QUIET_MILLIS / 2 + 1));
+    if (step == ChannelProbe.Step.DEAD) {
+      replace(sub.link, sub.channel, sub.probe.why());
+    } else if (step == ChannelProbe.Step.SEND) {
+      probesSent.incrementAndGet();
+      ShardLink link = sub.link;
+      link.commands().thenCompose(c -> c.<Long, Long>async(ByteArrayCodec.INSTANCE,
+              RedisCommands.SPUBLISH, sub.channel, ChannelProbe.FRAME).toCompletableFuture())
+          .whenComplete((count, error) -> run(() -> {
+            if (error != null) {
+              LOG.debug("probe on {} not taken by {}", sub.channel, link.client.getAddr(), error);
+              sub.probe.failed(now);
+            } else {
+              sub.probe.answered(now, count == null ? 0 : count, System.nanoTime());
+            }
+          }, new CompletableFuture<>()));
+    }
+  }
+
+  /**
+   * Our thread: {@code link}'s connection does not deliver: closes it and places each channel on
+   * it again, on a new connection to the same master.
+   */
+  private void replace(ShardLink link, String channel, String why) {
+    if (links.get(link.client) != link) {
+      return;
+    }
+    replaced.incrementAndGet();
+    LOG.warn("sharded subscriptions on {} stopped delivering ({}, channel {}): subscribing them "
+        + "again on a new connection", link.client.getAddr(), why, channel);
+    links.remove(link.client);
+    link.close();
+    for (Sub sub : subs.values()) {
+      if (sub.link == link) {
+        sub.listeners.clear(); // they go with the closed connection
+        sub.link = null;
+        place(sub);
+      }
+    }
+  }
+
+  /** How many connections were replaced because a probe did not come back. */
+  long replaced() {
+    return replaced.get();
+  }
+
+  /** How many probes were sent. */
+  long probesSent() {
+    return probesSent.get();
+  }
+
+  /**
+   * Test hook: the current placement of {@code channel} goes deaf (Redis still counts it, but
+   * nothing it delivers reaches the receiver), as a wedged connection would.
+   */
+  void deafen(String channel) {
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    run(() -> {
+      Sub sub = subs.get(channel);
+      if (sub != null) {
+        sub.listeners.forEach(l -> l.deaf = true);
+      }
+      done.complete(null);
+    }, done);
+    done.join();
+  }
+
   /** The client of the master serving {@code channel}'s slot, per Redisson; null if none now. */
   private RedisClient masterOf(String channel) {
     MasterSlaveEntry entry = connections.getWriteEntry(connections.calcSlot(channel));
-    return entry == null || !entry.isInit() ? null : entry.getClient();
+    if (entry == null || !entry.isInit()) {
+      return null;
+    }
+    RedisClient client = entry.getClient();
+    // Redisson shuts a client down when it replaces the master: the replacement is due
+    return client.isShutdown() ? null : client;
   }
 
   /** Our thread: Redis confirmed or ended a subscription of {@code from}'s placement. */
@@ -264,6 +359,9 @@ final class ShardedSubscriber {
     Sub sub = from.sub;
     boolean current = sub.listeners.contains(from);
     if (type == PubSubType.SSUBSCRIBE && current) {
+      if (!sub.confirmed) {
+        sub.probe.confirmed(System.nanoTime()); // quiet from here, not from before
+      }
       sub.confirmed = true;
       sub.waiting.forEach(w -> w.complete(null));
       sub.waiting.clear();
@@ -286,36 +384,30 @@ final class ShardedSubscriber {
     /** The listeners on the current placement's connection (more than one: the test hook). */
     final List<Listener> listeners = new ArrayList<>();
     final List<CompletableFuture<Void>> waiting = new ArrayList<>();
-    Link link;
+    /** Read by Redisson's threads to tell the current placement's frames. */
+    volatile ShardLink link;
     boolean confirmed;
     volatile boolean gone;
     long placedAtNanos;
     CompletableFuture<Void> leaving;
+    /** Whether the current placement delivers. */
+    final ChannelProbe probe = new ChannelProbe();
 
     Sub(String channel) {
       this.channel = channel;
     }
   }
 
-  /** Our pub/sub connection to one master; made on first use. */
-  private static final class Link {
-    final RedisClient client;
-    final CompletableFuture<RedisPubSubConnection> connection;
-
-    Link(RedisClient client) {
-      this.client = client;
-      this.connection = client.connectPubSubAsync().toCompletableFuture();
-    }
-  }
-
   /** Redisson's thread: hands frames to the receiver, status to our thread. */
   private final class Listener implements RedisPubSubListener<Object> {
     final Sub sub;
-    final Link link;
+    final ShardLink link;
     /** Whether this one reports status (one per placement). */
     final boolean reports;
+    /** Test hook: drops everything (see {@link #deafen}). */
+    volatile boolean deaf;
 
-    Listener(Sub sub, Link link, boolean reports) {
+    Listener(Sub sub, ShardLink link, boolean reports) {
       this.sub = sub;
       this.link = link;
       this.reports = reports;
@@ -323,7 +415,13 @@ final class ShardedSubscriber {
 
     @Override
     public void onMessage(CharSequence channel, Object frame) {
-      if (!sub.gone && frame instanceof byte[] bytes) {
+      if (sub.gone || deaf || !(frame instanceof byte[] bytes)) {
+        return;
+      }
+      if (reports && sub.link == link) {
+        sub.probe.onFrame(System.nanoTime());
+      }
+      if (!ChannelProbe.isProbe(bytes)) {
         receiver.onFrame(sub.channel, bytes);
       }
     }

@@ -170,9 +170,21 @@ class RedissonYamlConfigTest {
   }
 
   @Test
-  void redissonConfig_yamlCluster_scanIntervalIsTheFiles() throws Exception {
-    assertEquals(1000, ((org.redisson.config.ClusterServersConfig) servers(CLUSTER
-        + "  scanInterval: 1000\n")).getScanInterval());
+  void redissonConfig_yamlCluster_readsTheTopologyEveryQuarterSecond() throws Exception {
+    assertEquals(250, ((org.redisson.config.ClusterServersConfig) servers(CLUSTER))
+        .getScanInterval());
+  }
+
+  @Test
+  void redissonConfig_yamlClusterSetsScanInterval_keptWithAWarning() throws Exception {
+    BaseConfig<?> servers;
+    try (CapturedStderr err = new CapturedStderr()) {
+      servers = servers(CLUSTER + "  scanInterval: 1000\n");
+      String log = err.text();
+      assertTrue(log.contains("WARN") && log.contains("sets scanInterval: keeping it instead of "
+          + "wscluster's constant 250 ms"), log);
+    }
+    assertEquals(1000, ((org.redisson.config.ClusterServersConfig) servers).getScanInterval());
   }
 
   // ================================================================ wscluster.redis.connections

@@ -165,7 +165,7 @@ public final class TestRedis implements AutoCloseable {
       }
       c.yaml = dir.resolve("cluster.yaml");
       Files.writeString(c.yaml, "clusterServersConfig:\n  nodeAddresses:\n    - \""
-          + c.masters.get(0).address() + "\"\n  subscriptionMode: \"MASTER\"\n  scanInterval: 1000\n");
+          + c.masters.get(0).address() + "\"\n  subscriptionMode: \"MASTER\"\n");
       return c;
     } catch (Exception | Error e) {
       c.close();

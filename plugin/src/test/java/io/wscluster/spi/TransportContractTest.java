@@ -81,6 +81,12 @@ public abstract class TransportContractTest {
       return new String(e.getValue(), StandardCharsets.UTF_8);
     }
 
+    /** The next frame's text if one arrives within {@code millis}, else null. */
+    public String pollText(long millis) throws InterruptedException {
+      Map.Entry<String, byte[]> e = frames.poll(millis, TimeUnit.MILLISECONDS);
+      return e == null ? null : new String(e.getValue(), StandardCharsets.UTF_8);
+    }
+
     public void assertNothingMore() throws InterruptedException {
       Map.Entry<String, byte[]> e = frames.poll(QUIET_MILLIS, TimeUnit.MILLISECONDS);
       assertNull(e, () -> "unexpected frame on " + e.getKey() + ": "
