@@ -20,6 +20,8 @@ class ChainSender {
   private final EnvelopeCodec codec;
   private final Map<String, Long> links = new HashMap<>();
   private final Set<String> unsynced = new HashSet<>();
+  /** When each channel last got a chained frame other than a sync. */
+  private final Map<String, Long> lastData = new HashMap<>();
 
   private ChainSender(EnvelopeCodec codec) {
     this.codec = codec;
@@ -62,6 +64,9 @@ class ChainSender {
     for (int i = 0; i < channels.size(); i++) {
       frameLinks[i] = nextLink(channels.get(i), syncOnly);
       bytes[i] = codec.frame(envelopes, frameLinks[i], false);
+      if (!syncOnly && frameLinks[i] != 0) {
+        lastData.put(channels.get(i), nowNanos);
+      }
     }
     return new Frame(batch, bytes, channels, frameLinks, Frame.Kind.NEW, nowNanos);
   }
@@ -110,5 +115,14 @@ class ChainSender {
 
   boolean anyUnsynced() {
     return !unsynced.isEmpty();
+  }
+
+  /**
+   * The channels that got chained frames other than syncs at or after {@code sinceNanos}; forgets
+   * the others.
+   */
+  List<String> activeSince(long sinceNanos) {
+    lastData.values().removeIf(at -> at - sinceNanos < 0);
+    return List.copyOf(lastData.keySet());
   }
 }

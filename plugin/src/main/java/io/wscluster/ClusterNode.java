@@ -84,7 +84,10 @@ final class ClusterNode implements WsCluster {
     }
     try {
       actors.membership.start(actors.dispatcher::onFrame, actors.receipts::onNodeGone,
-          actors.receipts::onLeases);
+          (live, readStarted) -> {
+            actors.receipts.onLeases(live, readStarted);
+            actors.publisher.onLiveNodes(live);
+          });
     } catch (Exception e) {
       state = State.STOPPED;
       actors.threads.stop();

@@ -2,6 +2,7 @@ package io.wscluster;
 
 import io.wscluster.spi.Transport;
 import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -67,6 +68,11 @@ final class Publisher {
   private final HeldFrames held = new HeldFrames();
   /** Publisher-thread state: the frame being published, if any (one at a time). */
   private Frame inFlight;
+  /** Publisher-thread state: the live nodes last told, and heartbeats left to sync every chain. */
+  private Set<String> lastLive = Set.of();
+  private int resyncs;
+  /** Heartbeats after a node became live in which every recently used chain gets a sync. */
+  static final int RESYNC_HEARTBEATS = 5;
 
   /**
    * @param shortfallHoldNanos how long a frame is held for subscriptions that do not come (a
@@ -167,6 +173,23 @@ final class Publisher {
   /** Any thread, every heartbeat: the chains' syncs, on the publisher thread. */
   void onHeartbeat() {
     onThread(this::syncChains);
+  }
+
+  /**
+   * Presence heartbeat, after each read of the leases: the live nodes. A node that became live
+   * (it joined, or it is back after its lease lapsed, when nothing was held for it) gets a sync on
+   * every chain that carried frames within the time they are kept, for the next
+   * {@link #RESYNC_HEARTBEATS} heartbeats: one it missed frames of sees the gap and asks for them,
+   * even after the stream ended or before it was subscribed again.
+   */
+  void onLiveNodes(Set<String> live) {
+    Set<String> now = Set.copyOf(live);
+    onThread(() -> {
+      if (!lastLive.isEmpty() && !lastLive.containsAll(now)) {
+        resyncs = RESYNC_HEARTBEATS;
+      }
+      lastLive = now;
+    });
   }
 
   /** Publisher thread: an envelope alone, unchained, to {@code node}, ahead of all; never held. */
@@ -382,11 +405,16 @@ final class Publisher {
    * too, not only when the next frame comes.
    */
   private void syncChains() {
-    if (!running || !chains.anyUnsynced() || !held.isEmpty()) {
+    if (!running || !chains.anyUnsynced() && resyncs == 0 || !held.isEmpty()) {
       return; // nothing new, or an outage: the held frames carry their links
     }
     rooms.expire();
-    for (String channel : chains.takeUnsynced()) {
+    Set<String> toSync = new java.util.LinkedHashSet<>(chains.takeUnsynced());
+    if (resyncs > 0) {
+      resyncs--;
+      toSync.addAll(chains.activeSince(clock.getAsLong() - FrameHistory.KEEP_NANOS));
+    }
+    for (String channel : toSync) {
       if (channel.equals(channels.broadcast)) {
         outgoing.add(seq -> Envelope.sync(nodeId, seq), null, false);
       } else if (channels.roomOf(channel) != null) {

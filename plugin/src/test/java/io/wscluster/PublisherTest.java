@@ -440,4 +440,47 @@ class PublisherTest {
     assertEquals(List.of("t:room:r [a]", "t:room:r [sync]"), publishes());
     assertEquals(2, decode(1).link);
   }
+
+  /** Tells the publisher the live nodes, as a presence heartbeat does, and lets it run. */
+  private void live(String... nodes) {
+    publisher.onLiveNodes(java.util.Set.of(nodes));
+    time.runReady();
+  }
+
+  private void heartbeats(int n) {
+    for (int i = 0; i < n; i++) {
+      publisher.onHeartbeat();
+      time.runReady();
+    }
+  }
+
+  @Test
+  void nodeLiveAgain_everyChainUsedWithinTheKeepTime_syncedForFiveHeartbeats() throws Exception {
+    live("n", "x");
+    send("a");
+    time.runReady();
+    heartbeats(1);
+    live("n"); // x's lease lapsed: what goes now is not held for it
+    live("n", "x"); // x is back
+    heartbeats(Publisher.RESYNC_HEARTBEATS + 2);
+    List<String> expected = new ArrayList<>(List.of("t:all [a]", "t:all [sync]"));
+    for (int i = 0; i < Publisher.RESYNC_HEARTBEATS; i++) {
+      expected.add("t:all [sync]");
+    }
+    assertEquals(expected, publishes(), "a sync per heartbeat while x may have missed frames");
+  }
+
+  @Test
+  void nodeLiveAgain_chainsUnusedForLongerThanTheKeepTime_notSynced() throws Exception {
+    live("n", "x");
+    send("a");
+    time.runReady();
+    heartbeats(1);
+    time.advance(java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(FrameHistory.KEEP_NANOS) + 1);
+    live("n");
+    live("n", "x");
+    heartbeats(2);
+    assertEquals(List.of("t:all [a]", "t:all [sync]"), publishes(),
+        "nothing kept to resend: no sync");
+  }
 }

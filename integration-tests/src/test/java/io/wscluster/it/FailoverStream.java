@@ -161,6 +161,8 @@ final class FailoverStream {
         for (JettyNode n : cluster.nodes()) {
           stats.append('\n').append(n.statsJson());
         }
+        stats.append("\nsubscribers of the stream's channel:").append(cluster.topology().subscribers(
+            cluster.prefix() + ":room:bench"));
         throw new AssertionError("not every message arrived; " + checker.check(clients, t -> t.startsWith(scope))
             .missingSummary() + stats, e);
       }

@@ -69,6 +69,19 @@ class RedisClusterFailoverIT {
   }
 
   /**
+   * The control for the kill: with the outage hold and the chains off, what the nodes published to the dead master
+   * and what reached fewer nodes until they all followed the replica is lost, and the checker says so.
+   */
+  @Test
+  void negativeControl_streamSlotMasterKilled_holdAndChainsOff_checkerSeesLoss() throws Exception {
+    try (Cluster cluster = start("cluster-kill-unheld", FailoverStream.UNPROTECTED)) {
+      FailoverStream.Result r = FailoverStream.run(cluster, "cluster-kill-unheld", RATE, BEFORE, AFTER,
+          killStreamMaster(cluster), false);
+      assertFalse(r.report().missing().isEmpty(), "the checker must see lost messages: " + r.report());
+    }
+  }
+
+  /**
    * Pauses the master owning the stream channel's slot (SIGSTOP: a hung host that keeps its connections open,
    * and stays hung to the end of the test); returns when its replica serves the slot.
    */

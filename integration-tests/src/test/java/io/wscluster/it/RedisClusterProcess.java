@@ -253,6 +253,27 @@ final class RedisClusterProcess implements RedisTopology {
    * subscribed on ({@code PUBSUB NUMSUB}), a sharded one by its slot's nodes ({@code PUBSUB SHARDNUMSUB}, Redis 7).
    */
   @Override
+  public String subscribers(String channel) {
+    StringBuilder out = new StringBuilder();
+    for (RedisServer s : live()) {
+      out.append('\n').append(s.hostPort()).append(": ");
+      try {
+        out.append("SHARDNUMSUB ").append(s.command("PUBSUB", "SHARDNUMSUB", channel)).append("; role ")
+            .append(String.valueOf(s.command("ROLE")).lines().findFirst().orElse("")).append("; pubsub clients: ");
+        for (String line : String.valueOf(s.command("CLIENT", "LIST", "TYPE", "pubsub")).split("\n")) {
+          java.util.regex.Matcher m = java.util.regex.Pattern.compile("addr=(\\S+).*?ssub=(\\d+)").matcher(line);
+          if (m.find()) {
+            out.append(m.group(1)).append(" ssub=").append(m.group(2)).append(", ");
+          }
+        }
+      } catch (IOException | RuntimeException e) {
+        out.append(e);
+      }
+    }
+    return out.toString();
+  }
+
+  @Override
   public long numsub(String channel) throws IOException {
     long total = 0;
     for (RedisServer s : live()) {

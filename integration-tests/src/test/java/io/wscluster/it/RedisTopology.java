@@ -19,6 +19,11 @@ interface RedisTopology extends AutoCloseable {
   /** How many subscriptions the (classic pub/sub) channel has, wherever a client may have subscribed it. */
   long numsub(String channel) throws IOException;
 
+  /** For a failure's message: who subscribes {@code channel} where, as the servers report it. */
+  default String subscribers(String channel) {
+    return "";
+  }
+
   /** A command on one key ({@code args[1]}), sent to the server that holds the key now. */
   Object command(Object... args) throws IOException;
 
