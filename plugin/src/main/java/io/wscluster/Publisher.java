@@ -68,9 +68,12 @@ final class Publisher {
   private final HeldFrames held = new HeldFrames();
   /** Publisher-thread state: the frame being published, if any (one at a time). */
   private Frame inFlight;
-  /** Publisher-thread state: the live nodes last told, and heartbeats left to sync every chain. */
+  /** Publisher-thread state: the live nodes last told, when each was last live, resyncs left. */
   private Set<String> lastLive = Set.of();
+  private final java.util.Map<String, Long> liveAt = new java.util.HashMap<>();
   private int resyncs;
+  /** How long a node no longer live is remembered as one that was (later it counts as new). */
+  static final long REMEMBER_LIVE_NANOS = TimeUnit.MINUTES.toNanos(10);
   /** Heartbeats after a node became live in which every recently used chain gets a sync. */
   static final int RESYNC_HEARTBEATS = 5;
 
@@ -176,17 +179,22 @@ final class Publisher {
   }
 
   /**
-   * Presence heartbeat, after each read of the leases: the live nodes. A node that became live
-   * (it joined, or it is back after its lease lapsed, when nothing was held for it) gets a sync on
-   * every chain that carried frames within the time they are kept, for the next
-   * {@link #RESYNC_HEARTBEATS} heartbeats: one it missed frames of sees the gap and asks for them,
-   * even after the stream ended or before it was subscribed again.
+   * Presence heartbeat, after each read of the leases: the live nodes. A node live again after it
+   * was not (its lease lapsed, and nothing was held for it meanwhile) gets a sync on every chain
+   * that carried frames within the time they are kept, for the next {@link #RESYNC_HEARTBEATS}
+   * heartbeats: it sees the gap and asks for what it missed, even after the stream ended or before
+   * it was subscribed again. A node live for the first time gets none: it has no chain to resume.
    */
   void onLiveNodes(Set<String> live) {
     Set<String> now = Set.copyOf(live);
     onThread(() -> {
-      if (!lastLive.isEmpty() && !lastLive.containsAll(now)) {
-        resyncs = RESYNC_HEARTBEATS;
+      long at = clock.getAsLong();
+      liveAt.values().removeIf(t -> at - t > REMEMBER_LIVE_NANOS);
+      for (String node : now) {
+        if (!lastLive.contains(node) && liveAt.containsKey(node)) {
+          resyncs = RESYNC_HEARTBEATS;
+        }
+        liveAt.put(node, at);
       }
       lastLive = now;
     });

@@ -471,6 +471,17 @@ class PublisherTest {
   }
 
   @Test
+  void nodeLiveForTheFirstTime_noExtraSync() throws Exception {
+    live("n");
+    send("a");
+    time.runReady();
+    heartbeats(1);
+    live("n", "x"); // x joins: it has no chain of this node to resume
+    heartbeats(2);
+    assertEquals(List.of("t:all [a]", "t:all [sync]"), publishes());
+  }
+
+  @Test
   void nodeLiveAgain_chainsUnusedForLongerThanTheKeepTime_notSynced() throws Exception {
     live("n", "x");
     send("a");
