@@ -2,8 +2,8 @@ package io.wscluster;
 
 import io.wscluster.spi.Transport;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.concurrent.RejectedExecutionException;
@@ -70,7 +70,7 @@ final class Publisher {
   private Frame inFlight;
   /** Publisher-thread state: the live nodes last told, when each was last live, resyncs left. */
   private Set<String> lastLive = Set.of();
-  private final java.util.Map<String, Long> liveAt = new java.util.HashMap<>();
+  private final Map<String, Long> liveAt = new java.util.HashMap<>();
   private int resyncs;
   /** How long a node no longer live is remembered as one that was (later it counts as new). */
   static final long REMEMBER_LIVE_NANOS = TimeUnit.MINUTES.toNanos(10);

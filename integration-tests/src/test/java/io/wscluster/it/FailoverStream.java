@@ -91,6 +91,14 @@ final class FailoverStream {
   }
 
   /**
+   * The channel the stream travels on: the clients talk through the demo's {@code /bench} endpoint, which sends
+   * every message to the room "bench", whose messages go on that room's channel.
+   */
+  static String streamChannel(Cluster cluster) {
+    return cluster.prefix() + ":room:bench";
+  }
+
+  /**
    * Runs the stream. With {@code awaitAll} it waits (up to {@link #LIVENESS} each) after the fault until every
    * client has a message sent after it from each other node ("flowing"), and after the stream until every client
    * has every message; else (negative controls) it waits for neither and gives them {@value #CONTROL_SETTLE_MILLIS}
@@ -164,7 +172,7 @@ final class FailoverStream {
           stats.append('\n').append(n.statsJson());
         }
         stats.append("\nsubscribers of the stream's channel:").append(cluster.topology().subscribers(
-            cluster.prefix() + ":room:bench"));
+            streamChannel(cluster)));
         throw new AssertionError("not every message arrived; " + checker.check(clients, t -> t.startsWith(scope))
             .missingSummary() + stats, e);
       }

@@ -197,12 +197,12 @@ final class RedisConfigs {
     // or reads the cluster's topology (every 5 s); until every node has followed, what the
     // others publish reaches fewer nodes than are live, or fails, and is held
     int scan = (int) TOPOLOGY_SCAN.toMillis();
-    if (servers instanceof SentinelServersConfig sentinel) {
-      oursUnlessSet(set, yaml, "scanInterval", TOPOLOGY_SCAN,
-          () -> sentinel.setScanInterval(scan));
-    } else if (servers instanceof ClusterServersConfig cluster) {
-      oursUnlessSet(set, yaml, "scanInterval", TOPOLOGY_SCAN,
-          () -> cluster.setScanInterval(scan));
+    Runnable setScan = servers instanceof SentinelServersConfig sentinel
+        ? () -> sentinel.setScanInterval(scan)
+        : servers instanceof ClusterServersConfig cluster
+            ? () -> cluster.setScanInterval(scan) : null;
+    if (setScan != null) {
+      oursUnlessSet(set, yaml, "scanInterval", TOPOLOGY_SCAN, setScan);
     }
     if (connections == null) {
       return;

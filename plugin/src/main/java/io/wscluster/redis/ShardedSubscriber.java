@@ -13,6 +13,7 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.redisson.client.ChannelName;
 import org.redisson.client.RedisClient;
 import org.redisson.client.RedisPubSubConnection;
@@ -64,10 +65,8 @@ final class ShardedSubscriber {
   private final Map<RedisClient, ShardLink> links = new HashMap<>();
   private boolean stopped;
   /** Connections closed because a probe did not come back. */
-  private final java.util.concurrent.atomic.AtomicLong replaced =
-      new java.util.concurrent.atomic.AtomicLong();
-  private final java.util.concurrent.atomic.AtomicLong probesSent =
-      new java.util.concurrent.atomic.AtomicLong();
+  private final AtomicLong replaced = new AtomicLong();
+  private final AtomicLong probesSent = new AtomicLong();
 
   /**
    * @param extraListeners test hook: deliver each frame this many more times (a doubled

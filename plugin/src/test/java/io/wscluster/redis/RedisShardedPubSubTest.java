@@ -110,31 +110,31 @@ class RedisShardedPubSubTest {
   void cluster_channelsOnEveryShard_deliverAndCountTheirShardsSubscriptions_untilUnsubscribed()
       throws Exception {
     withTwo(true, (a, inA, b, inB) -> {
-    assertTrue(a.sharded());
-    // ten rooms' channels, whose slots lie on every master (CLUSTER KEYSLOT tells)
-    List<String> channels = new ArrayList<>(List.of("sharded:all", "sharded:node:x"));
-    for (int i = 0; i < 10; i++) {
-      channels.add("sharded:room:r" + i);
-    }
-    java.util.Set<String> owners = new java.util.HashSet<>();
-    for (String ch : channels) {
-      owners.add(ownerOf(ch));
-      await(a.subscribe(ch));
-      await(b.subscribe(ch));
-    }
-    assertEquals(3, owners.size(), "the channels spread over the three masters");
-    for (String ch : channels) {
-      assertEquals(2L, await(a.publish(ch, ch.getBytes(StandardCharsets.UTF_8))),
-          "SPUBLISH counts both subscriptions of " + ch + " on its shard");
-      assertEquals(ch, inA.nextText(ch));
-      assertEquals(ch, inB.nextText(ch));
-    }
-    await(b.unsubscribe("sharded:room:r0"));
-    assertEquals(1L, await(a.publish("sharded:room:r0", new byte[] {1})));
-    inA.next();
-    inB.assertNothingMore();
-    await(b.subscribe("sharded:room:r0"));
-    assertEquals(2L, await(a.publish("sharded:room:r0", new byte[] {2})));
+      assertTrue(a.sharded());
+      // ten rooms' channels, whose slots lie on every master (CLUSTER KEYSLOT tells)
+      List<String> channels = new ArrayList<>(List.of("sharded:all", "sharded:node:x"));
+      for (int i = 0; i < 10; i++) {
+        channels.add("sharded:room:r" + i);
+      }
+      java.util.Set<String> owners = new java.util.HashSet<>();
+      for (String ch : channels) {
+        owners.add(ownerOf(ch));
+        await(a.subscribe(ch));
+        await(b.subscribe(ch));
+      }
+      assertEquals(3, owners.size(), "the channels spread over the three masters");
+      for (String ch : channels) {
+        assertEquals(2L, await(a.publish(ch, ch.getBytes(StandardCharsets.UTF_8))),
+            "SPUBLISH counts both subscriptions of " + ch + " on its shard");
+        assertEquals(ch, inA.nextText(ch));
+        assertEquals(ch, inB.nextText(ch));
+      }
+      await(b.unsubscribe("sharded:room:r0"));
+      assertEquals(1L, await(a.publish("sharded:room:r0", new byte[] {1})));
+      inA.next();
+      inB.assertNothingMore();
+      await(b.subscribe("sharded:room:r0"));
+      assertEquals(2L, await(a.publish("sharded:room:r0", new byte[] {2})));
     });
   }
 
@@ -146,17 +146,17 @@ class RedisShardedPubSubTest {
   @Test
   void cluster_slotMoved_subscriptionsFollowTheirSlot() throws Exception {
     withTwo(true, (a, inA, b, inB) -> {
-    String ch = "sharded:node:moving";
-    await(a.subscribe(ch));
-    await(b.subscribe(ch));
-    assertEquals(2L, await(a.publish(ch, new byte[] {1})));
-    inA.next();
-    inB.next();
-    moveSlot(ch);
-    long receivers = publishUntilCounted(a, ch, 2, 15);
-    assertEquals(2L, receivers, "both subscriptions follow the slot to its new master");
-    assertEquals("after", inA.nextText(ch).substring(0, 5));
-    assertEquals("after", inB.nextText(ch).substring(0, 5));
+      String ch = "sharded:node:moving";
+      await(a.subscribe(ch));
+      await(b.subscribe(ch));
+      assertEquals(2L, await(a.publish(ch, new byte[] {1})));
+      inA.next();
+      inB.next();
+      moveSlot(ch);
+      long receivers = publishUntilCounted(a, ch, 2, 15);
+      assertEquals(2L, receivers, "both subscriptions follow the slot to its new master");
+      assertEquals("after", inA.nextText(ch).substring(0, 5));
+      assertEquals("after", inB.nextText(ch).substring(0, 5));
     });
   }
 
@@ -167,16 +167,16 @@ class RedisShardedPubSubTest {
   @Test
   void cluster_subscriberConnectionsClosed_subscriptionsComeBack() throws Exception {
     withTwo(true, (a, inA, b, inB) -> {
-    String ch = "sharded:node:dropped";
-    await(a.subscribe(ch));
-    await(b.subscribe(ch));
-    assertEquals(2L, await(a.publish(ch, new byte[] {1})));
-    inA.next();
-    inB.next();
-    for (TestRedis m : masters) {
-      m.command("CLIENT", "KILL", "TYPE", "pubsub");
-    }
-    assertEquals(2L, publishUntilCounted(a, ch, 2, 10), "both subscriptions come back");
+      String ch = "sharded:node:dropped";
+      await(a.subscribe(ch));
+      await(b.subscribe(ch));
+      assertEquals(2L, await(a.publish(ch, new byte[] {1})));
+      inA.next();
+      inB.next();
+      for (TestRedis m : masters) {
+        m.command("CLIENT", "KILL", "TYPE", "pubsub");
+      }
+      assertEquals(2L, publishUntilCounted(a, ch, 2, 10), "both subscriptions come back");
     });
   }
 
@@ -229,27 +229,27 @@ class RedisShardedPubSubTest {
 
   private static void assertDeafSubscription(boolean probes) throws Exception {
     withTwo(probes, (a, inA, b, inB) -> {
-    String ch = "sharded:room:deaf";
-    await(b.subscribe(ch));
-    assertEquals(1L, await(a.publish(ch, "before".getBytes(StandardCharsets.UTF_8))));
-    assertEquals("before", inB.nextText(ch));
-    b.shards().deafen(ch);
-    assertEquals(1L, await(a.publish(ch, "unheard".getBytes(StandardCharsets.UTF_8))),
-        "Redis still counts the deaf subscription");
-    // publish now and then (the channel stays quiet enough to be probed) for 8 s
-    String heard = null;
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
-    for (int i = 0; heard == null && System.nanoTime() < deadline; i++) {
-      await(a.publish(ch, ("after " + i).getBytes(StandardCharsets.UTF_8)));
-      heard = inB.pollText(1500);
-    }
-    if (probes) {
-      assertTrue(heard != null && heard.startsWith("after"), "frames arrive again: " + heard);
-      assertTrue(b.shards().replaced() >= 1, "the connection was replaced");
-    } else {
-      assertEquals(null, heard, "without probes nothing arrives");
-      assertEquals(0, b.shards().replaced());
-    }
+      String ch = "sharded:room:deaf";
+      await(b.subscribe(ch));
+      assertEquals(1L, await(a.publish(ch, "before".getBytes(StandardCharsets.UTF_8))));
+      assertEquals("before", inB.nextText(ch));
+      b.shards().deafen(ch);
+      assertEquals(1L, await(a.publish(ch, "unheard".getBytes(StandardCharsets.UTF_8))),
+          "Redis still counts the deaf subscription");
+      // publish now and then (the channel stays quiet enough to be probed) for 8 s
+      String heard = null;
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(8);
+      for (int i = 0; heard == null && System.nanoTime() < deadline; i++) {
+        await(a.publish(ch, ("after " + i).getBytes(StandardCharsets.UTF_8)));
+        heard = inB.pollText(1500);
+      }
+      if (probes) {
+        assertTrue(heard != null && heard.startsWith("after"), "frames arrive again: " + heard);
+        assertTrue(b.shards().replaced() >= 1, "the connection was replaced");
+      } else {
+        assertEquals(null, heard, "without probes nothing arrives");
+        assertEquals(0, b.shards().replaced());
+      }
     });
   }
 
@@ -257,16 +257,16 @@ class RedisShardedPubSubTest {
   @Test
   void cluster_quietChannels_areProbed_probesNeverReachTheReceiver() throws Exception {
     withTwo(true, (a, inA, b, inB) -> {
-    for (String ch : List.of("sharded:room:q1", "sharded:room:q2", "sharded:all")) {
-      await(a.subscribe(ch));
-      await(b.subscribe(ch));
-    }
-    Thread.sleep(3_500);
-    assertTrue(a.shards().probesSent() + b.shards().probesSent() >= 3,
-        "quiet channels were probed");
-    assertEquals(null, inA.pollText(0), "no probe reaches a receiver");
-    assertEquals(null, inB.pollText(0), "no probe reaches a receiver");
-    assertEquals(0, a.shards().replaced() + b.shards().replaced(), "working connections stay");
+      for (String ch : List.of("sharded:room:q1", "sharded:room:q2", "sharded:all")) {
+        await(a.subscribe(ch));
+        await(b.subscribe(ch));
+      }
+      Thread.sleep(3_500);
+      assertTrue(a.shards().probesSent() + b.shards().probesSent() >= 3,
+          "quiet channels were probed");
+      assertEquals(null, inA.pollText(0), "no probe reaches a receiver");
+      assertEquals(null, inB.pollText(0), "no probe reaches a receiver");
+      assertEquals(0, a.shards().replaced() + b.shards().replaced(), "working connections stay");
     });
   }
 

@@ -157,16 +157,21 @@ class RedissonYamlConfigTest {
     assertEquals(250, ((SentinelServersConfig) servers(SENTINEL)).getScanInterval());
   }
 
-  @Test
-  void redissonConfig_yamlSentinelSetsScanInterval_keptWithAWarning() throws Exception {
-    BaseConfig<?> servers;
+  /** The servers of {@code yaml}, which sets scanInterval: the start warns that it is kept. */
+  private BaseConfig<?> scanIntervalKeptWithAWarning(String yaml) throws Exception {
     try (CapturedStderr err = new CapturedStderr()) {
-      servers = servers(SENTINEL + "  scanInterval: 2000\n");
+      BaseConfig<?> servers = servers(yaml);
       String log = err.text();
       assertTrue(log.contains("WARN") && log.contains("sets scanInterval: keeping it instead of "
           + "wscluster's constant 250 ms"), log);
+      return servers;
     }
-    assertEquals(2000, ((SentinelServersConfig) servers).getScanInterval());
+  }
+
+  @Test
+  void redissonConfig_yamlSentinelSetsScanInterval_keptWithAWarning() throws Exception {
+    assertEquals(2000, ((SentinelServersConfig) scanIntervalKeptWithAWarning(
+        SENTINEL + "  scanInterval: 2000\n")).getScanInterval());
   }
 
   @Test
@@ -177,14 +182,8 @@ class RedissonYamlConfigTest {
 
   @Test
   void redissonConfig_yamlClusterSetsScanInterval_keptWithAWarning() throws Exception {
-    BaseConfig<?> servers;
-    try (CapturedStderr err = new CapturedStderr()) {
-      servers = servers(CLUSTER + "  scanInterval: 1000\n");
-      String log = err.text();
-      assertTrue(log.contains("WARN") && log.contains("sets scanInterval: keeping it instead of "
-          + "wscluster's constant 250 ms"), log);
-    }
-    assertEquals(1000, ((org.redisson.config.ClusterServersConfig) servers).getScanInterval());
+    assertEquals(1000, ((org.redisson.config.ClusterServersConfig) scanIntervalKeptWithAWarning(
+        CLUSTER + "  scanInterval: 1000\n")).getScanInterval());
   }
 
   // ================================================================ wscluster.redis.connections
